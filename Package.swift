@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+// medsam-swift: a Segment Anything inference engine for medical images.
+//
+// Module layers (imports go one way, top to bottom):
+//   C shims (COpenCL, CVulkan, CBLAS, CZlib)
+//   TensorRuntime   - DType, Shape, Tensor, the op set, Backend, reference backend, graph, executor, parity
+//   backends        - CPUBackend, OpenCLBackend, VulkanBackend (kernels in Kernels/)
+//   Checkpoints     - .pth and .safetensors readers
+//   SAMModels       - encoders, prompt encoder, mask decoder as graph builders; configs; weight loading
+//   MedicalImaging  - NIfTI, DICOM, PNG/JPEG, NPY/NPZ, windowing
+//   Segmentation    - predictor, volume propagation
+//   MedSAMCLI       - the `medsam` executable
+import PackageDescription
+
+let package = Package(
+    name: "medsam-swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "medsam", targets: ["MedSAMCLI"]),
+        .library(name: "TensorRuntime", targets: ["TensorRuntime"]),
+        .library(name: "Segmentation", targets: ["Segmentation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
+                       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(name: "CVulkan", pkgConfig: "vulkan", providers: [.apt(["libvulkan-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "TensorRuntime",
+                dependencies: [.product(name: "Numerics", package: "swift-numerics")]),
+        .target(name: "CPUBackend", dependencies: ["TensorRuntime", "CBLAS"]),
+        .target(name: "OpenCLBackend", dependencies: ["TensorRuntime", "COpenCL"]),
+        .target(name: "VulkanBackend", dependencies: ["TensorRuntime", "CVulkan"]),
+        .target(name: "Checkpoints",
+                dependencies: ["TensorRuntime", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SAMModels", dependencies: ["TensorRuntime", "Checkpoints"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "CZlib"]),
+        .target(name: "Segmentation",
+                dependencies: ["TensorRuntime", "SAMModels", "MedicalImaging",
+                               "CPUBackend", "OpenCLBackend", "VulkanBackend"]),
+        .executableTarget(name: "MedSAMCLI",
+                          dependencies: ["Segmentation",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .testTarget(name: "TensorRuntimeTests", dependencies: ["TensorRuntime"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
+        .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend"]),
+        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"]),
+        .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,286 @@
+import Foundation
+
+/// Errors from compiling or running a graph.
+public enum GraphError: Error, CustomStringConvertible {
+    case missingInput(String)
+    case inputShape(name: String, expected: Shape, got: Shape)
+    case unknownInput(String)
+    case constantShape(name: String, expected: Shape, got: Shape)
+    /// Check mode: the first node whose output diverged from the reference backend.
+    case checkFailed(CheckReport)
+
+    public var description: String {
+        switch self {
+        case .missingInput(let n): return "graph input '\(n)' was not given"
+        case .unknownInput(let n): return "'\(n)' is not an input of this graph"
+        case .inputShape(let n, let e, let g): return "graph input '\(n)' has shape \(g), expected \(e)"
+        case .constantShape(let n, let e, let g): return "constant '\(n)' loaded with shape \(g), expected \(e)"
+        case .checkFailed(let r): return r.description
+        }
+    }
+}
+
+/// Result of check mode for one node.
+public struct NodeCheck: Sendable, Codable {
+    public var node: String
+    public var op: String
+    public var shape: Shape
+    public var nmse: Double
+    public var threshold: Double
+    public var pass: Bool
+}
+
+/// Outcome of a check-mode run: every node compared with the reference backend.
+public struct CheckReport: Sendable, Codable, CustomStringConvertible {
+    public var nodes: [NodeCheck]
+    public var firstFailure: NodeCheck? { nodes.first { !$0.pass } }
+    public var description: String {
+        if let f = firstFailure {
+            return "check mode: node '\(f.node)' (\(f.op) \(f.shape)) diverges from the reference: NMSE \(f.nmse) > \(f.threshold)"
+        }
+        return "check mode: all \(nodes.count) nodes within thresholds"
+    }
+}
+
+/// Time spent per node and per op kind in a profiled run.
+public struct ProfileReport: Sendable, Codable {
+    public struct Entry: Sendable, Codable {
+        public var node: String
+        public var op: String
+        public var seconds: Double
+        public var flops: Double
+    }
+    public var entries: [Entry]
+    /// True when times come from device timestamps, false for host clock with a sync per node.
+    public var deviceTimestamps: Bool
+
+    public var total: Double { entries.reduce(0) { $0 + $1.seconds } }
+
+    /// (op name, seconds, count) sorted by time, largest first.
+    public var byOp: [(op: String, seconds: Double, count: Int)] {
+        var acc: [String: (Double, Int)] = [:]
+        for e in entries { acc[e.op, default: (0, 0)].0 += e.seconds; acc[e.op, default: (0, 0)].1 += 1 }
+        return acc.map { ($0.key, $0.value.0, $0.value.1) }.sorted { $0.seconds > $1.seconds }
+    }
+
+    public func table(top: Int = 20) -> String {
+        var s = String(format: "%-22s %10s %6s %7s\n", "op", "ms", "count", "share")
+        let t = max(total, 1e-12)
+        for row in byOp.prefix(top) {
+            s += String(format: "%-22s %10.2f %6d %6.1f%%\n", row.op, row.seconds * 1e3, row.count, 100 * row.seconds / t)
+        }
+        s += String(format: "%-22s %10.2f\n", "total", total * 1e3)
+        return s
+    }
+}
+
+/// How `CompiledGraph.run` executes.
+public struct RunOptions {
+    /// Run every node also on the reference backend (from this backend's own inputs) and stop
+    /// at the first node whose NMSE exceeds `ParityThresholds` for its op class.
+    public var check: Bool = false
+    public var thresholds: ParityThresholds = .float32
+    /// Time every node.
+    public var profile: Bool = false
+    public init(check: Bool = false, thresholds: ParityThresholds = .float32, profile: Bool = false) {
+        self.check = check
+        self.thresholds = thresholds
+        self.profile = profile
+    }
+}
+
+/// A graph prepared for one backend: nodes ordered, buffers planned and allocated, constants
+/// uploaded. `run` only binds inputs, dispatches and downloads outputs.
+public final class CompiledGraph {
+    public let backend: any Backend
+    public let memoryPlan: MemoryPlan
+    public private(set) var lastProfile: ProfileReport?
+    public private(set) var lastCheck: CheckReport?
+
+    private struct Step {
+        var op: Op
+        var name: String
+        var inputs: [Int]
+        var output: Int
+    }
+    private let steps: [Step]
+    private let shapes: [Shape]
+    private let inputIDs: [String: Int]
+    private let outputs: [(name: String, id: Int)]
+    private let constantIDs: Set<Int>
+    /// Device tensor of every constant, input and planned value.
+    private var refs: [Int: TensorRef] = [:]
+    private var inputBuffers: [Int: any DeviceBuffer] = [:]
+
+    /// Compiles `graph` for `backend`: fails if the backend lacks any op (never falls back).
+    public init(_ graph: Graph, backend: any Backend) throws {
+        self.backend = backend
+        self.shapes = graph.shapes
+
+        // Keep only what the outputs depend on, in creation (topological) order.
+        var live = Set(graph.outputs.map(\.id))
+        for id in stride(from: graph.entries.count - 1, through: 0, by: -1) where live.contains(id) {
+            if case .node(_, let ins, _) = graph.entries[id] { live.formUnion(ins) }
+        }
+
+        var steps: [Step] = []
+        var inputIDs: [String: Int] = [:]
+        var constantIDs: Set<Int> = []
+        var aliasRoot: [Int: Int] = [:]          // reshape value → value owning the storage
+        for id in 0..<graph.entries.count where live.contains(id) {
+            switch graph.entries[id] {
+            case .input(let name): inputIDs[name] = id
+            case .constant: constantIDs.insert(id)
+            case .node(let op, let ins, let name):
+                if let reason = backend.unsupportedReason(op, inputs: ins.map { graph.shapes[$0] }) {
+                    throw BackendError.unsupported(backend: backend.info.backend, op: "\(op.name) (node '\(name)')", reason: reason)
+                }
+                if case .reshape = op {
+                    aliasRoot[id] = aliasRoot[ins[0]] ?? ins[0]
+                } else {
+                    steps.append(Step(op: op, name: name, inputs: ins, output: id))
+                }
+            }
+        }
+        self.steps = steps
+        self.inputIDs = inputIDs
+        self.constantIDs = constantIDs
+        self.outputs = graph.outputs
+
+        // Lifetimes in step indices, measured on storage roots.
+        func root(_ id: Int) -> Int { aliasRoot[id] ?? id }
+        var lastUse: [Int: Int] = [:]
+        for (i, s) in steps.enumerated() {
+            for input in s.inputs { lastUse[root(input)] = max(lastUse[root(input)] ?? -1, i) }
+        }
+        for o in graph.outputs { lastUse[root(o.id)] = Int.max }
+        var sizes: [Int: Int] = [:]
+        for s in steps { sizes[s.output] = graph.shapes[s.output].count }
+        let plan = MemoryPlanner.plan(order: steps.map(\.output), sizes: sizes, lastUse: lastUse)
+        self.memoryPlan = plan
+
+        // Allocate slots, then constants (uploaded once, streamed one at a time).
+        let slotBuffers = try plan.slotElements.map { try backend.allocate(elementCount: $0) }
+        for s in steps {
+            refs[s.output] = TensorRef(buffer: slotBuffers[plan.slotOf[s.output]!], shape: graph.shapes[s.output])
+        }
+        for id in constantIDs.sorted() {
+            guard case .constant(let name, let source) = graph.entries[id] else { continue }
+            let tensor = try source.load()
+            guard tensor.shape == graph.shapes[id] else {
+                throw GraphError.constantShape(name: name, expected: graph.shapes[id], got: tensor.shape)
+            }
+            refs[id] = try backend.makeTensor(tensor)
+        }
+        for (_, id) in inputIDs {
+            let buffer = try backend.allocate(elementCount: max(graph.shapes[id].count, 1))
+            inputBuffers[id] = buffer
+            refs[id] = TensorRef(buffer: buffer, shape: graph.shapes[id])
+        }
+        for (id, r) in aliasRoot.sorted(by: { $0.key < $1.key }) {
+            refs[id] = refs[r]!.reshaped(graph.shapes[id])
+        }
+        for s in steps {
+            try backend.prepare(s.op, inputs: s.inputs.map { refs[$0]! }, output: graph.shapes[s.output],
+                                constants: s.inputs.map { constantIDs.contains($0) })
+        }
+    }
+
+    /// Peak bytes of intermediate buffers (after reuse) in the backend's storage type.
+    public var peakIntermediateBytes: Int { memoryPlan.peakBytes(backend.info.storageType) }
+
+    /// Shapes of the graph's inputs by name.
+    public var inputShapes: [String: Shape] { inputIDs.mapValues { shapes[$0] } }
+
+    /// Runs the graph. Inputs are host tensors by name; outputs are downloaded to the host.
+    public func run(_ inputs: [String: Tensor], options: RunOptions = RunOptions()) throws -> [String: Tensor] {
+        try bind(inputs)
+        try dispatch(options)
+        var result: [String: Tensor] = [:]
+        for o in outputs { result[o.name] = try backend.download(refs[o.id]!) }
+        return result
+    }
+
+    /// Runs the graph and returns its outputs as device tensors, valid until the next run
+    /// (so a following graph can consume them without a trip through the host).
+    public func runOnDevice(_ inputs: [String: Tensor], options: RunOptions = RunOptions()) throws -> [String: TensorRef] {
+        try bind(inputs)
+        try dispatch(options)
+        return Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, refs[$0.id]!) })
+    }
+
+    private func bind(_ inputs: [String: Tensor]) throws {
+        for name in inputs.keys where inputIDs[name] == nil { throw GraphError.unknownInput(name) }
+        for (name, id) in inputIDs {
+            guard let t = inputs[name] else { throw GraphError.missingInput(name) }
+            guard t.shape == shapes[id] else { throw GraphError.inputShape(name: name, expected: shapes[id], got: t.shape) }
+            try backend.upload(t.data, to: refs[id]!)
+        }
+    }
+
+    private func dispatch(_ options: RunOptions) throws {
+        lastProfile = nil
+        lastCheck = nil
+        if options.check {
+            try runChecked(options.thresholds)
+            return
+        }
+        if !options.profile {
+            for s in steps { try backend.encode(s.op, inputs: s.inputs.map { refs[$0]! }, output: refs[s.output]!) }
+            try backend.synchronize()
+            return
+        }
+        var entries: [ProfileReport.Entry] = []
+        try backend.synchronize()
+        if try backend.recordTimestamp() != nil {
+            for s in steps {
+                try backend.encode(s.op, inputs: s.inputs.map { refs[$0]! }, output: refs[s.output]!)
+                _ = try backend.recordTimestamp()
+            }
+            try backend.synchronize()
+            let t = try backend.resolveTimestamps()
+            for (i, s) in steps.enumerated() where i + 1 < t.count {
+                entries.append(.init(node: s.name, op: s.op.name, seconds: t[i + 1] - t[i], flops: flops(s)))
+            }
+            lastProfile = ProfileReport(entries: entries, deviceTimestamps: true)
+        } else {
+            for s in steps {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try backend.encode(s.op, inputs: s.inputs.map { refs[$0]! }, output: refs[s.output]!)
+                try backend.synchronize()
+                let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                entries.append(.init(node: s.name, op: s.op.name, seconds: secs, flops: flops(s)))
+            }
+            lastProfile = ProfileReport(entries: entries, deviceTimestamps: false)
+        }
+    }
+
+    private func flops(_ s: Step) -> Double {
+        s.op.flops(inputs: s.inputs.map { shapes[$0] }, output: shapes[s.output])
+    }
+
+    /// Each node runs on this backend; its inputs, as this backend holds them, are also given
+    /// to the reference backend, so a divergence is pinned to the node that caused it.
+    private func runChecked(_ thresholds: ParityThresholds) throws {
+        var checks: [NodeCheck] = []
+        defer { lastCheck = CheckReport(nodes: checks) }
+        for s in steps {
+            let ins = s.inputs.map { refs[$0]! }
+            try backend.encode(s.op, inputs: ins, output: refs[s.output]!)
+            try backend.synchronize()
+            let got = try backend.download(refs[s.output]!)
+            let hostInputs = try ins.map { try backend.download($0) }
+            let want = try ReferenceKernels.execute(s.op, inputs: hostInputs)
+            let nmse = Comparison.nmse(got.data, want.data)
+            let threshold = thresholds.threshold(for: s.op)
+            let finite = Comparison.allFinite(got.data) || !Comparison.allFinite(want.data)
+            let check = NodeCheck(node: s.name, op: s.op.name, shape: shapes[s.output], nmse: nmse,
+                                  threshold: threshold, pass: finite && nmse <= threshold)
+            checks.append(check)
+            if !check.pass {
+                lastCheck = CheckReport(nodes: checks)
+                throw GraphError.checkFailed(CheckReport(nodes: checks))
+            }
+        }
+    }
+}
