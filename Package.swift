@@ -53,10 +53,14 @@ let package = Package(
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
-        .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"]),
-        .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging"]),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"],
+                    resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

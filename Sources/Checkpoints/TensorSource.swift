@@ -1,0 +1,13 @@
+import TensorRuntime
+
+/// A collection of named tensors read from a file (a checkpoint), by their original
+/// PyTorch state-dict keys. Tensors are materialised as float32 on demand, one at a time,
+/// so a graph compiler can stream weights into device buffers.
+public protocol TensorSource: AnyObject {
+    /// The file this came from, for error messages.
+    var path: String { get }
+    /// Every tensor's key and shape (after unwrapping `model`/`state_dict`/`module.`).
+    var shapes: [String: Shape] { get }
+    /// The tensor stored under `key`, converted to float32.
+    func load(_ key: String) throws -> Tensor
+}
