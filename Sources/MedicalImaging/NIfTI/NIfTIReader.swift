@@ -1,0 +1,93 @@
+import Foundation
+
+/// Reads NIfTI-1 and NIfTI-2 single-file images (`.nii`, `.nii.gz`), either byte order.
+public enum NIfTIReader {
+    /// Reads a 3-D volume (2-D images become one slice; trailing dimensions of size 1 are dropped).
+    ///
+    /// Values are `raw * scl_slope + scl_inter` as float32. The affine is nibabel's choice (sform,
+    /// then qform, then a voxel-size fallback), in RAS+.
+    public static func read(_ url: URL) throws -> Volume {
+        let (header, bytes) = try readHeader(url)
+        let path = url.path
+        let shape = header.dim[1...header.dim[0]]
+        let extra = shape.dropFirst(3).reduce(1, *)
+        guard extra == 1 else {
+            throw ImagingError(.unsupported, path: path, field: "dim",
+                               "image has shape \(Array(shape)); only 3-D volumes (or 4-D with one volume) are supported")
+        }
+        let dims = (1...3).map { $0 <= header.dim[0] ? header.dim[$0] : 1 }
+        let (count, overflow) = dims[0].multipliedReportingOverflow(by: dims[1] * dims[2])
+        guard !overflow, count < (1 << 34) else {
+            throw ImagingError(.corrupt, path: path, field: "dim", "shape \(dims) is implausibly large")
+        }
+        let needed = count * header.datatype.size
+        guard bytes.count - header.voxOffset >= needed else {
+            throw ImagingError(.truncated, path: path, field: "data",
+                               "holds \(max(0, bytes.count - header.voxOffset)) bytes after vox_offset \(header.voxOffset), shape \(dims) of \(header.datatype.rawValue) needs \(needed)")
+        }
+        let voxels = decodeVoxels(bytes, offset: header.voxOffset, count: count, type: header.datatype,
+                                  bigEndian: header.bigEndian, slope: header.sclSlope, inter: header.sclInter)
+        let g = header.geometry
+        let spacing = (1...3).map { d -> Double in
+            let p = abs(g.pixdim[d])
+            return p == 0 ? 1 : p
+        }
+        return Volume(voxels: voxels, dims: dims, spacing: spacing, affine: g.bestAffine(dims: dims),
+                      frame: .ras, sourceType: header.datatype,
+                      source: "\(path) (NIfTI-\(header.version))", niftiGeometry: g)
+    }
+
+    /// Reads and parses only the header; also returns the whole decompressed file.
+    public static func readHeader(_ url: URL) throws -> (NIfTIHeader, [UInt8]) {
+        var bytes = try AtomicFile.read(url)
+        if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
+            bytes = try Zlib.inflate(bytes, wrapper: .gzip, path: url.path, field: "gzip stream")
+        } else if url.path.hasSuffix(".gz") {
+            throw ImagingError(.corrupt, path: url.path, field: "gzip stream",
+                               "file name ends in .gz but the gzip magic bytes 1f 8b are missing")
+        }
+        return (try NIfTIHeader.parse(bytes, path: url.path), bytes)
+    }
+
+    static func decodeVoxels(_ bytes: [UInt8], offset: Int, count: Int, type: VoxelType, bigEndian: Bool,
+                             slope: Double, inter: Double) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        let size = type.size
+        bytes.withUnsafeBytes { raw in
+            let base = raw.baseAddress!.advanced(by: offset)
+            out.withUnsafeMutableBufferPointer { o in
+                for n in 0..<count {
+                    let p = base.advanced(by: n * size)
+                    let v: Double
+                    switch type {
+                    case .uint8: v = Double(p.load(as: UInt8.self))
+                    case .int8: v = Double(p.load(as: Int8.self))
+                    case .int16: v = Double(Int16(bitPattern: load16(p, bigEndian)))
+                    case .uint16: v = Double(load16(p, bigEndian))
+                    case .int32: v = Double(Int32(bitPattern: load32(p, bigEndian)))
+                    case .uint32: v = Double(load32(p, bigEndian))
+                    case .float32: v = Double(Float(bitPattern: load32(p, bigEndian)))
+                    case .int64: v = Double(Int64(bitPattern: load64(p, bigEndian)))
+                    case .uint64: v = Double(load64(p, bigEndian))
+                    case .float64: v = Double(bitPattern: load64(p, bigEndian))
+                    }
+                    o[n] = Float(v * slope + inter)
+                }
+            }
+        }
+        return out
+    }
+
+    @inline(__always) private static func load16(_ p: UnsafeRawPointer, _ be: Bool) -> UInt16 {
+        let v = p.loadUnaligned(as: UInt16.self)
+        return be ? v.byteSwapped : v
+    }
+    @inline(__always) private static func load32(_ p: UnsafeRawPointer, _ be: Bool) -> UInt32 {
+        let v = p.loadUnaligned(as: UInt32.self)
+        return be ? v.byteSwapped : v
+    }
+    @inline(__always) private static func load64(_ p: UnsafeRawPointer, _ be: Bool) -> UInt64 {
+        let v = p.loadUnaligned(as: UInt64.self)
+        return be ? v.byteSwapped : v
+    }
+}
