@@ -1,0 +1,164 @@
+import Foundation
+
+/// One DICOM image file decoded: frames of greyscale pixels after the modality rescale, plus the
+/// attributes that place it in space.
+public struct DICOMImage {
+    public var path: String
+    public var rows: Int
+    public var columns: Int
+    public var frames: Int
+    /// frames x rows x columns values, column fastest, `stored * RescaleSlope + RescaleIntercept`
+    /// (inverted for MONOCHROME1 so that larger always means brighter).
+    public var pixels: [Float]
+    public var sourceType: VoxelType
+    /// (row spacing, column spacing) in mm from PixelSpacing.
+    public var pixelSpacing: [Double]?
+    public var sliceThickness: Double?
+    public var spacingBetweenSlices: Double?
+    public var imagePosition: [Double]?
+    /// Row direction cosine (3 values) then column direction cosine (3 values).
+    public var imageOrientation: [Double]?
+    public var seriesInstanceUID: String?
+    public var instanceNumber: Int?
+    public var modality: String?
+    public var transferSyntaxUID: String
+
+    /// Reads and decodes one file.
+    public static func read(_ url: URL) throws -> DICOMImage {
+        let bytes = try AtomicFile.read(url)
+        return try decode(DICOMDataSet.parse(bytes, path: url.path))
+    }
+
+    /// Decodes the image of a parsed data set.
+    public static func decode(_ ds: DICOMDataSet) throws -> DICOMImage {
+        let path = ds.path
+        func need(_ tag: DICOMTag) throws -> Int {
+            guard let v = try ds.uint16(tag) else {
+                throw ImagingError(.missing, path: path, field: tag.description, "required image attribute is absent")
+            }
+            return v
+        }
+        func corrupt(_ tag: DICOMTag, _ m: String) -> ImagingError {
+            ImagingError(.corrupt, path: path, field: tag.description, m)
+        }
+        guard let pixelBytes = ds.value(.pixelData) else {
+            throw ImagingError(.missing, path: path, field: DICOMTag.pixelData.description,
+                               "the file has no pixel data element, so it holds no image")
+        }
+        let rows = try need(.rows), columns = try need(.columns)
+        guard rows > 0, columns > 0 else { throw corrupt(.rows, "image size \(rows)x\(columns) is empty") }
+        let samples = try ds.uint16(.samplesPerPixel) ?? 1
+        guard samples == 1 else {
+            throw ImagingError(.unsupported, path: path, field: DICOMTag.samplesPerPixel.description,
+                               "is \(samples) (colour); only greyscale images (1 sample per pixel) are supported")
+        }
+        let photometric = ds.string(.photometricInterpretation) ?? "MONOCHROME2"
+        guard photometric == "MONOCHROME1" || photometric == "MONOCHROME2" else {
+            throw ImagingError(.unsupported, path: path, field: DICOMTag.photometricInterpretation.description,
+                               "is '\(photometric)'; expected MONOCHROME1 or MONOCHROME2")
+        }
+        let bitsAllocated = try need(.bitsAllocated)
+        guard [8, 16, 32].contains(bitsAllocated) else {
+            throw ImagingError(.unsupported, path: path, field: DICOMTag.bitsAllocated.description,
+                               "is \(bitsAllocated); expected 8, 16 or 32")
+        }
+        let bitsStored = try ds.uint16(.bitsStored) ?? bitsAllocated
+        guard (1...bitsAllocated).contains(bitsStored) else {
+            throw corrupt(.bitsStored, "is \(bitsStored), expected 1 to BitsAllocated (\(bitsAllocated))")
+        }
+        let signed = (try ds.uint16(.pixelRepresentation) ?? 0) == 1
+        let frames = Int(try ds.numbers(.numberOfFrames)?.first ?? 1)
+        guard frames >= 1 else { throw corrupt(.numberOfFrames, "is \(frames), expected at least 1") }
+        let bytesPerPixel = bitsAllocated / 8
+        let count = rows * columns * frames
+        guard pixelBytes.count >= count * bytesPerPixel else {
+            throw ImagingError(.truncated, path: path, field: DICOMTag.pixelData.description,
+                               "holds \(pixelBytes.count) bytes, \(frames) frame(s) of \(rows)x\(columns) at \(bitsAllocated) bits need \(count * bytesPerPixel)")
+        }
+        let slope = try ds.numbers(.rescaleSlope)?.first ?? 1
+        let intercept = try ds.numbers(.rescaleIntercept)?.first ?? 0
+
+        // Stored values live in BitsStored bits; the bits above are masked off and the sign extended.
+        let mask: UInt64 = bitsStored == 64 ? .max : (1 << UInt64(bitsStored)) - 1
+        let signBit: UInt64 = 1 << UInt64(bitsStored - 1)
+        var pixels = [Float](repeating: 0, count: count)
+        pixelBytes.withUnsafeBytes { raw in
+            for n in 0..<count {
+                let p = raw.baseAddress!.advanced(by: n * bytesPerPixel)
+                var v: UInt64
+                switch bytesPerPixel {
+                case 1: v = UInt64(p.load(as: UInt8.self))
+                case 2: v = UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+                default: v = UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+                }
+                v &= mask
+                let stored = signed && (v & signBit) != 0 ? Double(Int64(v) - Int64(mask) - 1) : Double(v)
+                pixels[n] = Float(stored * slope + intercept)
+            }
+        }
+        if photometric == "MONOCHROME1" {
+            // Invert within the rescaled range the stored bits can represent.
+            let lo = signed ? -Double(signBit) : 0, hi = signed ? Double(signBit) - 1 : Double(mask)
+            let a = lo * slope + intercept, b = hi * slope + intercept
+            let sum = Float(a + b)
+            for n in 0..<count { pixels[n] = sum - pixels[n] }
+        }
+        let sourceType: VoxelType = switch (bitsAllocated, signed) {
+        case (8, false): .uint8
+        case (8, true): .int8
+        case (16, false): .uint16
+        case (16, true): .int16
+        case (32, false): .uint32
+        default: .int32
+        }
+        func vector(_ tag: DICOMTag, _ n: Int) throws -> [Double]? {
+            guard let v = try ds.numbers(tag) else { return nil }
+            guard v.count == n else { throw corrupt(tag, "has \(v.count) values, expected \(n)") }
+            return v
+        }
+        let pixelSpacing = try vector(.pixelSpacing, 2)
+        if let s = pixelSpacing, s.contains(where: { $0 <= 0 }) {
+            throw corrupt(.pixelSpacing, "is \(s), expected positive values")
+        }
+        let orientation = try vector(.imageOrientationPatient, 6)
+        if let o = orientation {
+            let n0 = (o[0] * o[0] + o[1] * o[1] + o[2] * o[2]).squareRoot()
+            let n1 = (o[3] * o[3] + o[4] * o[4] + o[5] * o[5]).squareRoot()
+            guard abs(n0 - 1) < 1e-2, abs(n1 - 1) < 1e-2 else {
+                throw corrupt(.imageOrientationPatient, "is \(o), expected two unit direction cosines")
+            }
+        }
+        return DICOMImage(
+            path: path, rows: rows, columns: columns, frames: frames, pixels: pixels, sourceType: sourceType,
+            pixelSpacing: pixelSpacing,
+            sliceThickness: try ds.numbers(.sliceThickness)?.first,
+            spacingBetweenSlices: try ds.numbers(.spacingBetweenSlices)?.first,
+            imagePosition: try vector(.imagePositionPatient, 3),
+            imageOrientation: orientation,
+            seriesInstanceUID: ds.string(.seriesInstanceUID),
+            instanceNumber: (try? ds.numbers(.instanceNumber)?.first).flatMap { $0.map { Int($0) } },
+            modality: ds.string(.modality),
+            transferSyntaxUID: ds.transferSyntaxUID)
+    }
+
+    /// Unit vectors along increasing column, increasing row, and their cross product (LPS).
+    var directions: (row: [Double], column: [Double], normal: [Double]) {
+        let o = imageOrientation ?? [1, 0, 0, 0, 1, 0]
+        let r = Array(o[0..<3]), c = Array(o[3..<6])
+        let n = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
+        return (r, c, n)
+    }
+
+    /// This file as a volume: nx = Columns, ny = Rows, nz = NumberOfFrames, LPS affine from
+    /// ImagePositionPatient/ImageOrientationPatient; slice spacing from SpacingBetweenSlices,
+    /// else SliceThickness, else 1.
+    public func volume() -> Volume {
+        let (r, c, n) = directions
+        let sx = pixelSpacing?[1] ?? 1, sy = pixelSpacing?[0] ?? 1
+        let sz = spacingBetweenSlices.flatMap { $0 > 0 ? $0 : nil } ?? sliceThickness.flatMap { $0 > 0 ? $0 : nil } ?? 1
+        let affine = Affine(columns: [r.map { $0 * sx }, c.map { $0 * sy }, n.map { $0 * sz }],
+                            origin: imagePosition ?? [0, 0, 0])
+        return Volume(voxels: pixels, dims: [columns, rows, frames], spacing: [sx, sy, sz], affine: affine,
+                      frame: .lps, sourceType: sourceType, source: "\(path) (DICOM)", modality: modality)
+    }
+}
