@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CVulkan", pkgConfig: "vulkan", providers: [.apt(["libvulkan-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
 
         .target(name: "TensorRuntime",
                 dependencies: [.product(name: "Numerics", package: "swift-numerics")]),
@@ -40,7 +42,7 @@ let package = Package(
         .target(name: "Checkpoints",
                 dependencies: ["TensorRuntime", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SAMModels", dependencies: ["TensorRuntime", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "CZlib"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "CZlib", "CPNG", "CJPEG"]),
         .target(name: "Segmentation",
                 dependencies: ["TensorRuntime", "SAMModels", "MedicalImaging",
                                "CPUBackend", "OpenCLBackend", "VulkanBackend"]),

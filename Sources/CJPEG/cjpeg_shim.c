@@ -1,0 +1,71 @@
+#include "cjpeg_shim.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jpeglib.h>
+
+struct shim_error {
+    struct jpeg_error_mgr base;
+    jmp_buf jump;
+    char *message;
+};
+
+static void shim_error_exit(j_common_ptr cinfo) {
+    struct shim_error *err = (struct shim_error *)cinfo->err;
+    char text[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, text);
+    snprintf(err->message, 200, "%s", text);
+    longjmp(err->jump, 1);
+}
+
+/* Warnings (e.g. "premature end of data segment") are not fatal; keep quiet rather than print. */
+static void shim_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+int cjpeg_decode(const unsigned char *data, size_t size, cjpeg_image *out) {
+    struct jpeg_decompress_struct cinfo;
+    struct shim_error err;
+    memset(out, 0, sizeof(*out));
+    cinfo.err = jpeg_std_error(&err.base);
+    err.base.error_exit = shim_error_exit;
+    err.base.output_message = shim_output_message;
+    err.message = out->message;
+    /* volatile: modified between setjmp and a possible longjmp. */
+    unsigned char *volatile pixels = NULL;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(pixels);
+        out->pixels = NULL;
+        return -1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
+    pixels = malloc(stride * cinfo.output_height);
+    if (pixels == NULL) {
+        snprintf(out->message, sizeof(out->message), "out of memory for %ux%u pixels",
+                 cinfo.output_width, cinfo.output_height);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = pixels + stride * cinfo.output_scanline;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    out->pixels = pixels;
+    out->width = (int)cinfo.output_width;
+    out->height = (int)cinfo.output_height;
+    out->components = cinfo.output_components;
+    jpeg_destroy_decompress(&cinfo);
+    return 0;
+}
+
+void cjpeg_free(cjpeg_image *image) {
+    free(image->pixels);
+    image->pixels = NULL;
+}

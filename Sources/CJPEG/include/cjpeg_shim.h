@@ -1,0 +1,22 @@
+#ifndef CJPEG_SHIM_H
+#define CJPEG_SHIM_H
+
+#include <stddef.h>
+
+/// A decoded JPEG: 8-bit samples, `components` (1 grey or 3 RGB) interleaved per pixel.
+typedef struct {
+    unsigned char *pixels;   // malloc'd; free with cjpeg_free
+    int width;
+    int height;
+    int components;
+    char message[200];       // the library's error text when decoding fails
+} cjpeg_image;
+
+/// Decodes a JPEG held in memory. Returns 0 on success; on failure returns -1, leaves `pixels`
+/// NULL and puts libjpeg's message in `out->message`. libjpeg reports fatal errors by longjmp,
+/// which Swift cannot catch, so the setjmp lives here in C.
+int cjpeg_decode(const unsigned char *data, size_t size, cjpeg_image *out);
+
+void cjpeg_free(cjpeg_image *image);
+
+#endif

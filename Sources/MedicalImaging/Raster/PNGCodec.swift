@@ -1,0 +1,96 @@
+import CPNG
+import Foundation
+
+/// PNG read and write through libpng's simplified API (libpng 1.6, Debian `libpng-dev`).
+public enum PNGCodec {
+    /// Reads a grey or colour PNG, 8 or 16 bits per sample. Palette images are expanded to RGB,
+    /// grey+alpha and RGBA are composited onto black and the alpha dropped.
+    public static func read(_ url: URL) throws -> Image {
+        try decode(AtomicFile.read(url), path: url.path)
+    }
+
+    public static func decode(_ bytes: [UInt8], path: String) throws -> Image {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        defer { png_image_free(&image) }
+        let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
+        guard ok != 0 else { throw failure(&image, path, "not a readable PNG") }
+        let fileFormat = image.format
+        let colour = fileFormat & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
+        let sixteen = fileFormat & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0
+        let channels = colour ? 3 : 1
+        image.format = (colour ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | (sixteen ? UInt32(PNG_FORMAT_FLAG_LINEAR) : 0)
+        let width = Int(image.width), height = Int(image.height)
+        let count = width * height * channels
+        guard width > 0, height > 0, count < (1 << 31) else {
+            throw ImagingError(.corrupt, path: path, field: "IHDR", "image size \(width)x\(height) is not usable")
+        }
+        var pixels = [Float](repeating: 0, count: count)
+        if sixteen {
+            var buffer = [UInt16](repeating: 0, count: count)
+            let done = buffer.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
+            guard done != 0 else { throw failure(&image, path, "pixel data could not be decoded") }
+            for n in 0..<count { pixels[n] = Float(buffer[n]) }
+        } else {
+            var buffer = [UInt8](repeating: 0, count: count)
+            let done = buffer.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
+            guard done != 0 else { throw failure(&image, path, "pixel data could not be decoded") }
+            for n in 0..<count { pixels[n] = Float(buffer[n]) }
+        }
+        return Image(pixels: pixels, height: height, width: width, channels: channels, bitDepth: sixteen ? 16 : 8)
+    }
+
+    /// Writes a 1- or 3-channel image as PNG. Values are rounded and clamped to 0...255
+    /// (`bitDepth` 8) or 0...65535 (`bitDepth` 16). The file appears atomically.
+    public static func write(_ img: Image, to url: URL, bitDepth: Int = 8) throws {
+        try AtomicFile.write(encode(img, bitDepth: bitDepth, path: url.path), to: url)
+    }
+
+    public static func encode(_ img: Image, bitDepth: Int = 8, path: String = "<memory>") throws -> [UInt8] {
+        guard img.channels == 1 || img.channels == 3 else {
+            throw ImagingError(.invalidArgument, path: path, field: "channels", "is \(img.channels), expected 1 or 3")
+        }
+        guard bitDepth == 8 || bitDepth == 16 else {
+            throw ImagingError(.invalidArgument, path: path, field: "bitDepth", "is \(bitDepth), expected 8 or 16")
+        }
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        image.width = UInt32(img.width)
+        image.height = UInt32(img.height)
+        image.format = (img.channels == 3 ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | (bitDepth == 16 ? UInt32(PNG_FORMAT_FLAG_LINEAR) : 0)
+        defer { png_image_free(&image) }
+        let maxValue: Float = bitDepth == 16 ? 65535 : 255
+        func clamp(_ v: Float) -> Float { v.isNaN ? 0 : min(maxValue, max(0, v.rounded())) }
+        var size = 0
+        func run(_ buffer: UnsafeRawPointer, _ memory: UnsafeMutableRawPointer?) -> Int32 {
+            png_image_write_to_memory(&image, memory, &size, 0, buffer, 0, nil)
+        }
+        let raw: [UInt8]
+        if bitDepth == 16 {
+            let samples = img.pixels.map { UInt16(clamp($0)) }
+            raw = try samples.withUnsafeBytes { b in try writeTwice(&size, path, &image) { run(b.baseAddress!, $0) } }
+        } else {
+            let samples = img.pixels.map { UInt8(clamp($0)) }
+            raw = try samples.withUnsafeBytes { b in try writeTwice(&size, path, &image) { run(b.baseAddress!, $0) } }
+        }
+        return raw
+    }
+
+    /// libpng's memory writer is called once to learn the size and once to fill the buffer.
+    private static func writeTwice(_ size: inout Int, _ path: String, _ image: inout png_image,
+                                   _ call: (UnsafeMutableRawPointer?) -> Int32) throws -> [UInt8] {
+        guard call(nil) != 0, size > 0 else { throw failure(&image, path, "PNG encoding failed") }
+        var out = [UInt8](repeating: 0, count: size)
+        let ok = out.withUnsafeMutableBytes { call($0.baseAddress) }
+        guard ok != 0 else { throw failure(&image, path, "PNG encoding failed") }
+        return Array(out[0..<size])
+    }
+
+    private static func failure(_ image: inout png_image, _ path: String, _ what: String) -> ImagingError {
+        let message = withUnsafeBytes(of: &image.message) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        let kind: ImagingError.Kind = message.contains("EOF") || message.contains("end") ? .truncated : .corrupt
+        return ImagingError(kind, path: path, field: "PNG", message.isEmpty ? what : "\(what): libpng: \(message)")
+    }
+}
