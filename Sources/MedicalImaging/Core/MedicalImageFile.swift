@@ -1,0 +1,88 @@
+import Foundation
+import TensorRuntime
+
+/// Something read from a medical image file: a 3-D volume or a 2-D image.
+public enum MedicalImage {
+    case volume(Volume)
+    case image(Image)
+}
+
+/// The input formats the CLI accepts.
+public enum MedicalImageFormat: String, Codable, Sendable {
+    case nifti, dicom, dicomSeries = "dicom-series", png, jpeg, npy, npz
+}
+
+/// Opens any supported input by its name and, where the name does not say, its first bytes.
+public enum MedicalImageFile {
+    /// The format of `url`: a folder is a DICOM series; otherwise the extension decides
+    /// (`.nii`, `.nii.gz`, `.dcm`, `.png`, `.jpg`/`.jpeg`, `.npy`, `.npz`), and files with another
+    /// name are recognised by their magic bytes.
+    public static func format(of url: URL) throws -> MedicalImageFormat {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw ImagingError(.unreadable, path: url.path, "no such file or folder")
+        }
+        if isDir.boolValue { return .dicomSeries }
+        let name = url.lastPathComponent.lowercased()
+        if name.hasSuffix(".nii") || name.hasSuffix(".nii.gz") { return .nifti }
+        if name.hasSuffix(".dcm") || name.hasSuffix(".dicom") { return .dicom }
+        if name.hasSuffix(".png") { return .png }
+        if name.hasSuffix(".jpg") || name.hasSuffix(".jpeg") { return .jpeg }
+        if name.hasSuffix(".npy") { return .npy }
+        if name.hasSuffix(".npz") { return .npz }
+        let head = try prefix(url, 348)
+        if head.count >= 132, head[128..<132].elementsEqual("DICM".utf8) { return .dicom }
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return .png }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        if head.starts(with: [0x93]) && head.dropFirst().starts(with: "NUMPY".utf8) { return .npy }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .npz }
+        if head.starts(with: [0x1F, 0x8B]) { return .nifti }
+        if head.count >= 4 {
+            let le = ByteReader(head).i32(0), be = ByteReader(head, bigEndian: true).i32(0)
+            if [348, 540].contains(le) || [348, 540].contains(be) { return .nifti }
+        }
+        throw ImagingError(.unsupported, path: url.path,
+                           "unknown image format; expected .nii, .nii.gz, DICOM, .png, .jpg, .npy or .npz")
+    }
+
+    /// Reads `url` in its format. A single DICOM file and a NIfTI image are volumes (a 2-D DICOM
+    /// has one slice); PNG, JPEG, NPY and 2-D MedSAM npz are images.
+    public static func read(_ url: URL) throws -> MedicalImage {
+        switch try format(of: url) {
+        case .nifti: return .volume(try NIfTIReader.read(url))
+        case .dicom: return .volume(try DICOMImage.read(url).volume())
+        case .dicomSeries: return .volume(try DICOMSeries.read(folder: url))
+        case .png: return .image(try PNGCodec.read(url))
+        case .jpeg: return .image(try JPEGCodec.read(url))
+        case .npy: return .image(try readNPYImage(url))
+        case .npz:
+            let c = try MedSAMCase.read(url)
+            if let v = c.volume(source: url.path) { return .volume(v) }
+            return .image(c.image()!)
+        }
+    }
+
+    /// A `.npy` of shape H x W or H x W x 3 (any numeric dtype) as an image.
+    public static func readNPYImage(_ url: URL) throws -> Image {
+        let array: NPYArray
+        do { array = try NPY.read(url) } catch let e as NPYError {
+            throw ImagingError(.corrupt, path: url.path, field: "npy", e.message)
+        }
+        let d = array.shape.dims
+        guard d.count == 2 || (d.count == 3 && (d[2] == 3 || d[2] == 1)), d.allSatisfy({ $0 > 0 }) else {
+            throw ImagingError(.unsupported, path: url.path, field: "shape",
+                               "is \(array.shape); expected H x W or H x W x 3")
+        }
+        let eightBit = ["|u1", "u1", "<u1", "|b1", "|i1"].contains(array.dtype)
+        return Image(pixels: array.values, height: d[0], width: d[1], channels: d.count == 3 ? d[2] : 1,
+                     bitDepth: eightBit ? 8 : 32)
+    }
+
+    private static func prefix(_ url: URL, _ n: Int) throws -> [UInt8] {
+        guard let h = FileHandle(forReadingAtPath: url.path) else {
+            throw ImagingError(.unreadable, path: url.path, "cannot open for reading")
+        }
+        defer { try? h.close() }
+        return [UInt8](h.readData(ofLength: n))
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// How raw intensities become the 0...255 grey levels SAM-type models are fed and overlays show.
+public enum IntensityMapping: Equatable, Sendable {
+    /// A CT window (HU in, 0...255 out).
+    case window(IntensityWindow)
+    /// MedSAM's MR normalisation (percentiles of non-zero voxels).
+    case mr
+    /// Min-max over the data.
+    case minMax
+    /// Values already are 0...255 grey levels (8-bit PNG/JPEG, MedSAM npz): kept as they are.
+    case identity
+
+    /// MedSAM's choice for a volume: the soft-tissue window for CT (DICOM Modality CT, or values
+    /// that reach below -500 as Hounsfield units do), MR normalisation otherwise; 8-bit data that
+    /// already spans 0...255 is kept.
+    public static func automatic(for volume: Volume) -> IntensityMapping {
+        if volume.modality == "CT" { return .window(.softTissue) }
+        if volume.modality == nil || volume.modality == "MR" {
+            let range = volume.valueRange ?? 0...0
+            if range.lowerBound < -500 { return .window(.softTissue) }
+            if volume.sourceType == .uint8 && range.lowerBound >= 0 && range.upperBound <= 255 { return .identity }
+        }
+        return .mr
+    }
+
+    /// The choice for a 2-D image: kept when it is 8-bit, min-max otherwise (16-bit PNG, float NPY).
+    public static func automatic(for image: Image) -> IntensityMapping {
+        let range = image.valueRange ?? 0...0
+        if image.bitDepth == 8 && range.lowerBound >= 0 && range.upperBound <= 255 { return .identity }
+        return .minMax
+    }
+
+    public func apply(_ values: [Float]) -> [Float] {
+        switch self {
+        case .window(let w): return w.apply(values)
+        case .mr: return IntensityNormalization.mr(values)
+        case .minMax: return IntensityNormalization.minMax(values)
+        case .identity: return values
+        }
+    }
+
+    /// A copy of `volume` with mapped intensities. MR statistics are taken over the whole volume,
+    /// as MedSAM does, so every slice gets the same mapping.
+    public func apply(_ volume: Volume) -> Volume {
+        var v = volume
+        v.voxels = apply(volume.voxels)
+        return v
+    }
+
+    /// A copy of `image` with mapped intensities (8-bit depth afterwards).
+    public func apply(_ image: Image) -> Image {
+        var out = image
+        out.pixels = apply(image.pixels)
+        out.bitDepth = 8
+        return out
+    }
+}
