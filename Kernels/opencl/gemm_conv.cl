@@ -2,8 +2,8 @@
 // M = Cout/groups output channels, N = OH·OW output pixels, K = Cin/groups·kh·kw taps.
 // A is the weight [Cout, Cin/groups·kh·kw]; B is gathered from the input on the fly (im2col
 // never materialised), zero outside the padded image.
-// params: Cin, H, W, OW, kh, kw, strideY, strideX, padY, padX, groups, Cout.
-// Defines: HAS_BIAS, ACT.
+// params: Cin, H, W, OW, kh, kw, strideY, strideX, padY, padX, groups, Cout; [14] has bias;
+// [15] the ACT_* epilogue.
 #define GEMM_SETUP \
     const int Cin = P[0], H = P[1], W = P[2], OW = P[3], KH = P[4], KW = P[5]; \
     const int SY = P[6], SX = P[7], PY = P[8], PX = P[9], G = P[10], Cout = P[11]; \
@@ -27,9 +27,5 @@ inline float conv_gather(__global const store_t* B, int bbase, int k, int n, int
 #define B_N_FAST 1
 #define LOAD_B(k, n) conv_gather(B, bbase, (k), (n), K, N, H, W, OW, KH, KW, SY, SX, PY, PX)
 
-#if HAS_BIAS
-#define BIAS_OF(m) LD(bias, biaso + g * M + (m))
-#else
-#define BIAS_OF(m) 0.0f
-#endif
-#define STORE_C(m, n, v) ST(C, cbase + (m) * N + (n), activate((v) + BIAS_OF(m), ACT))
+#define STORE_C(m, n, v) \
+    ST(C, cbase + (m) * N + (n), activate((v) + (P[14] ? LD(bias, biaso + g * M + (m)) : 0.0f), P[15]))

@@ -1,6 +1,7 @@
 // GEMM variant: batched matmul C[z] = act(op(A[z]) · op(B[z or shared]) + bias).
-// params[0]: 1 when B has a batch dimension, 0 when one B is shared by every batch.
-// Defines: TRANS_A, TRANS_B, HAS_BIAS, ACT.
+// params[0]: 1 when B has a batch dimension, 0 when one B is shared by every batch;
+// params[14]: 1 with a bias input; params[15]: the ACT_* epilogue (uniform branches, so one
+// program serves every epilogue). Defines: TRANS_A, TRANS_B.
 #define GEMM_SETUP \
     const int abase = ao + z * M * K; \
     const int bbase = bo + (P[0] ? z * K * N : 0); \
@@ -22,9 +23,5 @@
 #define LOAD_B(k, n) (((k) < K && (n) < N) ? LD(B, bbase + (k) * N + (n)) : 0.0f)
 #endif
 
-#if HAS_BIAS
-#define BIAS_OF(n) LD(bias, biaso + (n))
-#else
-#define BIAS_OF(n) 0.0f
-#endif
-#define STORE_C(m, n, v) ST(C, cbase + (m) * N + (n), activate((v) + BIAS_OF(n), ACT))
+#define STORE_C(m, n, v) \
+    ST(C, cbase + (m) * N + (n), activate((v) + (P[14] ? LD(bias, biaso + (n)) : 0.0f), P[15]))

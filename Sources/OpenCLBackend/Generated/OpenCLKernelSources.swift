@@ -175,11 +175,10 @@ inline float group_max(float v, __local float* red) {
         "conv_direct": #"""
 // Direct grouped convolution for one input channel per group (depthwise, TinyViT's MBConv):
 // output channel o reads input channel o / (Cout / groups). One work-item per output element.
-// Defines: HAS_BIAS, ACT.
 __kernel void conv2d_depthwise(__global const store_t* x, int xo, __global const store_t* w, int wo,
                                __global const store_t* bias, int biaso, __global store_t* y, int yo,
                                int n, int Cin, int H, int W, int Cout, int OH, int OW,
-                               int KH, int KW, int SY, int SX, int PY, int PX) {
+                               int KH, int KW, int SY, int SX, int PY, int PX, int hasBias, int act) {
     const int i = get_global_id(0);
     if (i >= n) return;
     const int ox = i % OW, oy = (i / OW) % OH, o = (i / (OW * OH)) % Cout, b = i / (OW * OH * Cout);
@@ -195,10 +194,8 @@ __kernel void conv2d_depthwise(__global const store_t* x, int xo, __global const
             acc = fma(LD(x, xbase + iy * W + ix), LD(w, wbase + ky * KW + kx), acc);
         }
     }
-#if HAS_BIAS
-    acc += LD(bias, biaso + o);
-#endif
-    ST(y, yo + i, activate(acc, ACT));
+    if (hasBias) acc += LD(bias, biaso + o);
+    ST(y, yo + i, activate(acc, act));
 }
 """#,
         "elementwise": #"""
@@ -248,8 +245,8 @@ __kernel void fourier_features(__global const store_t* coords, int co, __global 
 // M = Cout/groups output channels, N = OH·OW output pixels, K = Cin/groups·kh·kw taps.
 // A is the weight [Cout, Cin/groups·kh·kw]; B is gathered from the input on the fly (im2col
 // never materialised), zero outside the padded image.
-// params: Cin, H, W, OW, kh, kw, strideY, strideX, padY, padX, groups, Cout.
-// Defines: HAS_BIAS, ACT.
+// params: Cin, H, W, OW, kh, kw, strideY, strideX, padY, padX, groups, Cout; [14] has bias;
+// [15] the ACT_* epilogue.
 #define GEMM_SETUP \
     const int Cin = P[0], H = P[1], W = P[2], OW = P[3], KH = P[4], KW = P[5]; \
     const int SY = P[6], SX = P[7], PY = P[8], PX = P[9], G = P[10], Cout = P[11]; \
@@ -273,12 +270,8 @@ inline float conv_gather(__global const store_t* B, int bbase, int k, int n, int
 #define B_N_FAST 1
 #define LOAD_B(k, n) conv_gather(B, bbase, (k), (n), K, N, H, W, OW, KH, KW, SY, SX, PY, PX)
 
-#if HAS_BIAS
-#define BIAS_OF(m) LD(bias, biaso + g * M + (m))
-#else
-#define BIAS_OF(m) 0.0f
-#endif
-#define STORE_C(m, n, v) ST(C, cbase + (m) * N + (n), activate((v) + BIAS_OF(m), ACT))
+#define STORE_C(m, n, v) \
+    ST(C, cbase + (m) * N + (n), activate((v) + (P[14] ? LD(bias, biaso + g * M + (m)) : 0.0f), P[15]))
 """#,
         "gemm_convt": #"""
 // GEMM variant: transposed conv, kernel 2 stride 2, per batch image z:
@@ -371,8 +364,9 @@ void gemm(__global const store_t* A, int ao, __global const store_t* B, int bo,
 """#,
         "gemm_matmul": #"""
 // GEMM variant: batched matmul C[z] = act(op(A[z]) · op(B[z or shared]) + bias).
-// params[0]: 1 when B has a batch dimension, 0 when one B is shared by every batch.
-// Defines: TRANS_A, TRANS_B, HAS_BIAS, ACT.
+// params[0]: 1 when B has a batch dimension, 0 when one B is shared by every batch;
+// params[14]: 1 with a bias input; params[15]: the ACT_* epilogue (uniform branches, so one
+// program serves every epilogue). Defines: TRANS_A, TRANS_B.
 #define GEMM_SETUP \
     const int abase = ao + z * M * K; \
     const int bbase = bo + (P[0] ? z * K * N : 0); \
@@ -394,12 +388,8 @@ void gemm(__global const store_t* A, int ao, __global const store_t* B, int bo,
 #define LOAD_B(k, n) (((k) < K && (n) < N) ? LD(B, bbase + (k) * N + (n)) : 0.0f)
 #endif
 
-#if HAS_BIAS
-#define BIAS_OF(n) LD(bias, biaso + (n))
-#else
-#define BIAS_OF(n) 0.0f
-#endif
-#define STORE_C(m, n, v) ST(C, cbase + (m) * N + (n), activate((v) + BIAS_OF(n), ACT))
+#define STORE_C(m, n, v) \
+    ST(C, cbase + (m) * N + (n), activate((v) + (P[14] ? LD(bias, biaso + (n)) : 0.0f), P[15]))
 """#,
         "movement": #"""
 // Data movement: strided copies (permute, broadcast, slice, concat), pad, window (un)partition.

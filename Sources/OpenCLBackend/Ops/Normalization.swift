@@ -1,12 +1,13 @@
 import TensorRuntime
 
 extension OpenCLBackend {
-    /// Work-group size of the row kernels: a power of two near the row length, capped by the
-    /// device (and at 256, beyond which the reduction tree only adds barriers).
+    /// Work-group size of the row kernels: 256 lanes (capped by the device) for rows long
+    /// enough to fill them, 32 for short rows. Two sizes only, because each is its own program
+    /// build (seconds on PoCL).
     func rowWorkGroup(_ length: Int) -> Int {
-        let cap = cl.device.clampWorkGroup(256)
+        let cap = cl.device.clampWorkGroup(length >= 256 ? 256 : 32)
         var wg = 1
-        while wg < length && wg * 2 <= cap { wg *= 2 }
+        while wg * 2 <= cap { wg *= 2 }
         return wg
     }
 
@@ -20,7 +21,7 @@ extension OpenCLBackend {
                       try l.input(0) + l.input(1) + l.input(2) + l.out() + [.int(c), .float(eps)])
         case .channels:
             let c = x[1], hw = x[2] * x[3], pixels = x[0] * hw
-            try l.run(["norm"], "layer_norm_channels", defines: ["WG": 1], global: [pixels],
+            try l.run(["norm"], "layer_norm_channels", defines: ["WG": rowWorkGroup(1)], global: [pixels],
                       try l.input(0) + l.input(1) + l.input(2) + l.out() + [.int(pixels), .int(c), .int(hw), .float(eps)])
         }
     }

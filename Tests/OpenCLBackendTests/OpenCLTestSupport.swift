@@ -1,0 +1,19 @@
+import XCTest
+import TensorRuntime
+@testable import OpenCLBackend
+
+/// Opens the default OpenCL device, or skips the test with the reason when none exists.
+func openCLBackendOrSkip(float16: Bool = false) throws -> OpenCLBackend {
+    do {
+        return try OpenCLBackend(deviceIndex: 0, float16: float16)
+    } catch BackendError.noDevice(_, let reason) {
+        throw XCTSkip("no OpenCL platform/device on this machine: \(reason)")
+    }
+}
+
+/// Formats the failed parity results, one per line.
+func describeFailures(_ results: [ParityResult]) -> String {
+    results.filter { !$0.pass }.map {
+        "\($0.name) [\($0.op) \($0.shape)]: nmse \($0.nmse) > \($0.threshold) \($0.failure ?? "")"
+    }.joined(separator: "\n")
+}
