@@ -11,3 +11,12 @@ public protocol TensorSource: AnyObject {
     /// The tensor stored under `key`, converted to float32.
     func load(_ key: String) throws -> Tensor
 }
+
+/// A checkpoint file read by this module: a `TensorSource` that also tells how each tensor is
+/// stored, for summaries (`medsam info --checkpoint`) and diagnostics.
+public protocol CheckpointSource: TensorSource {
+    /// Every key in file order (after unwrapping).
+    var keys: [String] { get }
+    /// The element type each tensor is stored as, before conversion to float32.
+    var storedDTypes: [String: StorageDType] { get }
+}
