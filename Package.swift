@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"],
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "SAMModels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"],
                     resources: [.copy("Fixtures")]),
