@@ -69,6 +69,23 @@ public struct ParityHarness {
         cases.map { runCase($0, perf: perf) }
     }
 
+    /// Runs PyTorch-recorded cases: the backend's output is compared with torch's (not with
+    /// the reference kernels), through the same guard-region path.
+    public func run(fixtures: [FixtureCase], thresholds fixtureThresholds: ParityThresholds = .pytorchFixture) -> [ParityResult] {
+        fixtures.map { c in
+            let threshold = fixtureThresholds.threshold(for: c.op)
+            var result = ParityResult(op: c.op.name, name: c.name, shape: c.expected.shape.dims,
+                                      backend: backend.info.backend, nmse: .nan, threshold: threshold, pass: false)
+            do {
+                let got = try execute(c.op, c.inputs, outputShape: c.expected.shape)
+                grade(&result, got: got, want: c.expected.data)
+            } catch {
+                result.failure = "\(error)"
+            }
+            return result
+        }
+    }
+
     private func runCase(_ c: ParityCase, perf: Bool) -> ParityResult {
         var result = ParityResult(op: c.op.name, name: c.name, shape: [], backend: backend.info.backend,
                                   nmse: .nan, threshold: thresholds.threshold(for: c.op), pass: false)

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+
+/// The `medsam` command: Segment Anything models on medical images, on GPU (OpenCL, Vulkan) or CPU.
+@main
+struct MedSAM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "medsam",
+        abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
+        subcommands: [Parity.self, Devices.self])
+
+    /// Parses and runs a subcommand; any failure prints exactly one `error: ...` line on
+    /// standard error and exits non-zero (the contract in CLI.md), help and version still work.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                MedSAM.exit(withError: error)   // --help / --version
+            }
+            let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            var text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+            if !text.hasPrefix("error:") { text = "error: " + text }
+            FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+            Foundation.exit(code == .success ? 1 : max(code.rawValue, 1))
+        }
+    }
+}
+
+/// An error for the user: one line that names the file, field or value at fault.
+struct CLIError: Error, CustomStringConvertible {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+/// Prints one JSON value on standard output (sorted keys, so output is stable).
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    let data = try encoder.encode(value)
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Segmentation
+import TensorRuntime
+
+extension ParitySuiteSize: ExpressibleByArgument {}
+
+struct Parity: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every op of a backend against the reference (and the reference against PyTorch).",
+        discussion: """
+        Each GPU/CPU backend runs the standard op suite with random inputs in [-1, 1] and is compared \
+        with the reference backend (NMSE per op class, NaN/Inf and guard-region checks). The reference \
+        backend itself is compared with outputs recorded from PyTorch (scripts/reference/ops.py).
+        """)
+
+    @Option(help: "Backend to check: reference, cpu, opencl, vulkan, or all (every backend with a device).")
+    var backend: String = "all"
+
+    @Option(help: "Device index within the backend.")
+    var device: Int = 0
+
+    @Option(help: "Only ops whose name starts with this (e.g. attention, conv2d, matmul).")
+    var op: String?
+
+    @Option(help: "Suite size: quick (odd and small shapes) or full (adds SAM's real layer shapes).")
+    var suite: ParitySuiteSize = .quick
+
+    @Flag(help: "Also time every case and report GFLOP/s and GB/s.")
+    var perf = false
+
+    @Flag(help: "Use the float16 storage path (GPU backends) with its own thresholds.")
+    var fp16 = false
+
+    @Option(help: "Folder of PyTorch op fixtures (default: Tests/TensorRuntimeTests/Fixtures/ops of this source tree).")
+    var fixtures: String?
+
+    @Flag(help: "Print a JSON list of results.")
+    var json = false
+
+    func run() throws {
+        let names: [BackendName]
+        if backend == "all" {
+            names = [.reference, .cpu, .opencl, .vulkan]
+        } else if let n = BackendName(rawValue: backend), n != .auto {
+            names = [n]
+        } else {
+            throw CLIError("unknown backend '\(backend)' (expected reference, cpu, opencl, vulkan or all)")
+        }
+        var results: [ParityResult] = []
+        for name in names {
+            let b: any Backend
+            do {
+                b = try BackendFactory.make(BackendRequest(name: name, deviceIndex: device, float16: fp16))
+            } catch {
+                // With `all`, a backend without a device is reported and skipped; named, it is an error.
+                if backend == "all" {
+                    if !json { print("\(name.rawValue): skipped (\(error))") }
+                    continue
+                }
+                throw error
+            }
+            if !json { FileHandle.standardError.write("running \(name.rawValue) on \(b.info.name)...\n".data(using: .utf8)!) }
+            if name == .reference {
+                let cases = try PyTorchFixtures.load(directory: fixtureDirectory()).filter(matches)
+                results += ParityHarness(backend: b).run(fixtures: cases)
+            } else {
+                let thresholds: ParityThresholds = b.info.storageType == .float16 ? .float16 : .float32
+                let cases = ParityCase.standard(suite).filter { matches($0.op) }
+                results += ParityHarness(backend: b, thresholds: thresholds).run(cases, perf: perf)
+            }
+        }
+        if json {
+            try printJSON(results)
+        } else {
+            print(ParityResult.table(results, perf: perf), terminator: "")
+        }
+        if results.isEmpty { throw CLIError("no parity cases matched --op \(op ?? "") on backend \(backend)") }
+        if results.contains(where: { !$0.pass }) { throw ExitCode(1) }
+    }
+
+    private func matches(_ c: FixtureCase) -> Bool { matches(c.op) }
+    private func matches(_ o: Op) -> Bool { op.map { o.name.hasPrefix($0) } ?? true }
+
+    private func fixtureDirectory() throws -> URL {
+        if let f = fixtures { return URL(fileURLWithPath: f) }
+        let relative = "Tests/TensorRuntimeTests/Fixtures/ops"
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative)
+        if FileManager.default.fileExists(atPath: here.path) { return here }
+        // The source tree this binary was built from.
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(relative)
+        if FileManager.default.fileExists(atPath: source.path) { return source }
+        throw CLIError("PyTorch op fixtures not found at \(here.path) or \(source.path); pass --fixtures DIR")
+    }
+}
