@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what medsam-swift needs on a fresh Debian/Ubuntu machine (idempotent):
+# OpenCL and Vulkan loaders and headers, the CPU drivers PoCL and lavapipe (so the GPU
+# backends also run without a GPU), OpenBLAS, zlib, libpng, libjpeg, and the shader tools.
+set -euo pipefail
+
+packages=(
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+  libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers glslang-tools spirv-tools
+  libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
+  python3 python3-pip
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: Swift 6 is required (https://www.swift.org/install/linux/); 'swift' is not on PATH" >&2
+  exit 1
+fi
+
+# Python packages used only by the cross-checking scripts (reading our outputs with the
+# libraries users trust). torch is NOT needed here; it is only for scripts/reference/.
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+python3 -m pip install -q numpy pydicom nibabel \
+  || python3 -m pip install -q --break-system-packages numpy pydicom nibabel
