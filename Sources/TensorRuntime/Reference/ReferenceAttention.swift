@@ -45,23 +45,33 @@ enum ReferenceAttention {
         let scale = Double(p.scale)
         var out = [Float](repeating: 0, count: shape.count)
         var logits = [Double](repeating: 0, count: nk)
-        var acc = [Double](repeating: 0, count: hd)
         for b in 0..<batch {
             for h in 0..<p.heads {
+                // One head's q, k, v gathered into contiguous float64 rows [tokens, hd].
+                let qh = gather(q, b, h, hd), kh = gather(k, b, h, hd), vh = gather(v, b, h, hd)
                 for i in 0..<nq {
-                    let qb = q.base(b, i, h)
-                    for j in 0..<nk {
-                        let kb = k.base(b, j, h)
-                        var dot = 0.0
-                        for c in 0..<hd { dot += Double(q.data[qb + c]) * Double(k.data[kb + c]) }
-                        logits[j] = dot * scale
+                    qh.withUnsafeBufferPointer { Q in
+                        kh.withUnsafeBufferPointer { K in
+                            logits.withUnsafeMutableBufferPointer { L in
+                                for j in 0..<nk {
+                                    var dot = 0.0
+                                    for c in 0..<hd { dot += Q[i * hd + c] * K[j * hd + c] }
+                                    L[j] = dot * scale
+                                }
+                            }
+                        }
                     }
-                    addBias(p, biasInputs, &logits, query: i, head: h, q: q.data, qBase: qb)
+                    addBias(p, biasInputs, &logits, query: i, head: h, q: Array(qh[(i * hd)..<((i + 1) * hd)]))
                     ReferenceNormalization.softmaxInPlace(&logits)
-                    for c in 0..<hd { acc[c] = 0 }
-                    for j in 0..<nk {
-                        let vb = v.base(b, j, h)
-                        for c in 0..<hd { acc[c] += logits[j] * Double(v.data[vb + c]) }
+                    var acc = [Double](repeating: 0, count: hd)
+                    acc.withUnsafeMutableBufferPointer { A in
+                        vh.withUnsafeBufferPointer { V in
+                            logits.withUnsafeBufferPointer { L in
+                                for j in 0..<nk {
+                                    for c in 0..<hd { A[c] += L[j] * V[j * hd + c] }
+                                }
+                            }
+                        }
                     }
                     let ob = (b * nq + i) * d + h * hd
                     for c in 0..<hd { out[ob + c] = Float(acc[c]) }
@@ -71,9 +81,18 @@ enum ReferenceAttention {
         return Tensor(shape: shape, data: out)
     }
 
+    private static func gather(_ x: Operand, _ b: Int, _ h: Int, _ hd: Int) -> [Double] {
+        var rows = [Double](repeating: 0, count: x.tokens * hd)
+        for t in 0..<x.tokens {
+            let base = x.base(b, t, h)
+            for c in 0..<hd { rows[t * hd + c] = Double(x.data[base + c]) }
+        }
+        return rows
+    }
+
     /// Adds the `AttentionBias` term for one query row of one head to its logits.
     private static func addBias(_ p: AttentionParams, _ biasInputs: ArraySlice<Tensor>, _ logits: inout [Double],
-                                query i: Int, head h: Int, q: [Float], qBase: Int) {
+                                query i: Int, head h: Int, q: [Double]) {
         switch p.bias {
         case .none:
             return
@@ -87,13 +106,13 @@ enum ReferenceAttention {
             for yk in 0..<gh {
                 let row = (yq - yk + gh - 1) * hd
                 var s = 0.0
-                for c in 0..<hd { s += Double(q[qBase + c]) * Double(relH[row + c]) }
+                for c in 0..<hd { s += q[c] * Double(relH[row + c]) }
                 termH[yk] = s
             }
             for xk in 0..<gw {
                 let row = (xq - xk + gw - 1) * hd
                 var s = 0.0
-                for c in 0..<hd { s += Double(q[qBase + c]) * Double(relW[row + c]) }
+                for c in 0..<hd { s += q[c] * Double(relW[row + c]) }
                 termW[xk] = s
             }
             for j in 0..<logits.count { logits[j] += termH[j / gw] + termW[j % gw] }
