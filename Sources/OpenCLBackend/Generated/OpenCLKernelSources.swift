@@ -9,8 +9,9 @@ enum OpenCLKernelSources {
 // over the keys in tiles of BK staged in local memory, keeping a running maximum, a running
 // softmax denominator and an unnormalised output in registers. No Nq x Nk score matrix exists.
 //
-// Defines: HD (head dim), BQ (queries per work-group = work-group size), BK (keys per tile),
-// BIAS (0 none, 1 decomposed relative position, 2 TinyViT bias table).
+// Defines: HD (the head dim hd rounded up to a multiple of 16: channels hd..HD-1 are zero, so
+// one program serves several head dims), BQ (queries per work-group = work-group size), BK
+// (keys per tile). biasKind: 0 none, 1 decomposed relative position, 2 TinyViT bias table.
 //
 // q/k/v addressing covers every QKVLayout: element c of head h of token t in batch b is at
 // base + (b·N + t)·rowStride + h·headStride + c (base includes the q/k/v channel offset).
@@ -19,8 +20,8 @@ __kernel __attribute__((reqd_work_group_size(BQ, 1, 1)))
 void attention(__global const store_t* Q, int qo, __global const store_t* Kt, int ko,
                __global const store_t* V, int vo, __global store_t* O, int oo,
                __global const float* rel, __global const store_t* table, int to,
-               int Nq, int Nk, int heads, int qRow, int kRow, int vRow, int headStride,
-               float scale, int gh, int gw) {
+               int Nq, int Nk, int heads, int hd, int qRow, int kRow, int vRow, int headStride,
+               float scale, int biasKind, int gh, int gw) {
     __local float Ks[BK][HD];
     __local float Vs[BK][HD];
     const int lq = get_local_id(0);
@@ -30,19 +31,16 @@ void attention(__global const store_t* Q, int qo, __global const store_t* Kt, in
     float qv[HD], acc[HD];
     const int qbase = qo + (b * Nq + (active ? q : 0)) * qRow + h * headStride;
     for (int c = 0; c < HD; ++c) {
-        qv[c] = active ? LD(Q, qbase + c) * scale : 0.0f;
+        qv[c] = (active && c < hd) ? LD(Q, qbase + c) * scale : 0.0f;
         acc[c] = 0.0f;
     }
-#if BIAS == 1
     const int relBase = (bh * Nq + (active ? q : 0)) * (gh + gw);
-#elif BIAS == 2
     const int yq = (active ? q : 0) / gw, xq = (active ? q : 0) % gw;
-#endif
     float runMax = -INFINITY, runSum = 0.0f;
     for (int k0 = 0; k0 < Nk; k0 += BK) {
         for (int i = lq; i < BK * HD; i += BQ) {
             const int kk = i / HD, c = i % HD, key = k0 + kk;
-            if (key < Nk) {
+            if (key < Nk && c < hd) {
                 Ks[kk][c] = LD(Kt, ko + (b * Nk + key) * kRow + h * headStride + c);
                 Vs[kk][c] = LD(V, vo + (b * Nk + key) * vRow + h * headStride + c);
             } else {
@@ -59,11 +57,8 @@ void attention(__global const store_t* Q, int qo, __global const store_t* Kt, in
                 float d = 0.0f;
                 for (int c = 0; c < HD; ++c) d = fma(qv[c], Ks[kk][c], d);
                 const int key = k0 + kk;
-#if BIAS == 1
-                d += rel[relBase + key / gw] + rel[relBase + gh + key % gw];
-#elif BIAS == 2
-                d += LD(table, to + h * Nk + abs(yq - key / gw) * gw + abs(xq - key % gw));
-#endif
+                if (biasKind == 1) d += rel[relBase + key / gw] + rel[relBase + gh + key % gw];
+                else if (biasKind == 2) d += LD(table, to + h * Nk + abs(yq - key / gw) * gw + abs(xq - key % gw));
                 s[kk] = d;
                 tileMax = fmax(tileMax, d);
             }
@@ -82,8 +77,8 @@ void attention(__global const store_t* Q, int qo, __global const store_t* Kt, in
     }
     if (active) {
         const float inv = 1.0f / runSum;
-        const int obase = oo + (b * Nq + q) * heads * HD + h * HD;
-        for (int c = 0; c < HD; ++c) ST(O, obase + c, acc[c] * inv);
+        const int obase = oo + (b * Nq + q) * heads * hd + h * hd;
+        for (int c = 0; c < hd; ++c) ST(O, obase + c, acc[c] * inv);
     }
 }
 
@@ -92,25 +87,25 @@ void attention(__global const store_t* Q, int qo, __global const store_t* Kt, in
 // with the unscaled query. Costs Nq·(gh+gw)·HD per head instead of Nq·Nk.
 __kernel void relpos_terms(__global const store_t* Q, int qo, __global const store_t* Rh, int rho,
                            __global const store_t* Rw, int rwo, __global float* rel,
-                           int Nq, int heads, int qRow, int headStride, int gh, int gw) {
+                           int Nq, int heads, int hd, int qRow, int headStride, int gh, int gw) {
     const int q = get_global_id(0), bh = get_global_id(1);
     if (q >= Nq) return;
     const int b = bh / heads, h = bh % heads;
     float qv[HD];
     const int qbase = qo + (b * Nq + q) * qRow + h * headStride;
-    for (int c = 0; c < HD; ++c) qv[c] = LD(Q, qbase + c);
+    for (int c = 0; c < hd; ++c) qv[c] = LD(Q, qbase + c);
     const int yq = q / gw, xq = q % gw;
     const int out = (bh * Nq + q) * (gh + gw);
     for (int yk = 0; yk < gh; ++yk) {
-        const int r = rho + (yq - yk + gh - 1) * HD;
+        const int r = rho + (yq - yk + gh - 1) * hd;
         float d = 0.0f;
-        for (int c = 0; c < HD; ++c) d = fma(qv[c], LD(Rh, r + c), d);
+        for (int c = 0; c < hd; ++c) d = fma(qv[c], LD(Rh, r + c), d);
         rel[out + yk] = d;
     }
     for (int xk = 0; xk < gw; ++xk) {
-        const int r = rwo + (xq - xk + gw - 1) * HD;
+        const int r = rwo + (xq - xk + gw - 1) * hd;
         float d = 0.0f;
-        for (int c = 0; c < HD; ++c) d = fma(qv[c], LD(Rw, r + c), d);
+        for (int c = 0; c < hd; ++c) d = fma(qv[c], LD(Rw, r + c), d);
         rel[out + gh + xk] = d;
     }
 }

@@ -36,7 +36,9 @@ extension OpenCLBackend {
             nk = nq
             biasStart = 1
         }
-        let blocks = attentionBlocks(headDim: hd)
+        let paddedHD = (hd + 15) / 16 * 16
+        let blocks = attentionBlocks(headDim: paddedHD)
+        let defines = ["HD": paddedHD, "BQ": blocks.bq, "BK": blocks.bk]
         var biasKind = 0, gh = 1, gw = 1
         var rel = try l.input(0)[0]
         var table: [KernelArg] = try l.input(0)
@@ -50,21 +52,21 @@ extension OpenCLBackend {
             let scratch = try l.building ? l.backend.mem(l.inputs[0]) : scratchBuffer(floats: terms)
             rel = .buffer(scratch)
             let q = l.inputs[qIn]
-            try l.run(["attention"], "relpos_terms", defines: ["HD": hd, "BQ": blocks.bq, "BK": blocks.bk, "BIAS": 1],
+            try l.run(["attention"], "relpos_terms", defines: defines,
                       global: [nq, batch * p.heads], local: nil,
                       [.buffer(try mem(q)), .int(q.offset + qOff)] + l.input(biasStart) + l.input(biasStart + 1)
-                          + [rel, .int(nq), .int(p.heads), .int(row), .int(headStride), .int(h), .int(w)])
+                          + [rel, .int(nq), .int(p.heads), .int(hd), .int(row), .int(headStride), .int(h), .int(w)])
         case .biasTable(let window):
             biasKind = 2
             (gh, gw) = (window, window)
             table = try l.input(biasStart)
         }
         let q = l.inputs[qIn], k = l.inputs[kIn], v = l.inputs[vIn]
-        try l.run(["attention"], "attention", defines: ["HD": hd, "BQ": blocks.bq, "BK": blocks.bk, "BIAS": biasKind],
+        try l.run(["attention"], "attention", defines: defines,
                   global: [nq, batch * p.heads], local: [blocks.bq, 1],
                   [.buffer(try mem(q)), .int(q.offset + qOff), .buffer(try mem(k)), .int(k.offset + kOff),
                    .buffer(try mem(v)), .int(v.offset + vOff)] + l.out() + [rel] + table
-                      + [.int(nq), .int(nk), .int(p.heads), .int(row), .int(kRow), .int(kRow), .int(headStride),
-                         .float(p.scale), .int(gh), .int(gw)])
+                      + [.int(nq), .int(nk), .int(p.heads), .int(hd), .int(row), .int(kRow), .int(kRow), .int(headStride),
+                         .float(p.scale), .int(biasKind), .int(gh), .int(gw)])
     }
 }
