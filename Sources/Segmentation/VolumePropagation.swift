@@ -1,0 +1,104 @@
+import MedicalImaging
+import SAMModels
+import TensorRuntime
+
+/// Segments a 3-D structure slice by slice from one box on a key slice, the way LiteMedSAM's
+/// 3-D inference does it (spec §8.3): the key slice uses the given box; every other slice uses
+/// the tight box of the previous slice's mask widened by a margin, first upwards from the key
+/// slice, then downwards. Every slice gets its own embedding.
+public struct VolumePropagation {
+    /// Margin added on each side of the previous mask's box, as a fraction of the slice's long
+    /// side. LiteMedSAM adds 3 pixels in its 256-pixel frame, i.e. 3/256 of the long side.
+    public var marginFraction: Float = 3.0 / 256.0
+
+    public init() {}
+
+    /// The result: labels (0/1) in the volume's voxel order (i fastest), and per-slice areas.
+    public struct Result {
+        public var mask: [UInt8]
+        /// Slice index → foreground pixels, for slices that were segmented.
+        public var areas: [Int: Int]
+        public var slicesSegmented: Int { areas.count }
+    }
+
+    /// - Parameters:
+    ///   - volume: intensities already mapped to 0...255.
+    ///   - range: slices to cover (inclusive). When nil, propagation stops in each direction at the
+    ///     first slice whose mask is empty; when given, an empty previous mask falls back to the key
+    ///     box (as LiteMedSAM does within its z range).
+    ///   - progress: called after each slice with (done, total planned).
+    public func run(volume: Volume, axis: SliceAxis, keySlice: Int, box: [Float], range: ClosedRange<Int>?,
+                    predictor: Predictor, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        let count = volume.sliceCount(axis)
+        guard (0..<count).contains(keySlice) else {
+            throw PromptInputError.sliceOutside(index: keySlice, count: count, axis: axis.rawValue)
+        }
+        let lo = max(range?.lowerBound ?? 0, 0), hi = min(range?.upperBound ?? count - 1, count - 1)
+        var mask = [UInt8](repeating: 0, count: volume.voxels.count)
+        var areas: [Int: Int] = [:]
+        let planned = hi - lo + 1
+        var done = 0
+
+        func segment(_ index: Int, _ b: [Float]) throws -> (mask: [Float], width: Int, height: Int) {
+            let slice = try volume.slice(axis, index)
+            try predictor.setImage(slice)
+            let p = try predictor.predict([PromptInput(box: b)])
+            let m = Array(p.masks.data)
+            write(m, width: slice.width, height: slice.height, index: index, axis: axis, volume: volume, into: &mask)
+            areas[index] = m.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+            done += 1
+            progress(done, planned)
+            return (m, slice.width, slice.height)
+        }
+
+        let key = try segment(keySlice, box)
+        for direction in [1, -1] {
+            var previous = key
+            var z = keySlice + direction
+            while z >= lo && z <= hi {
+                let next: [Float]
+                if let b = boxOf(previous.mask, width: previous.width, height: previous.height) {
+                    next = b
+                } else if range != nil {
+                    next = box
+                } else {
+                    break
+                }
+                previous = try segment(z, next)
+                z += direction
+            }
+        }
+        return Result(mask: mask, areas: areas)
+    }
+
+    /// The tight box of a mask widened by the margin and clipped to the slice, or nil if empty.
+    func boxOf(_ m: [Float], width: Int, height: Int) -> [Float]? {
+        var x0 = Int.max, y0 = Int.max, x1 = -1, y1 = -1
+        for y in 0..<height {
+            for x in 0..<width where m[y * width + x] > 0 {
+                x0 = min(x0, x); x1 = max(x1, x)
+                y0 = min(y0, y); y1 = max(y1, y)
+            }
+        }
+        guard x1 >= 0 else { return nil }
+        let margin = marginFraction * Float(max(width, height))
+        return [max(0, Float(x0) - margin), max(0, Float(y0) - margin),
+                min(Float(width), Float(x1) + margin), min(Float(height), Float(y1) + margin)]
+    }
+
+    /// Copies a slice mask into the volume's voxel order (CLI.md's slice conventions).
+    private func write(_ m: [Float], width: Int, height: Int, index: Int, axis: SliceAxis, volume: Volume,
+                       into mask: inout [UInt8]) {
+        let nx = volume.dims[0], ny = volume.dims[1]
+        let (ax, ay) = axis.inPlaneAxes
+        var ijk = [0, 0, 0]
+        ijk[axis.normalAxis] = index
+        for y in 0..<height {
+            for x in 0..<width {
+                ijk[ax] = x
+                ijk[ay] = y
+                mask[ijk[0] + nx * (ijk[1] + ny * ijk[2])] = m[y * width + x] > 0 ? 1 : 0
+            }
+        }
+    }
+}
