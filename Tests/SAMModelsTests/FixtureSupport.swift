@@ -1,0 +1,83 @@
+import Checkpoints
+import Foundation
+import TensorRuntime
+import XCTest
+@testable import SAMModels
+
+/// The fixture folder written by `scripts/reference/models.py`.
+enum Fixtures {
+    static var root: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures") }
+
+    static func tensor(_ set: String, _ name: String) throws -> Tensor {
+        try NPY.read(root.appendingPathComponent(set).appendingPathComponent("\(name).npy")).tensor
+    }
+
+    static func meta(_ set: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: root.appendingPathComponent(set).appendingPathComponent("meta.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+}
+
+/// A `TensorSource` over a folder of `<key>.npy` files (the small random models' weights).
+final class NPYFolderSource: TensorSource {
+    let path: String
+    let shapes: [String: Shape]
+    private let folder: URL
+
+    init(_ folder: URL) throws {
+        self.folder = folder
+        self.path = folder.path
+        var s: [String: Shape] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".npy") {
+            let key = String(name.dropLast(4))
+            s[key] = try NPY.read(folder.appendingPathComponent(name)).shape
+        }
+        shapes = s
+    }
+
+    func load(_ key: String) throws -> Tensor {
+        try NPY.read(folder.appendingPathComponent("\(key).npy")).tensor
+    }
+}
+
+/// Shapes from a manifest, zeros as data: for planning full-size graphs without random numbers.
+final class ZeroWeights: TensorSource {
+    let path = "<zeros>"
+    let shapes: [String: Shape]
+    init(_ manifest: [(key: String, shape: Shape)]) {
+        shapes = Dictionary(uniqueKeysWithValues: manifest.map { ($0.key, $0.shape) })
+    }
+    func load(_ key: String) throws -> Tensor { Tensor(zeros: shapes[key]!) }
+}
+
+/// A backend that allocates nothing and runs nothing: compiles graphs for their memory plan.
+final class PlanningBackend: Backend {
+    final class Buffer: DeviceBuffer { let elementCount: Int; init(_ n: Int) { elementCount = n } }
+    let info = DeviceInfo(backend: "planning", name: "memory planning only")
+    func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? { nil }
+    func allocate(elementCount: Int) throws -> any DeviceBuffer { Buffer(elementCount) }
+    func upload(_ data: [Float], to ref: TensorRef) throws {}
+    func download(_ ref: TensorRef) throws -> Tensor { Tensor(zeros: ref.shape) }
+    func encode(_ op: Op, inputs: [TensorRef], output: TensorRef) throws {
+        throw BackendError.unsupported(backend: "planning", op: op.name, reason: "plans only")
+    }
+    func synchronize() throws {}
+}
+
+func assertNMSE(_ got: Tensor?, _ want: Tensor, _ limit: Double, _ what: String,
+                file: StaticString = #filePath, line: UInt = #line) {
+    guard let got else { return XCTFail("\(what): no output", file: file, line: line) }
+    XCTAssertEqual(got.shape.count, want.shape.count, "\(what): \(got.shape) vs \(want.shape)", file: file, line: line)
+    guard got.shape.count == want.shape.count else { return }
+    let e = Comparison.nmse(got.data, want.data)
+    XCTAssertLessThanOrEqual(e, limit, "\(what): NMSE \(e)", file: file, line: line)
+    print(String(format: "  %-40@ NMSE %.3e", what as NSString, e))
+}
+
+var isDebugBuild: Bool {
+    #if DEBUG
+    return true
+    #else
+    return false
+    #endif
+}

@@ -1,0 +1,37 @@
+import TensorRuntime
+import XCTest
+@testable import SAMModels
+
+/// Small TinyViTs (vendored LiteMedSAM code, random weights with BatchNorm statistics, batch 2):
+/// the LiteMedSAM form (1×1 patch embedding) and the MobileSAM form (3×3/s2 patch embedding).
+final class TinyViTParityTests: XCTestCase {
+    func config(mobile: Bool) -> SAMModelConfig {
+        let t = TinyViTConfig(imageSize: mobile ? 64 : 32, patchEmbedding: mobile ? .strided3x3 : .pointwise,
+                              embedDims: [16, 32, 40, 48], depths: [1, 1, 2, 1], heads: [1, 2, 2, 3],
+                              windowSizes: [7, 7, 14, 7], mergeStrides: [2, 2, 1], neckChannels: 32)
+        return SAMModelConfig(encoder: .tinyViT(t),
+                              promptEncoder: PromptEncoderConfig(embedDim: 32, embeddingSize: t.outputResolution,
+                                                                 inputSize: t.imageSize, maskInChannels: 4),
+                              maskDecoder: MaskDecoderConfig(transformerDim: 32, depth: 2, heads: 4, mlpDim: 64,
+                                                             iouHeadHiddenDim: 32),
+                              preprocessing: mobile ? .sam : .liteMedSAM)
+    }
+
+    func run(mobile: Bool) throws {
+        let set = mobile ? "tinyvit_mobile_small" : "tinyvit_lite_small"
+        let weights = try NPYFolderSource(Fixtures.root.appendingPathComponent("\(set)/weights"))
+        // Only the encoder exists in these fixtures: verify against the encoder's manifest.
+        let c = config(mobile: mobile)
+        let manifest = SAMModel.manifest(c).filter { $0.key.hasPrefix("image_encoder.") }
+        try WeightVerification.verify(manifest: manifest, source: weights, ignore: c.isIgnoredCheckpointKey)
+        let g = GraphBuilder()
+        let l = Layers(g: g, w: WeightBinder(builder: g, source: weights))
+        let image = try Fixtures.tensor(set, "image")
+        g.output("embedding", SAMModel.buildEncoder(c, batch: image.shape[0], layers: l))
+        let out = try CompiledGraph(try g.build(), backend: ReferenceBackend()).run(["image": image])
+        assertNMSE(out["embedding"], try Fixtures.tensor(set, "embedding"), 1e-6, "\(set) embedding")
+    }
+
+    func testLiteMedSAMFormMatchesPyTorch() throws { try run(mobile: false) }
+    func testMobileSAMFormMatchesPyTorch() throws { try run(mobile: true) }
+}
