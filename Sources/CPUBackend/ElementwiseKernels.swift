@@ -1,0 +1,72 @@
+import Foundation
+import TensorRuntime
+
+extension CPUBackend {
+    /// Elements per task for memory-bound passes: large enough to amortise a dispatch.
+    static let elementGrain = 1 << 15
+
+    func unary(_ a: Activation, _ x: HostTensor, _ out: HostTensor) {
+        let X = x.const, O = out.ptr
+        pool.forEachRange(out.count, grain: Self.elementGrain) { r, _ in
+            let src = X + r.lowerBound, dst = O + r.lowerBound, n = r.count
+            if a == .none {
+                dst.update(from: src, count: n)
+                return
+            }
+            var i = 0
+            while i + 8 <= n { dst.store8(i, VectorMath.apply(a, src.load8(i))); i += 8 }
+            while i < n { dst[i] = VectorMath.apply(a, src[i]); i += 1 }
+        }
+    }
+
+    /// Broadcasting add/mul. The walk merges dimensions, so the common cases (same shape, a
+    /// per-channel vector, a positional embedding shared over the batch) run as long vector loops.
+    func binary(_ kind: BinaryKind, _ x: HostTensor, _ y: HostTensor, _ out: HostTensor) {
+        let walk = StridedWalk(shape: out.shape.dims,
+                               strides: [out.shape.strides, x.shape.broadcastStrides(to: out.shape),
+                                         y.shape.broadcastStrides(to: out.shape)])
+        let n = walk.inner, (_, sx, sy) = walk.innerStrides
+        let X = x.const, Y = y.const, O = out.ptr
+        let add = kind == .add
+        pool.forEachRange(walk.outerCount, grain: max(1, Self.elementGrain / n)) { range, _ in
+            walk.forEachRun(range) { o, ox, oy in
+                let dst = O + o, a = X + ox, b = Y + oy
+                var i = 0
+                if sx == 1 && sy == 1 {
+                    if add { while i + 8 <= n { dst.store8(i, a.load8(i) + b.load8(i)); i += 8 } }
+                    else { while i + 8 <= n { dst.store8(i, a.load8(i) * b.load8(i)); i += 8 } }
+                } else if sx == 1 && sy == 0 {
+                    let b8 = F8(repeating: b[0])
+                    if add { while i + 8 <= n { dst.store8(i, a.load8(i) + b8); i += 8 } }
+                    else { while i + 8 <= n { dst.store8(i, a.load8(i) * b8); i += 8 } }
+                } else if sx == 0 && sy == 1 {
+                    let a8 = F8(repeating: a[0])
+                    if add { while i + 8 <= n { dst.store8(i, a8 + b.load8(i)); i += 8 } }
+                    else { while i + 8 <= n { dst.store8(i, a8 * b.load8(i)); i += 8 } }
+                }
+                while i < n {
+                    dst[i] = add ? a[i * sx] + b[i * sy] : a[i * sx] * b[i * sy]
+                    i += 1
+                }
+            }
+        }
+    }
+
+    /// SAM's random Fourier features: p = 2π·((2·coords − 1)·G), out = [sin p, cos p].
+    /// Evaluated in float64 per element (the op is small: the dense PE is 4096 × 128 values).
+    func fourierFeatures(_ coords: HostTensor, _ g: HostTensor, _ out: HostTensor) {
+        let f = g.shape[1], points = coords.count / 2
+        let C = coords.const, G = g.const, O = out.ptr
+        pool.forEachRange(points, grain: max(1, 2048 / max(f, 1))) { range, _ in
+            for i in range {
+                let x = 2 * Double(C[2 * i]) - 1, y = 2 * Double(C[2 * i + 1]) - 1
+                let row = O + i * 2 * f
+                for j in 0..<f {
+                    let p = 2 * Double.pi * (x * Double(G[j]) + y * Double(G[f + j]))
+                    row[j] = Float(sin(p))
+                    row[f + j] = Float(cos(p))
+                }
+            }
+        }
+    }
+}

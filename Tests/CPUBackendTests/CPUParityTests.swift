@@ -1,0 +1,49 @@
+import XCTest
+import TensorRuntime
+@testable import CPUBackend
+
+/// The CPU backend against the reference backend, op by op, with the float32 thresholds.
+final class CPUParityTests: XCTestCase {
+    func testQuickSuitePassesOnTwoThreads() {
+        assertAllPass(ParityHarness(backend: CPUBackend(threads: 2)).run(ParityCase.standard(.quick)))
+    }
+
+    func testQuickSuitePassesOnOneThread() {
+        assertAllPass(ParityHarness(backend: CPUBackend(threads: 1)).run(ParityCase.standard(.quick)))
+    }
+
+    /// Shapes that cross the kernels' internal tile and block edges (query tiles of 64, key
+    /// tiles of 512, im2col column blocks, GEMM row splits), kept small enough for a debug build.
+    func testTileEdgeShapesPass() {
+        let cases: [ParityCase] = [
+            .init("relpos 23x31 crosses key tiles", .attention(.init(heads: 2, headDim: 9, layout: .packedSAM,
+                                                                    bias: .relativePosition(height: 23, width: 31))),
+                  [[1, 713, 54], [45, 9], [61, 9]]),
+            .init("separate 130q 1100k", .attention(.init(heads: 3, headDim: 5, layout: .separate)),
+                  [[2, 130, 15], [2, 1100, 15], [2, 1100, 15]]),
+            .init("tinyvit ws14 2 windows", .attention(.init(heads: 2, headDim: 8, layout: .packedTinyViT,
+                                                            bias: .biasTable(window: 14))), [[2, 196, 48], [2, 196]]),
+            .init("3x3 neck-like 40->24 33x29", .conv2d(.init(padding: 1)), [[1, 40, 33, 29], [24, 40, 3, 3]]),
+            .init("1x1 wide 8->70 40x40 gelu", .conv2d(.init(hasBias: true, activation: .gelu)),
+                  [[2, 8, 40, 40], [70, 8, 1, 1], [70]]),
+            .init("dw 5x5 p2 s1 c3", .conv2d(.init(padding: 2, groups: 3, hasBias: true, activation: .gelu)),
+                  [[2, 3, 21, 19], [3, 1, 5, 5], [3]]),
+            .init("convT 20->6 23x9", .convTranspose2x2, [[2, 20, 23, 9], [20, 6, 2, 2], [6]]),
+            .init("batched 5x(67x33)*(33x41) +b", .matmul(.init(hasBias: true, activation: .gelu)),
+                  [[5, 67, 33], [5, 33, 41], [41]]),
+            .init("tall 1000x40 -> 3", .matmul(.init(transposeB: true)), [[1000, 40], [3, 40]]),
+            .init("ln2d 300 px", .layerNorm(axis: .channels, eps: 1e-5), [[1, 9, 20, 15], [9], [9]]),
+            .init("permute NCHW->NHWC 40x37x35", .permute([0, 2, 3, 1]), [[2, 40, 37, 35]]),
+            .init("permute NHWC->NCHW", .permute([0, 3, 1, 2]), [[1, 37, 35, 40]]),
+            .init("gelu long tails", .unary(.gelu), [[3, 1001]]),
+        ]
+        assertAllPass(ParityHarness(backend: CPUBackend(threads: 2)).run(cases))
+    }
+
+    private func assertAllPass(_ results: [ParityResult], file: StaticString = #filePath, line: UInt = #line) {
+        let failed = results.filter { !$0.pass }
+        if !failed.isEmpty { print(ParityResult.table(failed)) }
+        XCTAssertTrue(failed.isEmpty, "failing cases: \(failed.map(\.name).joined(separator: ", "))", file: file, line: line)
+        XCTAssertFalse(results.isEmpty, file: file, line: line)
+    }
+}
