@@ -1,0 +1,73 @@
+import TensorRuntime
+
+/// Specialization of attention.comp: exact head dim, queries per workgroup, keys per tile.
+struct AttentionTiling {
+    /// K and V tiles of BKV x headDim floats each must fit 32 KiB of shared memory.
+    static let sharedFloats = 4096
+    static let maxHeadDim = 256
+    static let queriesPerGroup = 64
+
+    static func constants(headDim: Int) -> [UInt32] {
+        let keys = max(1, min(32, sharedFloats / headDim))
+        return [UInt32(headDim), UInt32(queriesPerGroup), UInt32(keys)]
+    }
+}
+
+extension VulkanBackend {
+    func encodeAttention(_ p: AttentionParams, _ inputs: [TensorRef], _ out: TensorRef) throws {
+        let hd = p.headDim, d = p.heads * hd
+        let batch = inputs[0].shape[0], nq = inputs[0].shape[1]
+        let q: TensorRef, k: TensorRef, v: TensorRef
+        let nk: Int, row: Int, offsets: (Int, Int, Int), headStep: Int, biasStart: Int
+        switch p.layout {
+        case .separate:
+            (q, k, v) = (inputs[0], inputs[1], inputs[2])
+            nk = k.shape[1]; row = d; offsets = (0, 0, 0); headStep = hd; biasStart = 3
+        case .packedSAM:
+            (q, k, v) = (inputs[0], inputs[0], inputs[0])
+            nk = nq; row = 3 * d; offsets = (0, d, 2 * d); headStep = hd; biasStart = 1
+        case .packedTinyViT:
+            (q, k, v) = (inputs[0], inputs[0], inputs[0])
+            nk = nq; row = 3 * d; offsets = (0, hd, 2 * hd); headStep = 3 * hd; biasStart = 1
+        }
+        guard nk > 0 else {
+            throw BackendError.invalidArgument("vulkan attention: zero keys make the softmax undefined")
+        }
+        var biasMode = 0, gh = 1, gw = 1
+        var biasAddress = try address(out)
+        switch p.bias {
+        case .none: break
+        case .relativePosition(let h, let w):
+            biasMode = 1; gh = h; gw = w
+            // Per-query decomposed terms first (unscaled q), then the attention adds two of them per key.
+            let terms = batch * p.heads * nq * (h + w)
+            let buffer = try scratchBuffer(elements: terms)
+            var pc = PushConstants()
+            pc.address(try address(q)); pc.address(try address(inputs[biasStart]))
+            pc.address(try address(inputs[biasStart + 1])); pc.address(buffer.address)
+            pc.u32s([terms, nq, p.heads, hd, row, offsets.0, headStep, h, w])
+            try dispatchLinear(kernel("relpos"), push: pc, count: terms)
+            biasAddress = buffer.address
+        case .biasTable(let ws):
+            biasMode = 2; gh = ws; gw = ws
+            biasAddress = try address(inputs[biasStart])
+        }
+        let elem = UInt64(storageType.size)
+        let maxZ = Int(device.caps.maxWorkGroupCount.2)
+        var first = 0
+        while first < batch {
+            let count = min(maxZ, batch - first)
+            var pc = PushConstants()
+            pc.address(try address(q) + UInt64(first * nq * row) * elem)
+            pc.address(try address(k) + UInt64(first * nk * row) * elem)
+            pc.address(try address(v) + UInt64(first * nk * row) * elem)
+            pc.address(biasMode == 1 ? biasAddress + UInt64(first * p.heads * nq * (gh + gw)) * elem : biasAddress)
+            pc.address(try address(out) + UInt64(first * nq * d) * elem)
+            pc.u32s([nq, nk, p.heads, row, row, row, offsets.0, offsets.1, offsets.2, headStep, biasMode, gh, gw])
+            pc.f32(p.scale)
+            try dispatch(kernel("attention"), constants: AttentionTiling.constants(headDim: hd), push: pc,
+                         groups: ((nq + AttentionTiling.queriesPerGroup - 1) / AttentionTiling.queriesPerGroup, p.heads, count))
+            first += count
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import XCTest
+import TensorRuntime
+@testable import VulkanBackend
+
+final class VulkanParityTests: XCTestCase {
+    func testQuickSuiteMatchesReferenceOnFloat32Path() throws {
+        let backend = try makeVulkanBackend()
+        let cases = ParityCase.standard(.quick)
+        XCTAssertFalse(cases.isEmpty)
+        _ = assertParity(backend, cases, thresholds: .float32)
+    }
+
+    func testQuickSuiteMatchesReferenceWithoutSubgroups() throws {
+        let backend = try makeVulkanBackend(.init(subgroups: false))
+        let cases = ParityCase.standard(.quick).filter { $0.op.opClass == .normalization || $0.op.opClass == .softmax }
+        XCTAssertFalse(cases.isEmpty)
+        _ = assertParity(backend, cases, thresholds: .float32)
+    }
+
+    func testQuickSuiteMatchesReferenceOnFloat16StoragePath() throws {
+        let probe = try makeVulkanBackend()
+        guard probe.device.caps.storageBuffer16BitAccess else {
+            throw XCTSkip("\(probe.info.name) lacks storageBuffer16BitAccess: no fp16 path to test")
+        }
+        let backend = try makeVulkanBackend(.init(float16: true))
+        XCTAssertEqual(backend.info.storageType, .float16)
+        _ = assertParity(backend, ParityCase.standard(.quick), thresholds: .float16)
+    }
+
+    func testDevicesListsFeaturesAndLimits() throws {
+        let devices: [DeviceInfo]
+        do { devices = try VulkanBackend.devices() } catch BackendError.noDevice(_, let reason) {
+            throw XCTSkip("no Vulkan device: \(reason)")
+        }
+        XCTAssertFalse(devices.isEmpty)
+        for d in devices {
+            XCTAssertEqual(d.backend, "vulkan")
+            XCTAssertNotNil(d.details["maxStorageBufferRange"])
+            XCTAssertNotNil(d.details["bufferDeviceAddress"])
+        }
+    }
+
+    func testUnknownDeviceIndexIsATypedError() throws {
+        _ = try makeVulkanBackend()
+        XCTAssertThrowsError(try VulkanBackend(deviceIndex: 999)) { error in
+            XCTAssertTrue("\(error)".contains("device 999 does not exist"), "\(error)")
+        }
+    }
+
+    func testForeignBufferIsRejected() throws {
+        let backend = try makeVulkanBackend()
+        let foreign = try ReferenceBackend().allocate(elementCount: 4)
+        XCTAssertThrowsError(try backend.upload([1, 2, 3, 4], to: TensorRef(buffer: foreign, shape: [4])))
+    }
+}
