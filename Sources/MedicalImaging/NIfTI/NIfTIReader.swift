@@ -5,27 +5,37 @@ public enum NIfTIReader {
     /// Reads a 3-D volume (2-D images become one slice; trailing dimensions of size 1 are dropped).
     ///
     /// Values are `raw * scl_slope + scl_inter` as float32. The affine is nibabel's choice (sform,
-    /// then qform, then a voxel-size fallback), in RAS+.
-    public static func read(_ url: URL) throws -> Volume {
+    /// then qform, then a voxel-size fallback), in RAS+. A 4-D file (or higher) holds several
+    /// volumes; `volumeIndex` picks one (counting over dimensions 4 and up, file order), and is
+    /// required when there is more than one.
+    public static func read(_ url: URL, volumeIndex: Int? = nil) throws -> Volume {
         let (header, bytes) = try readHeader(url)
         let path = url.path
         let shape = header.dim[1...header.dim[0]]
-        let extra = shape.dropFirst(3).reduce(1, *)
-        guard extra == 1 else {
+        // Sizes come from the file: multiply with overflow checks so a hostile header cannot trap.
+        guard let total = checkedProduct(Array(shape)), total < (1 << 36) else {
+            throw ImagingError(.corrupt, path: path, field: "dim", "shape \(Array(shape)) is implausibly large")
+        }
+        let extra = checkedProduct(Array(shape.dropFirst(3)))!
+        guard extra == 1 || volumeIndex != nil else {
             throw ImagingError(.unsupported, path: path, field: "dim",
-                               "image has shape \(Array(shape)); only 3-D volumes (or 4-D with one volume) are supported")
+                               "image has shape \(Array(shape)), i.e. \(extra) volumes; choose one with a volume index")
+        }
+        let volume = volumeIndex ?? 0
+        guard (0..<extra).contains(volume) else {
+            throw ImagingError(.invalidArgument, path: path, field: "volume index",
+                               "is \(volume), expected 0...\(extra - 1) for shape \(Array(shape))")
         }
         let dims = (1...3).map { $0 <= header.dim[0] ? header.dim[$0] : 1 }
-        let (count, overflow) = dims[0].multipliedReportingOverflow(by: dims[1] * dims[2])
-        guard !overflow, count < (1 << 34) else {
-            throw ImagingError(.corrupt, path: path, field: "dim", "shape \(dims) is implausibly large")
-        }
-        let needed = count * header.datatype.size
+        let count = total / extra
+        let start = header.voxOffset + volume * count * header.datatype.size
+        // The whole image must be present, not only the volume asked for: a short file is damaged.
+        let needed = count * extra * header.datatype.size
         guard bytes.count - header.voxOffset >= needed else {
             throw ImagingError(.truncated, path: path, field: "data",
-                               "holds \(max(0, bytes.count - header.voxOffset)) bytes after vox_offset \(header.voxOffset), shape \(dims) of \(header.datatype.rawValue) needs \(needed)")
+                               "holds \(max(0, bytes.count - header.voxOffset)) bytes after vox_offset \(header.voxOffset), shape \(Array(shape)) of \(header.datatype.rawValue) needs \(needed)")
         }
-        let voxels = decodeVoxels(bytes, offset: header.voxOffset, count: count, type: header.datatype,
+        let voxels = decodeVoxels(bytes, offset: start, count: count, type: header.datatype,
                                   bigEndian: header.bigEndian, slope: header.sclSlope, inter: header.sclInter)
         let g = header.geometry
         let spacing = (1...3).map { d -> Double in
@@ -47,6 +57,17 @@ public enum NIfTIReader {
                                "file name ends in .gz but the gzip magic bytes 1f 8b are missing")
         }
         return (try NIfTIHeader.parse(bytes, path: url.path), bytes)
+    }
+
+    /// The product of `values`, or nil on overflow.
+    static func checkedProduct(_ values: [Int]) -> Int? {
+        var p = 1
+        for v in values {
+            let (r, o) = p.multipliedReportingOverflow(by: v)
+            if o { return nil }
+            p = r
+        }
+        return p
     }
 
     static func decodeVoxels(_ bytes: [UInt8], offset: Int, count: Int, type: VoxelType, bigEndian: Bool,
