@@ -18,13 +18,17 @@ public final class VulkanBackend: Backend {
         public var validation: Bool
         /// Store tensors as fp16 (needs `storageBuffer16BitAccess`); arithmetic stays fp32.
         public var float16: Bool
-        /// Use cooperative-matrix GEMM on the fp16 path when the device offers it.
+        /// Use cooperative-matrix GEMM on the fp16 path when the device offers it
+        /// (default off when the environment sets `MEDSAM_VULKAN_COOPMAT=0`).
         public var cooperativeMatrix: Bool
-        /// Use subgroup arithmetic in reductions when the device offers it.
+        /// Use subgroup arithmetic in reductions when the device offers it
+        /// (default off when the environment sets `MEDSAM_VULKAN_SUBGROUPS=0`).
         public var subgroups: Bool
 
-        public init(validation: Bool = ProcessInfo.processInfo.environment["MEDSAM_VULKAN_VALIDATION"] == "1",
-                    float16: Bool = false, cooperativeMatrix: Bool = true, subgroups: Bool = true) {
+        public init(validation: Bool = VulkanBackend.environmentFlag("MEDSAM_VULKAN_VALIDATION") ?? false,
+                    float16: Bool = false,
+                    cooperativeMatrix: Bool = VulkanBackend.environmentFlag("MEDSAM_VULKAN_COOPMAT") ?? true,
+                    subgroups: Bool = VulkanBackend.environmentFlag("MEDSAM_VULKAN_SUBGROUPS") ?? true) {
             self.validation = validation
             self.float16 = float16
             self.cooperativeMatrix = cooperativeMatrix
@@ -34,6 +38,15 @@ public final class VulkanBackend: Backend {
 
     public let info: DeviceInfo
     public let options: Options
+
+    /// `1`/`0` of an environment variable, nil when unset or anything else.
+    public static func environmentFlag(_ name: String) -> Bool? {
+        switch ProcessInfo.processInfo.environment[name] {
+        case "1": return true
+        case "0": return false
+        default: return nil
+        }
+    }
     let instance: VulkanInstance
     let device: VulkanDevice
     let allocator: BlockAllocator

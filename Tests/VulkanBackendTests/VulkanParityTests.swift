@@ -7,7 +7,8 @@ final class VulkanParityTests: XCTestCase {
         let backend = try makeVulkanBackend()
         let cases = ParityCase.standard(.quick)
         XCTAssertFalse(cases.isEmpty)
-        _ = assertParity(backend, cases, thresholds: .float32)
+        let results = assertParity(backend, cases, thresholds: .float32)
+        print(ParityResult.table(results))
     }
 
     func testQuickSuiteMatchesReferenceWithoutSubgroups() throws {
