@@ -43,10 +43,13 @@ public final class SAMModel {
             for d in binder.declared where seen.insert(d.key).inserted { all.append(d) }
         }
         record { l in _ = buildEncoder(config, batch: 1, layers: l) }
-        for multimask in [false, true] {
-            record { l in
-                _ = buildDecoder(config, DecoderVariant(prompts: 1, points: 1, box: true, maskInput: true,
-                                                        multimask: multimask), layers: l)
+        // With and without a mask input (the latter reads `no_mask_embed`), single and multimask.
+        for maskInput in [true, false] {
+            for multimask in [false, true] {
+                record { l in
+                    _ = buildDecoder(config, DecoderVariant(prompts: 1, points: 1, box: true, maskInput: maskInput,
+                                                            multimask: multimask), layers: l)
+                }
             }
         }
         return all
