@@ -14,6 +14,7 @@ final class PyTorchFixtureTests: XCTestCase {
         let cases = try fixtureCases()
         XCTAssertGreaterThan(cases.count, 0, "no PyTorch fixture cases were loaded")
         var failures: [String] = []
+        var worst = (name: "", nmse: 0.0)
         for c in cases {
             do {
                 let out = try ReferenceKernels.execute(c.op, inputs: c.inputs)
@@ -27,6 +28,7 @@ final class PyTorchFixtureTests: XCTestCase {
                 }
                 let nmse = Comparison.nmse(out.data, c.expected.data)
                 let limit = ParityThresholds.pytorchFixture.threshold(for: c.op)
+                if nmse >= worst.nmse { worst = (c.name, nmse) }
                 if !(nmse <= limit) {
                     failures.append("\(c.name) (\(c.op.name)): NMSE \(nmse) > \(limit), max |diff| "
                                     + "\(Comparison.maxAbsDiff(out.data, c.expected.data))")
@@ -35,6 +37,7 @@ final class PyTorchFixtureTests: XCTestCase {
                 failures.append("\(c.name): threw \(error)")
             }
         }
+        print("PyTorch fixtures: \(cases.count) cases, worst NMSE \(worst.nmse) (\(worst.name))")
         XCTAssert(failures.isEmpty, "\(failures.count) of \(cases.count) fixture cases failed:\n"
                   + failures.joined(separator: "\n"))
     }

@@ -29,16 +29,18 @@ final class ReferenceKernelTests: XCTestCase {
 
     /// Relative position: bias index is xq − xk + w − 1, and the bias uses the unscaled q.
     func testRelativePositionIndexDirectionAndUnscaledQuery() throws {
-        // Grid 1×2, one head, hd 1, scale 0.25. q = 2, k = 0 (so q·k vanishes), v = 1 and 0.
+        // Grid 1×2 (then 2×1), one head, hd 1, scale 0.25. q = 2, k = 0 (so q·k vanishes), v = 1 and 0.
         let qkv = Tensor(shape: [1, 2, 3], data: [2, 0, 1, 2, 0, 0])
-        let relH = Tensor(shape: [1, 1], data: [0])
-        let relW = Tensor(shape: [3, 1], data: [3, 0, -3])
-        let op = Op.attention(AttentionParams(heads: 1, headDim: 1, scale: 0.25, layout: .packedSAM,
-                                              bias: .relativePosition(height: 1, width: 2)))
-        let out = try run(op, [qkv, relH, relW])
-        // Query 0: key 0 → Rw[1] = 0, key 1 → Rw[0] = 3, times q = 2: logits [0, 6].
-        // Query 1: key 0 → Rw[2] = −3, key 1 → Rw[1] = 0: logits [−6, 0].
-        assertClose(out.data, [1 / (1 + exp(6.0)), exp(-6.0) / (exp(-6.0) + 1)])
+        let table = Tensor(shape: [3, 1], data: [3, 0, -3])
+        let none = Tensor(shape: [1, 1], data: [0])
+        // Query 0: key 0 → R[1] = 0, key 1 → R[0] = 3, times q = 2: logits [0, 6].
+        // Query 1: key 0 → R[2] = −3, key 1 → R[1] = 0: logits [−6, 0].
+        let expected = [1 / (1 + exp(6.0)), exp(-6.0) / (exp(-6.0) + 1)]
+        for (h, w, rh, rw) in [(1, 2, none, table), (2, 1, table, none)] {
+            let op = Op.attention(AttentionParams(heads: 1, headDim: 1, scale: 0.25, layout: .packedSAM,
+                                                  bias: .relativePosition(height: h, width: w)))
+            assertClose(try run(op, [qkv, rh, rw]).data, expected)
+        }
     }
 
     /// TinyViT: bias = table[h, |dy|·ws + |dx|], and the per-head interleaved qkv packing.
