@@ -12,11 +12,13 @@ enum AtomicFile {
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             try Data(bytes).write(to: tmp)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-            } else {
-                try FileManager.default.moveItem(at: tmp, to: url)
+            // rename(2) replaces an existing file atomically (same folder, so same file system).
+            guard rename(tmp.path, url.path) == 0 else {
+                throw ImagingError(.writeFailed, path: url.path, "cannot rename the temporary file: \(String(cString: strerror(errno)))")
             }
+        } catch let e as ImagingError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw e
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw ImagingError(.writeFailed, path: url.path, "cannot write: \(error.localizedDescription)")
