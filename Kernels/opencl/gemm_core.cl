@@ -52,7 +52,7 @@ void gemm(__global const store_t* A, int ao, __global const store_t* B, int bo,
             for (int i = 0; i < WPTM; ++i) a[i] = As[kk][tm + i * RTSM];
             for (int j = 0; j < WPTN; ++j) b[j] = Bs[kk][tn + j * RTSN];
             for (int i = 0; i < WPTM; ++i)
-                for (int j = 0; j < WPTN; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+                for (int j = 0; j < WPTN; ++j) acc[i][j] += a[i] * b[j];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }

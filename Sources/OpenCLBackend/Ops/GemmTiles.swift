@@ -1,3 +1,5 @@
+import Foundation
+
 /// Tile sizes of the GEMM kernel (`gemm_core.cl`), chosen once per device.
 struct GemmTiles: Equatable, CustomStringConvertible {
     /// Output tile per work-group (rows x columns) and the depth staged in local memory.
@@ -16,6 +18,7 @@ struct GemmTiles: Equatable, CustomStringConvertible {
     /// CPUs (PoCL and similar): work-items of a group run as loops on one core, so larger
     /// register blocks and fewer, deeper tiles amortise the loop and barrier overhead.
     static func choose(for d: CLDevice) -> GemmTiles {
+        if let forced = fromEnvironment(), forced.fits(d) { return forced }
         let candidates: [GemmTiles]
         if d.isGPU {
             candidates = [GemmTiles(tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4),
@@ -26,14 +29,26 @@ struct GemmTiles: Equatable, CustomStringConvertible {
                           GemmTiles(tsm: 32, tsn: 32, tsk: 16, wptm: 4, wptn: 4),
                           GemmTiles(tsm: 16, tsn: 16, tsk: 8, wptm: 2, wptn: 2)]
         }
-        for t in candidates {
-            let wg = t.workGroup
-            let fitsGroup = wg.n * wg.m <= d.maxWorkGroupSize
-                && wg.n <= (d.maxWorkItemSizes.first ?? wg.n)
-                && wg.m <= (d.maxWorkItemSizes.dropFirst().first ?? wg.m)
-            if fitsGroup && t.localBytes <= d.localMemBytes { return t }
-        }
+        for t in candidates where t.fits(d) { return t }
         // Any conforming device runs a 4x4 group with 4 kB of local memory.
         return GemmTiles(tsm: 4, tsn: 4, tsk: 4, wptm: 1, wptn: 1)
+    }
+
+    func fits(_ d: CLDevice) -> Bool {
+        let wg = workGroup
+        return tsm % wptm == 0 && tsn % wptn == 0
+            && wg.n * wg.m <= d.maxWorkGroupSize
+            && wg.n <= (d.maxWorkItemSizes.first ?? wg.n)
+            && wg.m <= (d.maxWorkItemSizes.dropFirst().first ?? wg.m)
+            && localBytes <= d.localMemBytes
+    }
+
+    /// `MEDSAM_OPENCL_GEMM_TILES=TSM,TSN,TSK,WPTM,WPTN` overrides the choice (for tuning on a
+    /// new device); ignored when malformed or beyond the device's limits.
+    static func fromEnvironment() -> GemmTiles? {
+        guard let text = ProcessInfo.processInfo.environment["MEDSAM_OPENCL_GEMM_TILES"] else { return nil }
+        let v = text.split(separator: ",").compactMap { Int($0) }
+        guard v.count == 5, v.allSatisfy({ $0 > 0 }) else { return nil }
+        return GemmTiles(tsm: v[0], tsn: v[1], tsk: v[2], wptm: v[3], wptn: v[4])
     }
 }
