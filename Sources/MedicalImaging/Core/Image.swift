@@ -26,7 +26,7 @@ public struct Image: Equatable, Sendable {
         self.spacing = spacing
     }
 
-    public subscript(x: Int, y: Int, c: Int) -> Float {
+    public subscript(x x: Int, y y: Int, c c: Int = 0) -> Float {
         get { pixels[(y * width + x) * channels + c] }
         set { pixels[(y * width + x) * channels + c] = newValue }
     }

@@ -6,6 +6,24 @@ import TensorRuntime
 public struct NPZArchive {
     /// Member arrays by name, without the `.npy` suffix.
     public var arrays: [String: NPYArray]
+    /// The raw `.npy` bytes of each member, for values that need more than float32 precision.
+    var rawMembers: [String: [UInt8]] = [:]
+
+    /// A float64 (`<f8`) member's values at full precision; other dtypes via their float32 values.
+    public func doubles(_ name: String) -> [Double]? {
+        guard let array = arrays[name] else { return nil }
+        let count = array.values.count
+        if array.dtype == "<f8", let raw = rawMembers[name], raw.count >= 10 {
+            let major = raw[6]
+            let headerLength = major == 1 ? Int(raw[8]) | Int(raw[9]) << 8
+                : Int(raw[8]) | Int(raw[9]) << 8 | Int(raw[10]) << 16 | Int(raw[11]) << 24
+            let start = (major == 1 ? 10 : 12) + headerLength
+            let r = ByteReader(raw)
+            let values = (0..<count).compactMap { r.f64(start + 8 * $0) }
+            if values.count == count { return values }
+        }
+        return array.values.map(Double.init)
+    }
 
     public subscript(name: String) -> NPYArray? { arrays[name] }
 
@@ -25,6 +43,10 @@ public struct NPZArchive {
             o -= 1
         }
         guard eocd >= 0 else {
+            if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+                throw ImagingError(.truncated, path: path, field: "end of central directory",
+                                   "the ZIP archive has no end record (PK\\5\\6); the file is truncated")
+            }
             throw corrupt("end of central directory", "not a ZIP/.npz archive (record PK\\5\\6 not found; truncated file?)")
         }
         var entryCount = Int(r.u16(eocd + 10)!)
@@ -41,6 +63,7 @@ public struct NPZArchive {
                                "at byte \(dirOffset) with \(dirSize) bytes runs past the end of the file (\(bytes.count) bytes)")
         }
         var arrays: [String: NPYArray] = [:]
+        var rawMembers: [String: [UInt8]] = [:]
         var p = dirOffset
         for _ in 0..<entryCount {
             guard r.u32(p) == 0x0201_4B50, let method = r.u16(p + 10), var compSize = r.u32(p + 20).map(Int.init),
@@ -82,6 +105,7 @@ public struct NPZArchive {
             guard name.hasSuffix(".npy") else { continue }
             do {
                 arrays[String(name.dropLast(4))] = try NPY.decode(Data(raw), path: "\(path):\(name)")
+                rawMembers[String(name.dropLast(4))] = raw
             } catch let error as NPYError {
                 throw ImagingError(.corrupt, path: path, field: name, error.message)
             }
@@ -89,7 +113,7 @@ public struct NPZArchive {
         if arrays.isEmpty {
             throw ImagingError(.missing, path: path, field: "members", "the archive holds no .npy arrays")
         }
-        return NPZArchive(arrays: arrays)
+        return NPZArchive(arrays: arrays, rawMembers: rawMembers)
     }
 }
 
@@ -128,7 +152,7 @@ public struct MedSAMCase {
             }
         }
         return MedSAMCase(images: imgs, groundTruth: npz["gts"], boxes: npz["boxes"],
-                          spacing: npz["spacing"].map { $0.values.map(Double.init) })
+                          spacing: npz.doubles("spacing"))
     }
 
     /// The 3-D `imgs` (D x H x W) as a volume: i = column, j = row, k = slice, so the NumPy

@@ -61,28 +61,18 @@ public enum PNGCodec {
         defer { png_image_free(&image) }
         let maxValue: Float = bitDepth == 16 ? 65535 : 255
         func clamp(_ v: Float) -> Float { v.isNaN ? 0 : min(maxValue, max(0, v.rounded())) }
+        let samples: [UInt8] = bitDepth == 16
+            ? img.pixels.map { UInt16(clamp($0)) }.withUnsafeBytes { Array($0) }
+            : img.pixels.map { UInt8(clamp($0)) }
+        // libpng's memory writer is called once to learn the size and once to fill the buffer.
         var size = 0
-        func run(_ buffer: UnsafeRawPointer, _ memory: UnsafeMutableRawPointer?) -> Int32 {
-            png_image_write_to_memory(&image, memory, &size, 0, buffer, 0, nil)
-        }
-        let raw: [UInt8]
-        if bitDepth == 16 {
-            let samples = img.pixels.map { UInt16(clamp($0)) }
-            raw = try samples.withUnsafeBytes { b in try writeTwice(&size, path, &image) { run(b.baseAddress!, $0) } }
-        } else {
-            let samples = img.pixels.map { UInt8(clamp($0)) }
-            raw = try samples.withUnsafeBytes { b in try writeTwice(&size, path, &image) { run(b.baseAddress!, $0) } }
-        }
-        return raw
-    }
-
-    /// libpng's memory writer is called once to learn the size and once to fill the buffer.
-    private static func writeTwice(_ size: inout Int, _ path: String, _ image: inout png_image,
-                                   _ call: (UnsafeMutableRawPointer?) -> Int32) throws -> [UInt8] {
-        guard call(nil) != 0, size > 0 else { throw failure(&image, path, "PNG encoding failed") }
+        let sized = samples.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, 0, nil) }
+        guard sized != 0, size > 0 else { throw failure(&image, path, "PNG encoding failed") }
         var out = [UInt8](repeating: 0, count: size)
-        let ok = out.withUnsafeMutableBytes { call($0.baseAddress) }
-        guard ok != 0 else { throw failure(&image, path, "PNG encoding failed") }
+        let written = out.withUnsafeMutableBytes { dst in
+            samples.withUnsafeBytes { png_image_write_to_memory(&image, dst.baseAddress, &size, 0, $0.baseAddress, 0, nil) }
+        }
+        guard written != 0 else { throw failure(&image, path, "PNG encoding failed") }
         return Array(out[0..<size])
     }
 
