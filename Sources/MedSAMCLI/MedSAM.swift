@@ -7,7 +7,8 @@ struct MedSAM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "medsam",
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
-        subcommands: [Parity.self, Devices.self])
+        subcommands: [Segment.self, VolumeSegment.self, Embed.self, Info.self, Devices.self, Fetch.self,
+                      Parity.self, Bench.self])
 
     /// Parses and runs a subcommand; any failure prints exactly one `error: ...` line on
     /// standard error and exits non-zero (the contract in CLI.md), help and version still work.
@@ -22,9 +23,14 @@ struct MedSAM: ParsableCommand {
             if code == .success {
                 MedSAM.exit(withError: error)   // --help / --version
             }
-            let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            var text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+            // ArgumentParser's own errors carry usage text after the first line; ours carry
+            // details (e.g. every mismatched checkpoint key), indented under the error line.
+            let isOurs = code != .validationFailure
+            let lines = (isOurs ? "\(error)" : fullMessage(for: error)).split(separator: "\n", omittingEmptySubsequences: true)
+            let first = lines.first.map(String.init) ?? "\(error)"
+            var text = first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
             if !text.hasPrefix("error:") { text = "error: " + text }
+            if isOurs { for detail in lines.dropFirst() { text += "\n  " + detail.trimmingCharacters(in: .whitespaces) } }
             FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
             Foundation.exit(code == .success ? 1 : max(code.rawValue, 1))
         }

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import SAMModels
+import Segmentation
+import TensorRuntime
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the image encoder, the prompt encoder + mask decoder, or both.")
+
+    enum Workload: String, ExpressibleByArgument, CaseIterable { case encoder, decoder, pipeline }
+
+    @Argument(help: "encoder, decoder or pipeline.")
+    var workload: Workload
+
+    @Option(help: "Model name.")
+    var model: String = ModelKind.default.rawValue
+
+    @Option(help: "Checkpoint to load (default model: the cached LiteMedSAM weights).")
+    var checkpoint: String?
+
+    @Flag(help: "Use seeded random weights instead of a checkpoint.")
+    var randomWeights = false
+
+    @OptionGroup var backendOptions: BackendOptions
+
+    @Option(help: "Images per encoder call (encoder, pipeline) or box prompts per decoder call (decoder).")
+    var batch: Int = 1
+
+    @Option(help: "Timed runs (after one warm-up run).")
+    var runs: Int = 5
+
+    @Flag(help: "Print the per-op profile of one extra run.")
+    var profile = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        guard batch >= 1, runs >= 1 else { throw CLIError("--batch and --runs must be at least 1") }
+        let kind = try ModelLoader.kind(named: model)
+        let sam: SAMModel
+        if randomWeights {
+            sam = try SAMModel.random(kind.config, seed: 1)
+        } else {
+            sam = try ModelLoader.load(requested: kind, checkpoint: checkpoint).model
+        }
+        let backend = try BackendFactory.make(backendOptions.request)
+        let s = sam.config.inputSize
+        let emb = sam.config.promptEncoder
+        let encoder = workload == .decoder ? nil : try CompiledGraph(try sam.encoderGraph(batch: batch), backend: backend)
+        let image = Tensor(uniform: [batch, 3, s, s], in: 0...1, seed: 3)
+        let embeddings = Tensor(uniform: [1, sam.config.encoder.embeddingChannels, emb.embeddingHeight, emb.embeddingWidth],
+                                in: -0.5...0.5, seed: 4)
+        let side = Float(emb.inputWidth)
+        let prompts = (0..<batch).map { i in
+            Prompt(box: [side * 0.2 + Float(i), side * 0.25, side * 0.7, side * 0.8 - Float(i % 7)])
+        }
+
+        func once() throws {
+            switch workload {
+            case .encoder:
+                _ = try encoder!.run(["image": image])
+            case .decoder:
+                _ = try sam.decode(prompts: prompts, embeddings: embeddings, multimask: false, on: backend)
+            case .pipeline:
+                let e = try encoder!.run(["image": image]).values.first!
+                for b in 0..<batch {
+                    let one = Tensor(shape: Shape([1] + Array(e.shape.dims.dropFirst())),
+                                     data: Array(e.data[(b * e.count / batch)..<((b + 1) * e.count / batch)]))
+                    _ = try sam.decode(prompts: [prompts[b]], embeddings: one, multimask: false, on: backend)
+                }
+            }
+        }
+        try once()   // warm-up: kernel builds, weight packing, caches
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try once()
+            times.append(millisecondsSince(t0))
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        let images = workload == .decoder ? 1 : batch
+        var profileTable: String?
+        if profile, let encoder {
+            _ = try encoder.run(["image": image], options: RunOptions(profile: true))
+            profileTable = encoder.lastProfile?.table()
+        }
+        let result = BenchResult(model: kind.rawValue, workload: workload.rawValue, backend: backend.info.backend,
+                                 device: backend.info.name, batch: batch, runs: runs, median_ms: median,
+                                 min_ms: times[0], images_per_s: Double(images) / (median / 1e3),
+                                 peak_rss_mb: peakResidentMegabytes(),
+                                 planned_peak_mb: encoder.map { Double($0.peakIntermediateBytes) / 1_048_576 })
+        if json {
+            try printJSON(result)
+        } else {
+            print(String(format: "%@ %@ on %@ (%@): batch %d, median %.1f ms, min %.1f ms, %.2f images/s, peak RSS %.0f MB",
+                         kind.rawValue as NSString, workload.rawValue as NSString, backend.info.backend as NSString,
+                         backend.info.name as NSString, batch, median, times[0], result.images_per_s, result.peak_rss_mb))
+            if let p = profileTable { print(p) }
+        }
+    }
+}
+
+struct BenchResult: Codable {
+    var model: String
+    var workload: String
+    var backend: String
+    var device: String
+    var batch: Int
+    var runs: Int
+    var median_ms: Double
+    var min_ms: Double
+    var images_per_s: Double
+    var peak_rss_mb: Double
+    var planned_peak_mb: Double?
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB; 0 where /proc is unavailable.
+func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kb / 1024
+    }
+    return 0
+}

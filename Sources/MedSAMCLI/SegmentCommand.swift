@@ -1,0 +1,226 @@
+import ArgumentParser
+import Foundation
+import MedicalImaging
+import SAMModels
+import Segmentation
+import TensorRuntime
+
+struct Segment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Segment a 2-D image or one slice of a volume from box and/or point prompts.",
+        discussion: """
+        Each --box is one prompt; the --point options together form one prompt, which joins the box \
+        when exactly one box is given. Coordinates are pixels of the image as read (x = column, y = row).
+        """)
+
+    @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .customLong("box"), help: "A box prompt X0,Y0,X1,Y1 (repeatable).")
+    var boxes: [String] = []
+
+    @Option(name: .customLong("point"), help: "A point X,Y[,L] with label 1 foreground (default) or 0 background (repeatable).")
+    var points: [String] = []
+
+    @Option(help: "Low-res logits (.npy, [1,256,256] or [256,256]) of an earlier prediction, as extra input.")
+    var maskInput: String?
+
+    @Flag(help: "Predict three masks per prompt.")
+    var multimask = false
+
+    @Option(help: "Mask output: .png or .nii/.nii.gz label map, or .npy (P x H x W uint8).")
+    var output: String
+
+    @Option(help: "Also write the logits at the image's size (.npy float32).")
+    var logits: String?
+
+    @Option(help: "Also draw the masks and prompts over the image (.png).")
+    var overlay: String?
+
+    @Flag(help: "Overwrite existing output files.")
+    var force = false
+
+    @Flag(help: "Print a JSON summary on standard output.")
+    var json = false
+
+    func run() throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let prompts = try parsePrompts()
+        for (path, option) in [(output, "--output"), (logits, "--logits"), (overlay, "--overlay")] {
+            if let p = path { try checkOutputPath(p, force: force, option: option) }
+        }
+        let ext = outputKind(output)
+        guard ext != nil else { throw CLIError("--output \(output): expected a .png, .nii, .nii.gz or .npy file name") }
+        if let l = logits, !l.hasSuffix(".npy") { throw CLIError("--logits \(l): expected a .npy file name") }
+        if let o = overlay, !o.lowercased().hasSuffix(".png") { throw CLIError("--overlay \(o): expected a .png file name") }
+
+        let (image, volume) = try inputOptions.image()
+        let loaded = try modelOptions.load()
+        let backend = try modelOptions.makeBackend()
+        let loadMs = millisecondsSince(start)
+
+        let predictor = Predictor(model: loaded.model, backend: backend)
+        try predictor.setImage(image)
+        let prediction = try predictor.predict(prompts, multimask: multimask)
+
+        let labels = labelMap(prediction, height: image.height, width: image.width)
+        switch ext! {
+        case "npy":
+            try NPY.write(prediction.masks.reshaped(multimask ? prediction.masks.shape : [prediction.masks.shape[0], image.height, image.width]),
+                          to: URL(fileURLWithPath: output), asUInt8: true)
+        case "png":
+            try PNGCodec.write(Image(pixels: labels.map(Float.init), height: image.height, width: image.width, channels: 1),
+                               to: URL(fileURLWithPath: output))
+        default:
+            try writeNIfTI(labels, image: image, volume: volume)
+        }
+        if let l = logits {
+            let t = prediction.logits
+            try NPY.write(multimask ? t : t.reshaped([t.shape[0], image.height, image.width]), to: URL(fileURLWithPath: l))
+        }
+        if let o = overlay {
+            try OverlayRenderer.write(to: URL(fileURLWithPath: o), base: image, labels: labels,
+                                      boxes: prompts.compactMap { $0.box?.map(Double.init) },
+                                      points: prompts.flatMap { $0.points }.map {
+                                          OverlayPoint(x: Double($0.x), y: Double($0.y), foreground: $0.label == 1)
+                                      })
+        }
+        let total = millisecondsSince(start)
+        if json {
+            let masks = (0..<prediction.iou.shape[0]).flatMap { p in
+                (0..<prediction.iou.shape[1]).map { m in
+                    MaskSummary(prompt: p, index: m, iou: prediction.iou.data[p * prediction.iou.shape[1] + m],
+                                area: prediction.area(p, m))
+                }
+            }
+            try printJSON(SegmentSummary(model: loaded.kind.rawValue, checkpoint: loaded.checkpointPath,
+                                         backend: backend.info.backend, device: backend.info.name,
+                                         image: [image.height, image.width], masks: masks, output: output,
+                                         timings_ms: ["load": loadMs, "encode": predictor.lastEncodeMilliseconds,
+                                                      "decode": predictor.lastDecodeMilliseconds, "total": total]))
+        } else {
+            for p in 0..<prediction.iou.shape[0] {
+                let m = prediction.bestMask(p)
+                print(String(format: "prompt %d: area %d px, predicted IoU %.4f", p + 1, prediction.area(p, m),
+                             prediction.iou.data[p * prediction.iou.shape[1] + m]))
+            }
+            print("wrote \(output) (\(loaded.kind.rawValue) on \(backend.info.backend): \(backend.info.name), "
+                  + String(format: "encode %.0f ms, decode %.0f ms)", predictor.lastEncodeMilliseconds, predictor.lastDecodeMilliseconds))
+        }
+    }
+
+    /// One label map: prompt i is value i+1, later prompts drawn over earlier ones; with
+    /// multimask the mask with the highest predicted IoU.
+    private func labelMap(_ p: Prediction, height: Int, width: Int) -> [UInt8] {
+        var labels = [UInt8](repeating: 0, count: height * width)
+        let hw = height * width
+        for prompt in 0..<p.masks.shape[0] {
+            let m = p.bestMask(prompt)
+            let base = (prompt * p.masks.shape[1] + m) * hw
+            for i in 0..<hw where p.masks.data[base + i] > 0 { labels[i] = UInt8(min(prompt + 1, 255)) }
+        }
+        return labels
+    }
+
+    private func writeNIfTI(_ labels: [UInt8], image: Image, volume: Volume?) throws {
+        let url = URL(fileURLWithPath: output)
+        guard let volume else {
+            // A 2-D input: a one-slice volume with unit geometry (x = column, y = row).
+            let v = Volume(voxels: labels.map(Float.init), dims: [image.width, image.height, 1], spacing: [1, 1, 1],
+                           affine: Affine([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), frame: .ras,
+                           sourceType: .uint8, source: inputOptions.input)
+            try NIfTIWriter.write(v, to: url, as: .uint8)
+            return
+        }
+        // The slice's labels placed in a mask of the whole volume, in the input's geometry.
+        var mask = [UInt8](repeating: 0, count: volume.voxels.count)
+        let axis = inputOptions.axis
+        let (ax, ay) = axis.inPlaneAxes
+        var ijk = [0, 0, 0]
+        ijk[axis.normalAxis] = inputOptions.slice ?? 0
+        for y in 0..<image.height {
+            for x in 0..<image.width {
+                ijk[ax] = x
+                ijk[ay] = y
+                mask[ijk[0] + volume.dims[0] * (ijk[1] + volume.dims[1] * ijk[2])] = labels[y * image.width + x]
+            }
+        }
+        try NIfTIWriter.writeMask(mask, like: volume, to: url)
+    }
+
+    private func outputKind(_ path: String) -> String? {
+        let p = path.lowercased()
+        if p.hasSuffix(".npy") { return "npy" }
+        if p.hasSuffix(".png") { return "png" }
+        if p.hasSuffix(".nii") || p.hasSuffix(".nii.gz") { return "nifti" }
+        return nil
+    }
+
+    private func parsePrompts() throws -> [PromptInput] {
+        let parsedBoxes = try boxes.map { try parseBox($0) }
+        let parsedPoints = try points.map { try parsePoint($0) }
+        var maskLogits: Tensor?
+        if let m = maskInput {
+            let a = try NPY.read(URL(fileURLWithPath: m))
+            guard a.shape.count == a.shape.dims.suffix(2).reduce(1, *) else {
+                throw CLIError("--mask-input \(m): shape \(a.shape), expected [1,256,256] or [256,256]")
+            }
+            let d = a.shape.dims.suffix(2)
+            maskLogits = Tensor(shape: Shape([1] + d), data: a.values)
+        }
+        if parsedBoxes.isEmpty && parsedPoints.isEmpty {
+            throw CLIError("give at least one --box X0,Y0,X1,Y1 or --point X,Y")
+        }
+        if parsedBoxes.count > 1 && !parsedPoints.isEmpty {
+            throw CLIError("--point prompts join a box only when exactly one --box is given (got \(parsedBoxes.count) boxes)")
+        }
+        if parsedBoxes.isEmpty {
+            return [PromptInput(points: parsedPoints, maskLogits: maskLogits)]
+        }
+        if parsedBoxes.count == 1 {
+            return [PromptInput(points: parsedPoints, box: parsedBoxes[0], maskLogits: maskLogits)]
+        }
+        return parsedBoxes.map { PromptInput(box: $0, maskLogits: maskLogits) }
+    }
+}
+
+func parseBox(_ s: String) throws -> [Float] {
+    let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+    guard v.count == 4, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+        throw CLIError("--box '\(s)' is not X0,Y0,X1,Y1 (four numbers)")
+    }
+    let b = v.map { $0! }
+    guard b[2] >= b[0], b[3] >= b[1] else { throw CLIError("--box '\(s)' has X1 < X0 or Y1 < Y0") }
+    return b
+}
+
+func parsePoint(_ s: String) throws -> PromptInput.Point {
+    let v = s.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+    guard v.count == 2 || v.count == 3, let x = Float(v[0]), let y = Float(v[1]), x.isFinite, y.isFinite else {
+        throw CLIError("--point '\(s)' is not X,Y or X,Y,L")
+    }
+    var label = 1
+    if v.count == 3 {
+        guard let l = Int(v[2]), l == 0 || l == 1 else { throw CLIError("--point '\(s)': label must be 0 or 1") }
+        label = l
+    }
+    return PromptInput.Point(x: x, y: y, label: label)
+}
+
+struct MaskSummary: Codable {
+    var prompt: Int
+    var index: Int
+    var iou: Float
+    var area: Int
+}
+
+struct SegmentSummary: Codable {
+    var model: String
+    var checkpoint: String
+    var backend: String
+    var device: String
+    var image: [Int]
+    var masks: [MaskSummary]
+    var output: String
+    var timings_ms: [String: Double]
+}
