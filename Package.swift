@@ -46,6 +46,9 @@ let package = Package(
         .target(name: "Segmentation",
                 dependencies: ["TensorRuntime", "SAMModels", "MedicalImaging",
                                "CPUBackend", "OpenCLBackend", "VulkanBackend"]),
+        // Checkpoint loading time and memory (Benchmarks/checkpoint-load/README.md).
+        .executableTarget(name: "CheckpointLoadBench", dependencies: ["Checkpoints"],
+                          path: "Benchmarks/checkpoint-load/Sources"),
         .executableTarget(name: "MedSAMCLI",
                           dependencies: ["Segmentation",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
