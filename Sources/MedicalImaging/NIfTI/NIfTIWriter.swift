@@ -50,24 +50,34 @@ public enum NIfTIWriter {
 
     static func appendVoxels(_ values: [Float], as type: VoxelType, to out: inout [UInt8]) {
         let lo = type.range.lowerBound, hi = type.range.upperBound
-        func int(_ f: Float) -> Double {
+        let size = type.size
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: values.count * size))
+        // One typed loop per type: this runs over every voxel of the volume.
+        func fill<T>(_ as: T.Type, _ convert: (Float) -> T) {
+            out.withUnsafeMutableBytes { raw in
+                let dst = raw.baseAddress!.advanced(by: start)
+                values.withUnsafeBufferPointer { src in
+                    for n in 0..<src.count { dst.storeBytes(of: convert(src[n]), toByteOffset: n * size, as: T.self) }
+                }
+            }
+        }
+        @inline(__always) func int(_ f: Float) -> Double {
             let d = Double(f)
             return d.isNaN ? 0 : min(hi, max(lo, d.rounded()))
         }
-        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        for f in values {
-            switch type {
-            case .uint8: out.append(UInt8(int(f)))
-            case .int8: out.append(UInt8(bitPattern: Int8(int(f))))
-            case .int16: put(Int16(int(f)))
-            case .uint16: put(UInt16(int(f)))
-            case .int32: put(Int32(int(f)))
-            case .uint32: put(UInt32(int(f)))
-            case .int64: put(Int64(int(f)))
-            case .uint64: put(UInt64(int(f)))
-            case .float32: put(f.bitPattern)
-            case .float64: put(Double(f).bitPattern)
-            }
+        // Little-endian host (x86-64, arm64): values are stored in their native byte order.
+        switch type {
+        case .uint8: fill(UInt8.self) { UInt8(int($0)) }
+        case .int8: fill(Int8.self) { Int8(int($0)) }
+        case .int16: fill(Int16.self) { Int16(int($0)) }
+        case .uint16: fill(UInt16.self) { UInt16(int($0)) }
+        case .int32: fill(Int32.self) { Int32(int($0)) }
+        case .uint32: fill(UInt32.self) { UInt32(int($0)) }
+        case .int64: fill(Int64.self) { Int64(int($0)) }
+        case .uint64: fill(UInt64.self) { UInt64(int($0)) }
+        case .float32: fill(Float.self) { $0 }
+        case .float64: fill(Double.self) { Double($0) }
         }
     }
 }

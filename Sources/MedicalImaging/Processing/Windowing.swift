@@ -49,9 +49,9 @@ public enum IntensityNormalization {
     /// the voxels > 0 (NumPy's linear-interpolation percentile), min-max the clipped values to
     /// 0...255, and keep voxels that were 0 at 0. All-zero input stays zero.
     public static func mr(_ values: [Float]) -> [Float] {
-        let positive = values.filter { $0 > 0 }.sorted()
+        var positive = values.filter { $0 > 0 }
         guard !positive.isEmpty else { return [Float](repeating: 0, count: values.count) }
-        let lo = percentile(positive, 0.5), hi = percentile(positive, 99.5)
+        let lo = percentile(selecting: &positive, 0.5), hi = percentile(selecting: &positive, 99.5)
         var clipped = values.map { v -> Float in v.isNaN ? lo : min(max(v, lo), hi) }
         let mn = clipped.min()!, mx = clipped.max()!
         let span = mx - mn
@@ -66,6 +66,39 @@ public enum IntensityNormalization {
         guard let range = finiteRange(values) else { return values.map { _ in 0 } }
         let span = range.upperBound - range.lowerBound
         return values.map { v in v.isNaN || span == 0 ? 0 : (v - range.lowerBound) / span * 255 }
+    }
+
+    /// NumPy's default ("linear") percentile of unsorted `values`, found by selection (linear time)
+    /// rather than sorting; `values` is reordered.
+    public static func percentile(selecting values: inout [Float], _ q: Double) -> Float {
+        let position = q / 100 * Double(values.count - 1)
+        let below = Int(position.rounded(.down))
+        select(&values, below)
+        let lowValue = values[below]
+        let highValue = below + 1 < values.count ? values[(below + 1)...].min()! : lowValue
+        return lowValue + (highValue - lowValue) * Float(position - Double(below))
+    }
+
+    /// Rearranges `a` so that `a[k]` holds the k-th smallest value, smaller-or-equal values before
+    /// it and greater-or-equal after (Hoare's quickselect with a median-of-three pivot).
+    static func select(_ a: inout [Float], _ k: Int) {
+        var lo = 0, hi = a.count - 1
+        a.withUnsafeMutableBufferPointer { a in
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2
+                if a[mid] < a[lo] { a.swapAt(mid, lo) }
+                if a[hi] < a[lo] { a.swapAt(hi, lo) }
+                if a[hi] < a[mid] { a.swapAt(hi, mid) }
+                let pivot = a[mid]
+                var i = lo, j = hi
+                while i <= j {
+                    while a[i] < pivot { i += 1 }
+                    while a[j] > pivot { j -= 1 }
+                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if k <= j { hi = j } else if k >= i { lo = i } else { return }
+            }
+        }
     }
 
     /// NumPy's default ("linear") percentile of already sorted values, `q` in 0...100.
