@@ -9,7 +9,8 @@ allocated, MONOCHROME1/2, pixel data that pydicom can decode), compares:
   min/max after the modality LUT (RescaleSlope/Intercept), i.e. Hounsfield units for CT;
           MONOCHROME1 images are compared after inversion within the stored range.
 Files with a compressed or big-endian transfer syntax must be refused: non-zero exit and an
-`error:` line naming the transfer syntax UID.
+`error:` line naming the transfer syntax UID. Every other file (colour, no pixel data, damaged)
+must either succeed or fail with an `error:` line; a crash (killed by a signal) is a failure.
 
 Usage:
   check_dicom_info.py MEDSAM_BINARY            run the CLI on every file and report mismatches
@@ -97,12 +98,17 @@ def main():
     if not args.medsam:
         parser.error("give the medsam binary, or --expected-json OUT")
 
-    failures, checked, refused = [], 0, 0
+    failures, checked, refused, others = [], 0, 0, 0
     for name, (kind, value) in table.items():
         path = os.path.join(folder, name)
-        if kind == "skip":
-            continue
         run = subprocess.run([args.medsam, "info", "--input", path, "--json"], capture_output=True, text=True)
+        if kind == "skip":
+            others += 1
+            if run.returncode < 0:
+                failures.append(f"{name}: killed by signal {-run.returncode} ({value})")
+            elif run.returncode > 0 and "error:" not in run.stderr:
+                failures.append(f"{name}: exit {run.returncode} without an 'error:' line: {run.stderr.strip()[:200]}")
+            continue
         if kind == "refused":
             refused += 1
             if run.returncode == 0:
@@ -121,8 +127,8 @@ def main():
             continue
         failures += compare(name, got, value)
 
-    skipped = sum(1 for k, _ in table.values() if k == "skip")
-    print(f"pydicom {pydicom.__version__}: {checked} files compared, {refused} refusals checked, {skipped} skipped")
+    print(f"pydicom {pydicom.__version__}: {checked} files compared, {refused} refusals checked, "
+          f"{others} other files run (no crash, clear error)")
     for f in failures:
         print("MISMATCH", f)
     print("OK" if not failures else f"{len(failures)} mismatches")
