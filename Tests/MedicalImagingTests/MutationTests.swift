@@ -1,0 +1,37 @@
+import XCTest
+import TensorRuntime
+@testable import MedicalImaging
+
+/// Damaged inputs of every format: each single-byte change either still reads or throws an
+/// `ImagingError`; nothing traps, hangs or throws an untyped error.
+final class MutationTests: XCTestCase {
+    func testSingleByteMutationsNeverCrash() throws {
+        let files = ["nifti/syn_int16.nii", "nifti/standard.nii.gz", "nifti/syn_nifti2.nii", "npz/case2d.npz",
+                     "npz/case3d.npz", "raster/grey16.png", "raster/rgb.jpg", "dicom/MR_small_implicit.dcm",
+                     "raster/rgb8.npy"]
+        let dir = Fixtures.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SplitMix64(seed: 11)
+        var outcomes = [String: (ok: Int, refused: Int)]()
+        for name in files {
+            let original = [UInt8](try Data(contentsOf: Fixtures.url(name)))
+            let url = dir.appendingPathComponent(URL(fileURLWithPath: name).lastPathComponent)
+            for _ in 0..<40 {
+                var bytes = original
+                // Headers are where parsers make decisions: bias mutations towards the first 600 bytes.
+                let span = rng.next() % 4 == 0 ? bytes.count : min(bytes.count, 600)
+                bytes[Int(rng.next() % UInt64(span))] = UInt8(truncatingIfNeeded: rng.next())
+                try Data(bytes).write(to: url)
+                do {
+                    _ = try MedicalImageFile.read(url)
+                    outcomes[name, default: (0, 0)].ok += 1
+                } catch is ImagingError {
+                    outcomes[name, default: (0, 0)].refused += 1
+                } catch {
+                    XCTFail("\(name): untyped error \(type(of: error)): \(error)")
+                }
+            }
+        }
+        print("mutation outcomes (read, refused):", outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" })
+    }
+}
