@@ -198,7 +198,13 @@ public struct DICOMDataSet {
     public func uint16(_ tag: DICOMTag) throws -> Int? {
         guard let el = elements[tag] else { return nil }
         // Some writers store IS text where US is expected; accept a number either way.
-        if el.vr == "IS" || el.vr == "DS" { return try numbers(tag)?.first.map { Int($0) } }
+        if el.vr == "IS" || el.vr == "DS" {
+            guard let v = try numbers(tag)?.first else { return nil }
+            guard let i = Int(exactly: v.rounded()), (0...65535).contains(i) else {
+                throw ImagingError(.corrupt, path: path, field: tag.description, "is \(v), expected 0 to 65535")
+            }
+            return i
+        }
         guard el.length >= 2 else {
             throw ImagingError(.corrupt, path: path, field: tag.description, "has \(el.length) bytes, expected 2 (US)")
         }

@@ -67,8 +67,11 @@ public struct DICOMImage {
             throw corrupt(.bitsStored, "is \(bitsStored), expected 1 to BitsAllocated (\(bitsAllocated))")
         }
         let signed = (try ds.uint16(.pixelRepresentation) ?? 0) == 1
-        let frames = Int(try ds.numbers(.numberOfFrames)?.first ?? 1)
-        guard frames >= 1 else { throw corrupt(.numberOfFrames, "is \(frames), expected at least 1") }
+        let frameValue = try ds.numbers(.numberOfFrames)?.first ?? 1
+        guard frameValue >= 1, frameValue <= 100_000, frameValue == frameValue.rounded() else {
+            throw corrupt(.numberOfFrames, "is \(frameValue), expected a whole number from 1 to 100000")
+        }
+        let frames = Int(frameValue)
         let bytesPerPixel = bitsAllocated / 8
         let count = rows * columns * frames
         guard pixelBytes.count >= count * bytesPerPixel else {
@@ -136,7 +139,7 @@ public struct DICOMImage {
             imagePosition: try vector(.imagePositionPatient, 3),
             imageOrientation: orientation,
             seriesInstanceUID: ds.string(.seriesInstanceUID),
-            instanceNumber: (try? ds.numbers(.instanceNumber)?.first).flatMap { $0.map { Int($0) } },
+            instanceNumber: (try? ds.numbers(.instanceNumber)?.first).flatMap { $0.flatMap { Int(exactly: $0.rounded()) } },
             modality: ds.string(.modality),
             transferSyntaxUID: ds.transferSyntaxUID)
     }
