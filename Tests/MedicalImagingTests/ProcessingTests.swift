@@ -10,6 +10,9 @@ final class ProcessingTests: XCTestCase {
         // Soft tissue: [-160, 240] -> [0, 255], clipped outside.
         XCTAssertEqual(IntensityWindow.softTissue.apply([-1000, -160, 40, 240, 3000]), [0, 0, 127.5, 255, 255])
         XCTAssertEqual(IntensityWindow.brain.apply([0, 40, 80]), [0, 127.5, 255])
+        // MedSAM's variant min-maxes the clipped data: [-100, 100] inside the window spans 0...255.
+        XCTAssertEqual(IntensityWindow.softTissue.applyMinMaxOfClipped([-100, 0, 100]), [0, 127.5, 255])
+        XCTAssertEqual(IntensityMapping.windowMinMax(.softTissue).apply([-1000, 40, 1000]), [0, 127.5, 255])
         XCTAssertEqual(IntensityWindow(argument: "-600,1500"), .lung)
         XCTAssertNil(IntensityWindow(argument: "40,0"))
         XCTAssertNil(IntensityWindow(argument: "40"))

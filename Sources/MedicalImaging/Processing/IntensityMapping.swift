@@ -2,8 +2,10 @@ import Foundation
 
 /// How raw intensities become the 0...255 grey levels SAM-type models are fed and overlays show.
 public enum IntensityMapping: Equatable, Sendable {
-    /// A CT window (HU in, 0...255 out).
+    /// A CT window (HU in, 0...255 out), fixed bounds.
     case window(IntensityWindow)
+    /// A CT window as MedSAM's training preprocessing applies it: clip, then min-max of the clipped data.
+    case windowMinMax(IntensityWindow)
     /// MedSAM's MR normalisation (percentiles of non-zero voxels).
     case mr
     /// Min-max over the data.
@@ -34,6 +36,7 @@ public enum IntensityMapping: Equatable, Sendable {
     public func apply(_ values: [Float]) -> [Float] {
         switch self {
         case .window(let w): return w.apply(values)
+        case .windowMinMax(let w): return w.applyMinMaxOfClipped(values)
         case .mr: return IntensityNormalization.mr(values)
         case .minMax: return IntensityNormalization.minMax(values)
         case .identity: return values

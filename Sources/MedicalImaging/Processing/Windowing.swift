@@ -24,6 +24,15 @@ public struct IntensityWindow: Equatable, Codable, Sendable {
     public var lower: Double { level - width / 2 }
     public var upper: Double { level + width / 2 }
 
+    /// MedSAM's `pre_CT_MR.py` CT transform exactly: clip to [lower, upper], then min-max over the
+    /// clipped values (so a volume that does not reach both window bounds still spans 0...255).
+    /// For typical CT (air and bone present) this equals `apply`.
+    public func applyMinMaxOfClipped(_ values: [Float]) -> [Float] {
+        let lo = Float(lower), hi = Float(upper)
+        let clipped = values.map { $0.isNaN ? lo : min(max($0, lo), hi) }
+        return IntensityNormalization.minMax(clipped)
+    }
+
     /// Parses `LEVEL,WIDTH` (width must be positive).
     public init?(argument: String) {
         let parts = argument.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
