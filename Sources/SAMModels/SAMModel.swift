@@ -66,6 +66,17 @@ public final class SAMModel {
         return try g.build()
     }
 
+    /// An encoder graph from a checkpoint that holds only `image_encoder.*` weights (a distilled
+    /// or exported encoder), verified against the encoder's part of the manifest.
+    public static func encoderGraph(_ config: SAMModelConfig, weights: any TensorSource, batch: Int = 1) throws -> Graph {
+        let manifest = SAMModel.manifest(config).filter { $0.key.hasPrefix("image_encoder.") }
+        try WeightVerification.verify(manifest: manifest, source: weights, ignore: config.isIgnoredCheckpointKey)
+        let g = GraphBuilder()
+        let l = Layers(g: g, w: WeightBinder(builder: g, source: weights))
+        g.output(DecoderIO.imageEmbedding, buildEncoder(config, batch: batch, layers: l))
+        return try g.build()
+    }
+
     /// Prompt encoder + mask decoder for one prompt variant. Inputs and outputs are named in `DecoderIO`.
     public func decoderGraph(_ variant: DecoderVariant) throws -> Graph {
         let g = GraphBuilder()

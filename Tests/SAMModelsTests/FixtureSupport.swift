@@ -2,7 +2,7 @@ import Checkpoints
 import Foundation
 import TensorRuntime
 import XCTest
-@testable import SAMModels
+import SAMModels
 
 /// The fixture folder written by `scripts/reference/models.py`.
 enum Fixtures {

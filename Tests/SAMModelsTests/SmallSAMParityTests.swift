@@ -1,6 +1,6 @@
 import TensorRuntime
 import XCTest
-@testable import SAMModels
+import SAMModels
 
 /// SAM's own ImageEncoderViT / PromptEncoder / MaskDecoder at a small random configuration
 /// (window 3 on an 8×8 grid: padded windows; block 1 global), against float64 PyTorch.

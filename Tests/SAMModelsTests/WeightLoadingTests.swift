@@ -1,6 +1,6 @@
 import TensorRuntime
 import XCTest
-@testable import SAMModels
+import SAMModels
 
 final class WeightLoadingTests: XCTestCase {
     /// Key counts of the published state dicts (spec §1.5, §8.4): ViT-B 314, ViT-L 482, ViT-H 594;

@@ -5,9 +5,7 @@
 /// the `(sum + 2) >> 2` rounding of its fast path, other factors `sum · (1/area)` rounded half to
 /// even), other factors use OpenCV's area-weight tables accumulated in float32 in its order.
 /// Upscaling uses OpenCV's INTER_AREA coefficients (nearest-like, with blending only at cell
-/// borders) in 11-bit fixed point. Known deviation: for non-integer *upscaling* OpenCV's SIMD
-/// vertical pass rounds slightly differently, so a pixel may differ by 1 grey level there;
-/// integer upscaling (nearest) and every downscale are bit-exact.
+/// borders) in 11-bit fixed point, with the 16-bit rounding of its 8-bit vertical pass.
 public enum AreaResize {
     /// - Parameters:
     ///   - pixels: `height × width × channels` values 0…255, row-major.
@@ -130,12 +128,16 @@ public enum AreaResize {
             }
             return r
         }
-        var out = [Float](repeating: 0, count: newHeight * newWidth * cn)
+        // OpenCV's 8-bit vertical pass (SIMD body and scalar tail alike):
+        // ((β0·(S0 >> 4)) >> 16) + ((β1·(S1 >> 4)) >> 16), then (+2) >> 2, in 16-bit lanes.
+        let rowLen = newWidth * cn
+        func mulHi(_ a: Int, _ b: Int) -> Int { (Int(Int16(clamping: a)) * b) >> 16 }
+        var out = [Float](repeating: 0, count: newHeight * rowLen)
         for (dy, t) in yt.enumerated() {
             let r0 = hrow(t.s), r1 = hrow(min(t.s + 1, height - 1))
-            for i in 0..<(newWidth * cn) {
-                let v = (r0[i] * t.w0 + r1[i] * t.w1 + (1 << 21)) >> 22
-                out[dy * newWidth * cn + i] = Float(min(max(v, 0), 255))
+            for i in 0..<rowLen {
+                let sum = Int(Int16(truncatingIfNeeded: mulHi(r0[i] >> 4, t.w0) + mulHi(r1[i] >> 4, t.w1)))
+                out[dy * rowLen + i] = Float(min(max((sum + 2) >> 2, 0), 255))
             }
         }
         return out

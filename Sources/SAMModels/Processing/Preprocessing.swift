@@ -11,6 +11,16 @@ public struct ImageTransform: Sendable, Equatable, Codable {
     /// Side of the square model input.
     public var inputSize: Int
 
+    public init(family: PreprocessingFamily, originalHeight: Int, originalWidth: Int, resizedHeight: Int,
+                resizedWidth: Int, inputSize: Int) {
+        self.family = family
+        self.originalHeight = originalHeight
+        self.originalWidth = originalWidth
+        self.resizedHeight = resizedHeight
+        self.resizedWidth = resizedWidth
+        self.inputSize = inputSize
+    }
+
     /// A point of the original image in the model input frame.
     public func point(x: Float, y: Float) -> (x: Float, y: Float) {
         switch family {
@@ -91,14 +101,14 @@ public enum Preprocessing {
     }
 
     /// (x − min) / max(max − min, 1e-8) over all values, in float64 then rounded (as NumPy does).
-    static func minMax(_ v: [Float]) -> [Float] {
+    public static func minMax(_ v: [Float]) -> [Float] {
         guard let lo = v.min(), let hi = v.max() else { return v }
         let range = max(Double(hi) - Double(lo), 1e-8)
         return v.map { Float((Double($0) - Double(lo)) / range) }
     }
 
     /// HWC (height × width × 3) → `[1, 3, size, size]`, zero padding at the bottom and right.
-    static func padChannelsFirst(_ v: [Float], height: Int, width: Int, size: Int) -> Tensor {
+    public static func padChannelsFirst(_ v: [Float], height: Int, width: Int, size: Int) -> Tensor {
         var out = [Float](repeating: 0, count: 3 * size * size)
         for c in 0..<3 {
             for y in 0..<height {
