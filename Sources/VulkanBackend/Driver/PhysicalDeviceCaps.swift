@@ -18,6 +18,7 @@ struct PhysicalDeviceCaps {
     let maxPushConstantsSize: UInt32
     let maxWorkGroupCount: (UInt32, UInt32, UInt32)
     let maxWorkGroupInvocations: UInt32
+    let maxWorkGroupSizeX: UInt32
     let maxSharedMemory: UInt32
     let maxMemoryAllocationSize: UInt64
     let timestampPeriod: Float
@@ -54,6 +55,11 @@ struct PhysicalDeviceCaps {
         if computeQueueFamily == nil { return "no compute queue" }
         if !bufferDeviceAddress { return "bufferDeviceAddress is not supported" }
         if !scalarBlockLayout { return "scalarBlockLayout is not supported" }
+        // Kernels use workgroups of up to 256 invocations along x.
+        if maxWorkGroupInvocations < 256 || maxWorkGroupSizeX < 256 {
+            return "compute workgroups of 256 invocations are not supported"
+        }
+        if maxSharedMemory < 16_384 { return "maxComputeSharedMemorySize \(maxSharedMemory) < 16384" }
         return nil
     }
 
@@ -92,6 +98,7 @@ struct PhysicalDeviceCaps {
         maxPushConstantsSize = p.limits.maxPushConstantsSize
         maxWorkGroupCount = p.limits.maxComputeWorkGroupCount
         maxWorkGroupInvocations = p.limits.maxComputeWorkGroupInvocations
+        maxWorkGroupSizeX = p.limits.maxComputeWorkGroupSize.0
         maxSharedMemory = p.limits.maxComputeSharedMemorySize
         timestampPeriod = p.limits.timestampPeriod
         timestampsOnCompute = p.limits.timestampComputeAndGraphics != 0
@@ -152,7 +159,9 @@ struct PhysicalDeviceCaps {
                 }
             }
         }
+        // The cooperative-matrix kernel stages A, B and C tiles in about 27 KiB of shared memory.
         cooperativeMatrix16 = coop16 && storageBuffer16BitAccess && shaderFloat16 && vulkanMemoryModel
+            && p.limits.maxComputeSharedMemorySize >= 32_768
 
         var qCount: UInt32 = 0
         vkGetPhysicalDeviceQueueFamilyProperties(device, &qCount, nil)

@@ -12,7 +12,14 @@ public final class ValidationLog: @unchecked Sendable {
     public var errors: [String] { lock.lock(); defer { lock.unlock() }; return errorMessages }
     public var warnings: [String] { lock.lock(); defer { lock.unlock() }; return warningMessages }
 
+    /// Also print each message to stderr (set from `MEDSAM_VULKAN_VALIDATION=1`, so command-line
+    /// runs show what the layer found).
+    let echo: Bool
+
+    init(echo: Bool) { self.echo = echo }
+
     func record(error: Bool, _ message: String) {
+        if echo { FileHandle.standardError.write(Data("vulkan validation \(error ? "error" : "warning"): \(message)\n".utf8)) }
         lock.lock(); defer { lock.unlock() }
         if error { errorMessages.append(message) } else { warningMessages.append(message) }
     }
@@ -58,7 +65,7 @@ final class VulkanInstance {
         }
 
         var created: VkInstance?
-        let log = validation ? ValidationLog() : nil
+        let log = validation ? ValidationLog(echo: VulkanBackend.environmentFlag("MEDSAM_VULKAN_VALIDATION") == true) : nil
         let api = apiVersion
         let result: VkResult = withCStrings(layers) { layerPtrs in
             withCStrings(extensions) { extPtrs in

@@ -2,13 +2,14 @@ import TensorRuntime
 
 /// Specialization of attention.comp: exact head dim, queries per workgroup, keys per tile.
 struct AttentionTiling {
-    /// K and V tiles of BKV x headDim floats each must fit 32 KiB of shared memory.
-    static let sharedFloats = 4096
     static let maxHeadDim = 256
     static let queriesPerGroup = 64
 
-    static func constants(headDim: Int) -> [UInt32] {
-        let keys = max(1, min(32, sharedFloats / headDim))
+    /// K and V tiles of BKV x headDim floats each must fit the device's shared memory
+    /// (32 KiB used at most, so a tile is never larger than on lavapipe).
+    static func constants(headDim: Int, sharedMemoryBytes: Int) -> [UInt32] {
+        let floatsPerTile = min(32_768, sharedMemoryBytes) / 8
+        let keys = max(1, min(32, floatsPerTile / headDim))
         return [UInt32(headDim), UInt32(queriesPerGroup), UInt32(keys)]
     }
 }
@@ -65,7 +66,7 @@ extension VulkanBackend {
             pc.address(try address(out) + UInt64(first * nq * d) * elem)
             pc.u32s([nq, nk, p.heads, row, row, row, offsets.0, offsets.1, offsets.2, headStep, biasMode, gh, gw])
             pc.f32(p.scale)
-            try dispatch(kernel("attention"), constants: AttentionTiling.constants(headDim: hd), push: pc,
+            try dispatch(kernel("attention"), constants: AttentionTiling.constants(headDim: hd, sharedMemoryBytes: Int(device.caps.maxSharedMemory)), push: pc,
                          groups: ((nq + AttentionTiling.queriesPerGroup - 1) / AttentionTiling.queriesPerGroup, p.heads, count))
             first += count
         }
