@@ -3,7 +3,11 @@ public enum Checkpoint {
     /// Opens `path` as a PyTorch `.pth` (zip) or a `.safetensors` file, decided by the file's
     /// first bytes rather than its name.
     public static func open(path: String) throws -> CheckpointSource {
-        let file = try MappedFile(path: path)
+        try open(file: MappedFile(path: path))
+    }
+
+    static func open(file: MappedFile) throws -> CheckpointSource {
+        let path = file.path
         let bytes = file.bytes
         if bytes.count < 8 {
             throw CheckpointError(path: path, problem: .truncated("only \(bytes.count) bytes"))

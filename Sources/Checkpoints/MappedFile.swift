@@ -11,9 +11,12 @@ public final class MappedFile {
     /// The mapped bytes (empty for an empty file).
     public let bytes: UnsafeRawBufferPointer
     private let base: UnsafeMutableRawPointer?
+    /// True when `bytes` is a heap copy (tests) rather than a map.
+    private let isHeapCopy: Bool
 
     public init(path: String) throws {
         self.path = path
+        isHeapCopy = false
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
             throw CheckpointError(path: path, problem: .unreadable(String(cString: strerror(errno))))
@@ -40,10 +43,21 @@ public final class MappedFile {
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
 
+    /// In-memory bytes presented as a file named `path`, so tests can open thousands of
+    /// variants without touching the disk.
+    init(copying data: [UInt8], path: String) {
+        self.path = path
+        isHeapCopy = true
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+        data.withUnsafeBytes { if let src = $0.baseAddress { p.copyMemory(from: src, byteCount: data.count) } }
+        base = p
+        bytes = UnsafeRawBufferPointer(start: p, count: data.count)
+    }
+
     /// Tells the kernel the range is no longer needed, so its pages leave this process's resident
     /// set (they stay in the page cache and are re-read transparently if touched again).
     func release(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+        guard let base, !isHeapCopy, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         // Only whole pages inside the range: a neighbouring tensor may share the edge pages.
         let start = (range.lowerBound + page - 1) / page * page
@@ -53,6 +67,7 @@ public final class MappedFile {
     }
 
     deinit {
-        if let base { munmap(base, bytes.count) }
+        guard let base else { return }
+        if isHeapCopy { base.deallocate() } else { munmap(base, bytes.count) }
     }
 }

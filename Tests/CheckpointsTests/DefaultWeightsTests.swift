@@ -38,6 +38,10 @@ final class DefaultWeightsTests: XCTestCase {
 
         let checkpoint = try PyTorchCheckpoint(path: url.path)
         XCTAssertEqual(checkpoint.archivePrefix, "medsam_lite/")
+        // The generated key table is the real file's, key by key, in file order.
+        let table = ExpectedCheckpointKeys.shapes(for: .litemedsam)
+        XCTAssertEqual(checkpoint.keys, table.map(\.key))
+        XCTAssertEqual(checkpoint.keys.map { checkpoint.shapes[$0]! }, table.map(\.shape))
         XCTAssertEqual(try checkpoint.load("image_encoder.patch_embed.seq.0.bn.num_batches_tracked").shape, Shape([]))
         let w = try checkpoint.load("mask_decoder.iou_token.weight")
         XCTAssertEqual(w.shape, [1, 256])

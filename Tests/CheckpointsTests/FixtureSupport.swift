@@ -29,9 +29,14 @@ enum Fixtures {
         }
     }
 
+    static let temporaryDirectory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("checkpoints-tests-\(ProcessInfo.processInfo.processIdentifier)")
+
+    static func removeTemporaryFiles() { try? FileManager.default.removeItem(at: temporaryDirectory) }
+
     /// Writes `bytes` to a fresh temporary file and returns its path.
     static func temporaryFile(_ bytes: [UInt8], name: String = "case.pth") throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoints-tests-\(ProcessInfo.processInfo.processIdentifier)")
+        let dir = temporaryDirectory
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(UUID().uuidString + "-" + name)
         try Data(bytes).write(to: url)

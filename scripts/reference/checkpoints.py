@@ -20,6 +20,9 @@ Writes small files (well under 1 MB together):
   evil.pth                  a pickle whose object reduces to os.system (must be refused, never run)
   legacy.pth                the pre-1.6 non-zip torch.save format (must be refused clearly)
 
+The fixture folder also holds lite_medsam_keys.tsv, a copy of shared/reference/lite_medsam_keys.tsv
+(every key and shape of the real lite_medsam.pth), which this script does not write.
+
 Also, with --vit-h PATH, writes a ~2.5 GB checkpoint with the real ViT-H key names and shapes and
 random values for Benchmarks/checkpoint-load (never commit it).
 """

@@ -286,16 +286,16 @@ struct PickleMachine {
         guard let extent = view.extent else {
             throw CheckpointError(path: path, problem: .absurdSize("tensor size \(shape) with stride \(strides) overflows"))
         }
-        // Zero or overlapping strides (expanded tensors) let a tiny storage describe a huge
-        // tensor; cap the blow-up so a damaged file cannot demand gigabytes on load.
-        guard count <= max(storage.elementCount, 1) * 1024, count <= 1 << 32 else {
-            throw CheckpointError(path: path, problem: .absurdSize(
-                "tensor size \(shape) (\(count) elements) from a storage of \(storage.elementCount) elements"))
-        }
         guard extent <= storage.elementCount else {
             throw CheckpointError(path: path, problem: .storageTooShort(
                 tensor: "view of storage '\(storage.key)' (size \(shape), stride \(strides), offset \(offset))",
                 neededBytes: extent * storage.dtype.size, availableBytes: storage.elementCount * storage.dtype.size))
+        }
+        // Zero or overlapping strides (expanded tensors) let a tiny storage describe a huge
+        // tensor; cap the blow-up so a damaged file cannot demand gigabytes on load.
+        guard count / 64 <= max(extent, 1), count <= 1 << 32 else {
+            throw CheckpointError(path: path, problem: .absurdSize(
+                "tensor size \(shape) with stride \(strides) repeats \(extent) stored elements into \(count)"))
         }
         arena.tensors.append(view)
         return .tensor(arena.tensors.count - 1)
