@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "Segmentation",
                 dependencies: ["TensorRuntime", "SAMModels", "MedicalImaging",
                                "CPUBackend", "OpenCLBackend", "VulkanBackend"]),
+        // `cpu` backend benchmarks against PyTorch (Benchmarks/cpu/README.md).
+        .executableTarget(name: "CPUBench", dependencies: ["CPUBackend", "SAMModels"], path: "Benchmarks/cpu/Sources"),
         // Checkpoint loading time and memory (Benchmarks/checkpoint-load/README.md).
         .executableTarget(name: "CheckpointLoadBench", dependencies: ["Checkpoints"],
                           path: "Benchmarks/checkpoint-load/Sources"),

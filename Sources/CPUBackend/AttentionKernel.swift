@@ -18,14 +18,14 @@ private struct HeadLayout {
 
 extension CPUBackend {
     /// Query rows per tile and key rows per tile of the fused attention.
-    static let attentionQueryTile = 64
-    static let attentionKeyTile = 512
+    static let attentionQueryTile = 128
+    static let attentionKeyTile = 1024
 
-    /// Fused multi-head attention, flash style: for each (image, head, tile of ≤ 64 queries) a
-    /// worker walks the keys in tiles of ≤ 512, computing scores with SGEMM straight from the
+    /// Fused multi-head attention, flash style: for each (image, head, tile of ≤ 128 queries) a
+    /// worker walks the keys in tiles of ≤ 1024, computing scores with SGEMM straight from the
     /// packed q/k/v (strided rows, no copies), adding the bias, and keeping a running maximum,
     /// running sum and output accumulator per query (online softmax). Memory per worker is a
-    /// 64×512 score tile, so no N×N matrix ever exists (ViT-H global attention: 4096 tokens).
+    /// 128×1024 score tile (512 KB), so no N×N matrix ever exists (ViT-H global attention: 4096 tokens).
     func attention(_ p: AttentionParams, _ x: [HostTensor], _ out: HostTensor) {
         let heads = p.heads, hd = p.headDim, d = heads * hd
         let batch = x[0].shape[0], nq = x[0].shape[1]
@@ -59,7 +59,9 @@ extension CPUBackend {
             return
         }
         let bias = AttentionBiasPlan(p.bias, inputs: x, from: biasInput, nq: nq, nk: nk)
-        let bq = nq <= Self.attentionQueryTile + Self.attentionQueryTile / 2 ? nq : Self.attentionQueryTile
+        // Equal query tiles of at most 128 rows (196 tokens: 2 × 98, not 128 + 68).
+        let qTileCount = (nq + Self.attentionQueryTile - 1) / Self.attentionQueryTile
+        let bq = (nq + qTileCount - 1) / qTileCount
         let bk = min(nk, Self.attentionKeyTile)
         let qTiles = (nq + bq - 1) / bq
         let O = out.ptr, scale = p.scale, scratch = self.scratch

@@ -1,4 +1,3 @@
-import Foundation
 import TensorRuntime
 
 extension CPUBackend {
@@ -53,18 +52,29 @@ extension CPUBackend {
     }
 
     /// SAM's random Fourier features: p = 2π·((2·coords − 1)·G), out = [sin p, cos p].
-    /// Evaluated in float64 per element (the op is small: the dense PE is 4096 × 128 values).
+    /// p is formed in float32 (its rounding, ~|p|·2⁻²⁴, is far inside the elementwise
+    /// threshold) and sin/cos are evaluated 8 features at a time.
     func fourierFeatures(_ coords: HostTensor, _ g: HostTensor, _ out: HostTensor) {
         let f = g.shape[1], points = coords.count / 2
         let C = coords.const, G = g.const, O = out.ptr
+        let twoPi: Float = 2 * .pi
         pool.forEachRange(points, grain: max(1, 2048 / max(f, 1))) { range, _ in
             for i in range {
-                let x = 2 * Double(C[2 * i]) - 1, y = 2 * Double(C[2 * i + 1]) - 1
+                let x = 2 * C[2 * i] - 1, y = 2 * C[2 * i + 1] - 1
+                let x8 = F8(repeating: x), y8 = F8(repeating: y)
                 let row = O + i * 2 * f
-                for j in 0..<f {
-                    let p = 2 * Double.pi * (x * Double(G[j]) + y * Double(G[f + j]))
-                    row[j] = Float(sin(p))
-                    row[f + j] = Float(cos(p))
+                var j = 0
+                while j + 8 <= f {
+                    let (s, c) = VectorMath.sincos(twoPi * (x8 * G.load8(j) + y8 * G.load8(f + j)))
+                    row.store8(j, s)
+                    row.store8(f + j, c)
+                    j += 8
+                }
+                while j < f {
+                    let (s, c) = VectorMath.sincos(F8(repeating: twoPi * (x * G[j] + y * G[f + j])))
+                    row[j] = s[0]
+                    row[f + j] = c[0]
+                    j += 1
                 }
             }
         }

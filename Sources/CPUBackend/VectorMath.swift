@@ -89,6 +89,39 @@ enum VectorMath {
         return x * phi
     }
 
+    // sin/cos: p = k·π/2 + r with |r| ≤ π/4 (π/2 split in three so k·c1 is exact for |k| < 2¹⁵),
+    // then Taylor polynomials, which are exact to float32 rounding on that interval.
+    static let twoOverPi: Float = 0.636_619_772_37
+    static let halfPi1: Float = 1.570_312_5, halfPi2: Float = 4.837_512_969_970_703e-4
+    static let halfPi3: Float = 7.549_789_954_891_882e-8
+
+    /// (sin p, cos p) for |p| up to a few thousand.
+    @inline(__always)
+    static func sincos(_ p: F8) -> (sin: F8, cos: F8) {
+        let t = p * twoOverPi + roundMagic
+        let k = t - roundMagic
+        let r = ((p - k * halfPi1) - k * halfPi2) - k * halfPi3
+        let r2 = r * r
+        var ps = r2 * (1 / 362_880) - (1 / 5040)
+        ps = ps * r2 + (1 / 120)
+        ps = ps * r2 - (1 / 6)
+        let sinR = r + r * r2 * ps
+        var pc = r2 * (-1 / 3_628_800) + (1 / 40320)
+        pc = pc * r2 - (1 / 720)
+        pc = pc * r2 + (1 / 24)
+        pc = pc * r2 - 0.5
+        let cosR = 1 + r2 * pc
+        // Quadrant k mod 4 sits in the low bits of t (0x4B400000 + k).
+        let q = unsafeBitCast(t, to: SIMD8<UInt32>.self) & 3
+        let swap = (q & 1) .== 1
+        var sinP = sinR.replacing(with: cosR, where: swap)
+        var cosP = cosR.replacing(with: -sinR, where: swap)
+        let negate = q .>= 2
+        sinP.replace(with: -sinP, where: negate)
+        cosP.replace(with: -cosP, where: negate)
+        return (sinP, cosP)
+    }
+
     @inline(__always)
     static func sigmoid(_ x: F8) -> F8 { 1 / (1 + exp(-x)) }
 

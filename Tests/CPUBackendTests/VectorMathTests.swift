@@ -49,3 +49,20 @@ final class VectorMathTests: XCTestCase {
         for i in 0..<8 { XCTAssertTrue(s[i].isFinite) }
     }
 }
+
+final class VectorSinCosTests: XCTestCase {
+    func testSinCosAbsoluteErrorIsFloatRounding() {
+        var worst = 0.0
+        var x: Float = -60
+        while x < 60 {
+            let v = F8((0..<8).map { x + Float($0) * 0.0011 })
+            let (s, c) = VectorMath.sincos(v)
+            for i in 0..<8 {
+                worst = max(worst, abs(Double(s[i]) - Foundation.sin(Double(v[i]))))
+                worst = max(worst, abs(Double(c[i]) - Foundation.cos(Double(v[i]))))
+            }
+            x += 0.01
+        }
+        XCTAssertLessThan(worst, 3e-7, "sin/cos worst absolute error \(worst)")
+    }
+}
