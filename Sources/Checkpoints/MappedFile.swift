@@ -13,6 +13,8 @@ public final class MappedFile {
     private let base: UnsafeMutableRawPointer?
     /// True when `bytes` is a heap copy (tests) rather than a map.
     private let isHeapCopy: Bool
+    /// Kept open for `read(into:count:at:)`; -1 for heap copies.
+    private let descriptor: Int32
 
     public init(path: String) throws {
         self.path = path
@@ -21,14 +23,17 @@ public final class MappedFile {
         guard fd >= 0 else {
             throw CheckpointError(path: path, problem: .unreadable(String(cString: strerror(errno))))
         }
-        defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            throw CheckpointError(path: path, problem: .unreadable(String(cString: strerror(errno))))
+            let message = String(cString: strerror(errno))
+            close(fd)
+            throw CheckpointError(path: path, problem: .unreadable(message))
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
             throw CheckpointError(path: path, problem: .unreadable("not a regular file"))
         }
+        descriptor = fd
         let size = Int(info.st_size)
         if size == 0 {
             base = nil
@@ -37,6 +42,7 @@ public final class MappedFile {
         }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let p, p != MAP_FAILED else {
+            close(fd)
             throw CheckpointError(path: path, problem: .unreadable("mmap failed: \(String(cString: strerror(errno)))"))
         }
         base = p
@@ -48,6 +54,7 @@ public final class MappedFile {
     init(copying data: [UInt8], path: String) {
         self.path = path
         isHeapCopy = true
+        descriptor = -1
         let p = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
         data.withUnsafeBytes { if let src = $0.baseAddress { p.copyMemory(from: src, byteCount: data.count) } }
         base = p
@@ -66,7 +73,40 @@ public final class MappedFile {
         _ = madvise(base + start, end - start, MADV_DONTNEED)
     }
 
+    /// Asks the kernel to start reading the range, and `lookAhead` bytes after it, now: one
+    /// large asynchronous read-ahead instead of a page fault per page when the file is not in
+    /// the page cache. Tensors are usually loaded in file order, so reading ahead overlaps the
+    /// disk with converting the current tensor.
+    func willNeed(_ range: Range<Int>, lookAhead: Int = 64 << 20) {
+        guard let base, !isHeapCopy, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = range.lowerBound / page * page
+        let end = min(bytes.count, range.upperBound + lookAhead)
+        _ = madvise(base + start, end - start, MADV_WILLNEED)
+    }
+
+    /// Copies `count` bytes at `offset` into `destination` with `pread`, bypassing the map: for
+    /// contiguous float32 tensors this is a plain file read (kernel read-ahead, no page faults,
+    /// nothing added to the resident set). The caller has checked the range lies in the file.
+    func read(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) throws {
+        if isHeapCopy || descriptor < 0 {
+            if count > 0 { destination.copyMemory(from: bytes.baseAddress! + offset, byteCount: count) }
+            return
+        }
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, destination + done, count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n < 0 ? String(cString: strerror(errno)) : "the file ended early (was it truncated while open?)"
+                throw CheckpointError(path: path, problem: .unreadable("reading \(count) bytes at offset \(offset): \(reason)"))
+            }
+            done += n
+        }
+    }
+
     deinit {
+        if descriptor >= 0 { close(descriptor) }
         guard let base else { return }
         if isHeapCopy { base.deallocate() } else { munmap(base, bytes.count) }
     }

@@ -1,6 +1,16 @@
 /// Gathers a (possibly strided) tensor view out of its storage bytes into a new row-major
 /// float32 array, converting each element. The caller has checked the view lies inside `storage`.
 enum TensorConversion {
+    /// A contiguous float32 tensor read straight from the file into its array, without going
+    /// through the map (see `MappedFile.read(into:count:at:)`).
+    static func float32(reading file: MappedFile, at offset: Int, count: Int) throws -> [Float] {
+        if count == 0 { return [] }
+        return try [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            try file.read(into: UnsafeMutableRawPointer(out.baseAddress!), count: count * 4, at: offset)
+            initialized = count
+        }
+    }
+
     static func float32(from storage: UnsafeRawBufferPointer, view: TensorView) -> [Float] {
         let count = view.shape.reduce(1, *)
         if count == 0 { return [] }

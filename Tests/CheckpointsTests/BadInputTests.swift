@@ -97,7 +97,7 @@ final class BadInputTests: XCTestCase {
         var bytes = try Fixtures.bytes("tiny_sam.pth")
         let offset = try bytes.withUnsafeBytes { raw -> Int in
             let zip = try ZipArchive(path: "tiny_sam.pth", bytes: raw)
-            return zip.record(named: "tiny_sam/data.pkl")!.dataOffset
+            return try zip.dataOffset(of: zip.record(named: "tiny_sam/data.pkl")!)
         }
         XCTAssertEqual(Array(bytes[offset..<offset + 2]), [0x80, 0x02])
         bytes[offset + 2] = 0xFE // instead of GLOBAL
@@ -181,11 +181,13 @@ final class BadInputTests: XCTestCase {
 
     func testCorruptDeflatedRecord() throws {
         var bytes = try Fixtures.bytes("tiny_sam_deflated.pth")
-        let record = try bytes.withUnsafeBytes { raw -> ZipRecord in
-            try ZipArchive(path: "x", bytes: raw).record(named: "tiny_sam/data.pkl")!
+        let (record, offset) = try bytes.withUnsafeBytes { raw -> (ZipRecord, Int) in
+            let zip = try ZipArchive(path: "x", bytes: raw)
+            let record = zip.record(named: "tiny_sam/data.pkl")!
+            return (record, try zip.dataOffset(of: record))
         }
         XCTAssertEqual(record.method, 8)
-        for i in 0..<min(16, record.compressedSize) { bytes[record.dataOffset + i] ^= 0x5A }
+        for i in 0..<min(16, record.compressedSize) { bytes[offset + i] ^= 0x5A }
         let path = try Fixtures.temporaryFile(bytes)
         assertCheckpointError(path, { try open(path) }) { if case .decompression = $0 { return true }; return false }
     }

@@ -10,8 +10,10 @@ final class MutationTests: XCTestCase {
         let path = "dtypes-mutant.pth"
         // Half the edits land in the pickle, where a flipped byte changes structure, not values.
         let pickle = try original.withUnsafeBytes { raw -> Range<Int> in
-            let record = try ZipArchive(path: "dtypes.pth", bytes: raw).record(named: "dtypes/data.pkl")!
-            return record.dataOffset..<(record.dataOffset + record.compressedSize)
+            let zip = try ZipArchive(path: "dtypes.pth", bytes: raw)
+            let record = zip.record(named: "dtypes/data.pkl")!
+            let offset = try zip.dataOffset(of: record)
+            return offset..<(offset + record.compressedSize)
         }
         var loaded = 0, refused = 0
         var problems: [String: Int] = [:]

@@ -1,7 +1,10 @@
 // Checkpoint loading benchmark: compares reading a checkpoint's bytes once with loading every
 // tensor as float32 through `Checkpoint.open` + `load(key)`, and reports peak resident memory.
 //
-//   swift run -c release --scratch-path .build-checkpoints CheckpointLoadBench PATH [--keep-pages] [--runs N]
+//   swift run -c release --scratch-path .build-checkpoints CheckpointLoadBench PATH [--keep-pages] [--cold] [--runs N]
+//
+// --cold evicts the file from the page cache (posix_fadvise DONTNEED, this file only) before
+// every read and load run, so both come from the disk.
 //
 // See Benchmarks/checkpoint-load/README.md for how the ViT-H-sized file is made and the results.
 import Checkpoints
@@ -45,12 +48,21 @@ func readOnce(_ path: String) throws -> (bytes: Int, checksum: UInt64) {
     return (total, checksum)
 }
 
+/// Asks the kernel to drop this file's cached pages, so the next access reads the disk.
+func evictFromPageCache(_ path: String) {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return }
+    _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+    close(fd)
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 guard let path = arguments.first(where: { !$0.hasPrefix("--") && Int($0) == nil }) else {
     print("usage: CheckpointLoadBench PATH [--keep-pages] [--runs N]")
     exit(2)
 }
 let keepPages = arguments.contains("--keep-pages")
+let cold = arguments.contains("--cold")
 let runs = arguments.firstIndex(of: "--runs").flatMap { i in arguments.dropFirst(i - arguments.startIndex + 1).first }.flatMap { Int($0) } ?? 3
 
 do {
@@ -60,6 +72,7 @@ do {
     var tensors = 0, elements = 0
     for _ in 0..<runs {
         var checkpoint: CheckpointSource!
+        if cold { evictFromPageCache(path) }
         openTimes.append(try seconds { checkpoint = try Checkpoint.open(path: path) })
         if let p = checkpoint as? PyTorchCheckpoint { p.releasesPagesAfterLoad = !keepPages }
         if let s = checkpoint as? SafetensorsCheckpoint { s.releasesPagesAfterLoad = !keepPages }
@@ -77,12 +90,14 @@ do {
     var readTimes: [Double] = []
     for _ in 0..<runs {
         var result = (bytes: 0, checksum: UInt64(0))
+        if cold { evictFromPageCache(path) }
         readTimes.append(try seconds { result = try readOnce(path) })
         precondition(result.bytes == size, "read \(result.bytes) of \(size) bytes")
     }
     let median = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
     let fileMiB = Double(size) / 1_048_576
-    print(String(format: "file: %@ (%.1f MiB, %d tensors, %d elements)", path, fileMiB, tensors, elements))
+    print(String(format: "file: %@ (%.1f MiB, %d tensors, %d elements), page cache %@", path, fileMiB, tensors, elements,
+                 cold ? "evicted before each run" : "warm"))
     print(String(format: "read all bytes once (median of %d): %.3f s (%.2f GB/s)", runs, median(readTimes),
                  Double(size) / median(readTimes) / 1e9))
     print(String(format: "open (median): %.4f s", median(openTimes)))

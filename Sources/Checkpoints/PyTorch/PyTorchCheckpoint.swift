@@ -86,12 +86,24 @@ public final class PyTorchCheckpoint: CheckpointSource {
         guard let view = views[key], let record = storageRecords[view.storageKey] else {
             throw CheckpointError(path: path, problem: .unknownKey(key))
         }
+        var mappedRange: Range<Int>?
+        if record.method == 0, let extent = view.extent {
+            let dataOffset = try zip.dataOffset(of: record)
+            let range = (dataOffset + view.storageOffset * view.dtype.size)..<(dataOffset + extent * view.dtype.size)
+            // The common case, a contiguous float32 tensor, is one plain read into its array.
+            if view.dtype == .float32 && view.isContiguous {
+                let count = Shape(view.shape).count
+                return Tensor(shape: Shape(view.shape),
+                              data: try TensorConversion.float32(reading: file, at: range.lowerBound, count: count))
+            }
+            // Otherwise convert from the map; start reading the whole tensor at once rather
+            // than page fault by page fault.
+            file.willNeed(range)
+            mappedRange = range
+        }
         let storage = try zip.contents(of: record)
         let values = storage.withBytes { TensorConversion.float32(from: $0, view: view) }
-        if releasesPagesAfterLoad, record.method == 0, let extent = view.extent {
-            let start = record.dataOffset + view.storageOffset * view.dtype.size
-            file.release(start..<(record.dataOffset + extent * view.dtype.size))
-        }
+        if releasesPagesAfterLoad, let mappedRange { file.release(mappedRange) }
         return Tensor(shape: Shape(view.shape), data: values)
     }
 }

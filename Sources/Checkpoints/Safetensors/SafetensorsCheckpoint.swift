@@ -137,6 +137,11 @@ public final class SafetensorsCheckpoint: CheckpointSource {
         guard let entry = entries[key] else { throw CheckpointError(path: path, problem: .unknownKey(key)) }
         let view = TensorView(storageKey: key, dtype: entry.dtype, storageOffset: 0, shape: entry.shape,
                               strides: Shape(entry.shape).strides)
+        if entry.dtype == .float32 {
+            return Tensor(shape: Shape(entry.shape), data: try TensorConversion.float32(
+                reading: file, at: dataStart + entry.begin, count: (entry.end - entry.begin) / 4))
+        }
+        file.willNeed((dataStart + entry.begin)..<(dataStart + entry.end))
         let region = file.bytes.slice(dataStart + entry.begin, entry.end - entry.begin)!
         let values = TensorConversion.float32(from: region, view: view)
         if releasesPagesAfterLoad { file.release((dataStart + entry.begin)..<(dataStart + entry.end)) }

@@ -6,8 +6,10 @@ public struct ZipRecord: Sendable {
     public var compressedSize: Int
     public var uncompressedSize: Int
     public var crc32: UInt32
-    /// Offset of the record's data (past its local header) in the archive.
-    public var dataOffset: Int
+    /// Offset of the record's local header. Its data follows the header, whose variable-length
+    /// fields are only read when the record is (`ZipArchive.dataOffset(of:)`), so opening a
+    /// multi-gigabyte archive touches nothing but its central directory.
+    public var localHeaderOffset: Int
 }
 
 /// A read-only zip archive over bytes already in memory (normally a memory map). Reads the
@@ -97,13 +99,9 @@ public struct ZipArchive {
                   uncompressed <= 1 << 40 else {
                 throw CheckpointError(path: path, problem: .recordOutOfBounds(record: name))
             }
-            let local = Int(localOffset)
-            guard bytes.u32(at: local) == Self.localSignature,
-                  let localName = bytes.u16(at: local + 26), let localExtra = bytes.u16(at: local + 28) else {
-                throw CheckpointError(path: path, problem: .recordOutOfBounds(record: name))
-            }
-            let dataOffset = local + 30 + Int(localName) + Int(localExtra)
-            guard dataOffset <= bytes.count, Int(compressed) <= bytes.count - dataOffset else {
+            // The data can start no earlier than a header with this name and no extra field.
+            let earliestData = Int(localOffset) + 30 + nameLength
+            guard earliestData <= bytes.count, Int(compressed) <= bytes.count - earliestData else {
                 throw CheckpointError(path: path, problem: .recordOutOfBounds(record: name))
             }
             if method == 0 && compressed != uncompressed {
@@ -111,7 +109,7 @@ public struct ZipArchive {
             }
             index[name] = records.count
             records.append(ZipRecord(name: name, method: method, compressedSize: Int(compressed),
-                                     uncompressedSize: Int(uncompressed), crc32: crc, dataOffset: dataOffset))
+                                     uncompressedSize: Int(uncompressed), crc32: crc, localHeaderOffset: Int(localOffset)))
             cursor += entryLength
         }
     }
@@ -120,14 +118,29 @@ public struct ZipArchive {
         index[name].map { records[$0] }
     }
 
+    /// Where a record's data starts: past its local header, whose name and extra field lengths
+    /// may differ from the central directory's (torch pads the extra field to align data).
+    public func dataOffset(of record: ZipRecord) throws -> Int {
+        let local = record.localHeaderOffset
+        guard bytes.u32(at: local) == Self.localSignature,
+              let nameLength = bytes.u16(at: local + 26), let extraLength = bytes.u16(at: local + 28) else {
+            throw CheckpointError(path: path, problem: .corruptZip("record '\(record.name)' has no local header at offset \(local)"))
+        }
+        let offset = local + 30 + Int(nameLength) + Int(extraLength)
+        guard offset <= bytes.count, record.compressedSize <= bytes.count - offset else {
+            throw CheckpointError(path: path, problem: .recordOutOfBounds(record: record.name))
+        }
+        return offset
+    }
+
     /// The bytes of a record: a slice of the archive for stored records, freshly inflated
     /// (and CRC-checked) for deflated ones.
     public func contents(of record: ZipRecord) throws -> RecordBytes {
         switch record.method {
         case 0:
-            return .mapped(bytes.slice(record.dataOffset, record.compressedSize)!)
+            return .mapped(bytes.slice(try dataOffset(of: record), record.compressedSize)!)
         case 8:
-            let input = bytes.slice(record.dataOffset, record.compressedSize)!
+            let input = bytes.slice(try dataOffset(of: record), record.compressedSize)!
             return .owned(try Inflate.raw(input, expectedSize: record.uncompressedSize,
                                           expectedCRC: record.crc32, record: record.name, path: path))
         default:
