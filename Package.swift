@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "TensorRuntimeTests", dependencies: ["TensorRuntime"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
-        .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend"]),
+        .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "SAMModels"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "SAMModels"],
                     resources: [.copy("Fixtures")]),
