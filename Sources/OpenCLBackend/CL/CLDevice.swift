@@ -1,4 +1,5 @@
 import COpenCL
+import TensorRuntime
 
 /// One OpenCL device and the properties the backend uses to pick kernels and tile sizes.
 struct CLDevice {
@@ -106,5 +107,3 @@ enum BackendErrorReason: Error {
         }
     }
 }
-
-import TensorRuntime
