@@ -29,7 +29,8 @@ public final class CPUBuffer: DeviceBuffer {
 /// allocate nothing in steady state.
 final class ScratchArena {
     private var pointer: UnsafeMutablePointer<Float>?
-    private var capacity = 0
+    /// Floats currently reserved.
+    private(set) var capacity = 0
 
     /// At least `count` floats; the contents are undefined. Valid until the next call.
     func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
