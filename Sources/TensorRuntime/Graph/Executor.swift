@@ -64,12 +64,13 @@ public struct ProfileReport: Sendable, Codable {
     }
 
     public func table(top: Int = 20) -> String {
-        var s = String(format: "%-22s %10s %6s %7s\n", "op", "ms", "count", "share")
+        var s = pad("op", 22) + pad("ms", 10, right: true) + pad("count", 6, right: true) + pad("share", 7, right: true) + "\n"
         let t = max(total, 1e-12)
         for row in byOp.prefix(top) {
-            s += String(format: "%-22s %10.2f %6d %6.1f%%\n", row.op, row.seconds * 1e3, row.count, 100 * row.seconds / t)
+            s += pad(row.op, 22) + pad(String(format: "%.2f", row.seconds * 1e3), 10, right: true)
+                + pad("\(row.count)", 6, right: true) + pad(String(format: "%.1f%%", 100 * row.seconds / t), 7, right: true) + "\n"
         }
-        s += String(format: "%-22s %10.2f\n", "total", total * 1e3)
+        s += pad("total", 22) + pad(String(format: "%.2f", total * 1e3), 10, right: true) + "\n"
         return s
     }
 }
