@@ -82,6 +82,12 @@ struct Bench: ParsableCommand {
         times.sort()
         let median = times[times.count / 2]
         let images = workload == .decoder ? 1 : batch
+        var flops = 0.0
+        if encoder != nil { flops += (try sam.encoderGraph(batch: batch)).totalFlops }
+        if workload != .encoder {
+            let (variant, _) = try sam.decoderInputs(prompts: [prompts[0]], embeddings: embeddings, multimask: false)
+            flops += (try sam.decoderGraph(variant)).totalFlops * Double(workload == .decoder ? 1 : batch)
+        }
         var profileTable: String?
         if profile, let encoder {
             _ = try encoder.run(["image": image], options: RunOptions(profile: true))
@@ -90,14 +96,15 @@ struct Bench: ParsableCommand {
         let result = BenchResult(model: kind.rawValue, workload: workload.rawValue, backend: backend.info.backend,
                                  device: backend.info.name, batch: batch, runs: runs, median_ms: median,
                                  min_ms: times[0], images_per_s: Double(images) / (median / 1e3),
-                                 peak_rss_mb: peakResidentMegabytes(),
+                                 peak_rss_mb: Double(ProcessMemory.peakResidentBytes()) / 1_048_576,
+                                 gflops: flops / (median / 1e3) / 1e9,
                                  planned_peak_mb: encoder.map { Double($0.peakIntermediateBytes) / 1_048_576 })
         if json {
             try printJSON(result)
         } else {
-            print(String(format: "%@ %@ on %@ (%@): batch %d, median %.1f ms, min %.1f ms, %.2f images/s, peak RSS %.0f MB",
+            print(String(format: "%@ %@ on %@ (%@): batch %d, median %.1f ms, min %.1f ms, %.2f images/s, %.1f GFLOP/s, peak RSS %.0f MB",
                          kind.rawValue as NSString, workload.rawValue as NSString, backend.info.backend as NSString,
-                         backend.info.name as NSString, batch, median, times[0], result.images_per_s, result.peak_rss_mb))
+                         backend.info.name as NSString, batch, median, times[0], result.images_per_s, result.gflops, result.peak_rss_mb))
             if let p = profileTable { print(p) }
         }
     }
@@ -114,15 +121,7 @@ struct BenchResult: Codable {
     var min_ms: Double
     var images_per_s: Double
     var peak_rss_mb: Double
+    /// Effective GFLOP/s of one timed run (encoder and decoder graphs counted as the harness counts ops).
+    var gflops: Double
     var planned_peak_mb: Double?
-}
-
-/// Peak resident set size of this process (VmHWM), in MiB; 0 where /proc is unavailable.
-func peakResidentMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-        return kb / 1024
-    }
-    return 0
 }

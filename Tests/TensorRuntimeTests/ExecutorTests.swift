@@ -1,38 +1,64 @@
 import XCTest
 @testable import TensorRuntime
 
-/// A backend that behaves like the reference one except for a deliberately wrong GELU
-/// (it computes ReLU), so check mode has something to catch.
-private final class WrongGELUBackend: Backend {
+/// The reference backend with hooks: a test double that refuses some ops or tampers with
+/// what a kernel writes, so the executor's and the harness's checks have something to catch.
+private final class TamperingBackend: Backend {
     let inner = ReferenceBackend()
-    var info: DeviceInfo { DeviceInfo(backend: "wrong-gelu", name: "test double") }
-    func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? { nil }
+    let name: String
+    var refuse: (Op) -> String? = { _ in nil }
+    /// Runs the real kernel (possibly a different op), then may overwrite memory.
+    var encodeHook: (ReferenceBackend, Op, [TensorRef], TensorRef) throws -> Void = { b, op, ins, out in
+        try b.encode(op, inputs: ins, output: out)
+    }
+    init(_ name: String) { self.name = name }
+    var info: DeviceInfo { DeviceInfo(backend: name, name: "test double") }
+    func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? { refuse(op) }
     func allocate(elementCount: Int) throws -> any DeviceBuffer { try inner.allocate(elementCount: elementCount) }
     func upload(_ data: [Float], to ref: TensorRef) throws { try inner.upload(data, to: ref) }
     func download(_ ref: TensorRef) throws -> Tensor { try inner.download(ref) }
-    func encode(_ op: Op, inputs: [TensorRef], output: TensorRef) throws {
-        if case .unary(.gelu) = op {
-            try inner.encode(.unary(.relu), inputs: inputs, output: output)
-        } else {
-            try inner.encode(op, inputs: inputs, output: output)
-        }
-    }
+    func encode(_ op: Op, inputs: [TensorRef], output: TensorRef) throws { try encodeHook(inner, op, inputs, output) }
     func synchronize() throws {}
-}
 
-/// A backend that refuses attention, to show compile-time refusal (no silent fallback).
-private final class NoAttentionBackend: Backend {
-    let inner = ReferenceBackend()
-    var info: DeviceInfo { DeviceInfo(backend: "no-attention", name: "test double") }
-    func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? {
-        if case .attention = op { return "not implemented in this test double" }
-        return nil
+    /// Computes ReLU where GELU was asked for.
+    static func wrongGELU() -> TamperingBackend {
+        let b = TamperingBackend("wrong-gelu")
+        b.encodeHook = { inner, op, ins, out in
+            if case .unary(.gelu) = op { try inner.encode(.unary(.relu), inputs: ins, output: out) }
+            else { try inner.encode(op, inputs: ins, output: out) }
+        }
+        return b
     }
-    func allocate(elementCount: Int) throws -> any DeviceBuffer { try inner.allocate(elementCount: elementCount) }
-    func upload(_ data: [Float], to ref: TensorRef) throws { try inner.upload(data, to: ref) }
-    func download(_ ref: TensorRef) throws -> Tensor { try inner.download(ref) }
-    func encode(_ op: Op, inputs: [TensorRef], output: TensorRef) throws { try inner.encode(op, inputs: inputs, output: output) }
-    func synchronize() throws {}
+
+    /// Refuses attention at compile time.
+    static func noAttention() -> TamperingBackend {
+        let b = TamperingBackend("no-attention")
+        b.refuse = { op in
+            if case .attention = op { return "not implemented in this test double" }
+            return nil
+        }
+        return b
+    }
+
+    /// Writes one element past the end of every output.
+    static func overrun() -> TamperingBackend {
+        let b = TamperingBackend("overrun")
+        b.encodeHook = { inner, op, ins, out in
+            try inner.encode(op, inputs: ins, output: out)
+            try inner.upload([0], to: TensorRef(buffer: out.buffer, offset: out.offset + out.shape.count, shape: [1]))
+        }
+        return b
+    }
+
+    /// Puts NaN in the first element of every output.
+    static func nan() -> TamperingBackend {
+        let b = TamperingBackend("nan")
+        b.encodeHook = { inner, op, ins, out in
+            try inner.encode(op, inputs: ins, output: out)
+            try inner.upload([.nan], to: TensorRef(buffer: out.buffer, offset: out.offset, shape: [1]))
+        }
+        return b
+    }
 }
 
 final class ExecutorTests: XCTestCase {
@@ -100,7 +126,7 @@ final class ExecutorTests: XCTestCase {
 
     func testCheckModeNamesTheWrongNode() throws {
         let graph = try mlpGraph(depth: 3)
-        let compiled = try CompiledGraph(graph, backend: WrongGELUBackend())
+        let compiled = try CompiledGraph(graph, backend: TamperingBackend.wrongGELU())
         XCTAssertThrowsError(try compiled.run(["x": Tensor(uniform: [16, 32], seed: 1)], options: RunOptions(check: true))) { error in
             guard case GraphError.checkFailed(let report) = error else { return XCTFail("unexpected \(error)") }
             XCTAssertEqual(report.firstFailure?.node, "layer0.gelu")
@@ -118,7 +144,7 @@ final class ExecutorTests: XCTestCase {
         let qkv = g.input("qkv", [1, 4, 24])
         g.output("y", g.attention([qkv], AttentionParams(heads: 2, headDim: 4, layout: .packedSAM), name: "attn"))
         let graph = try g.build()
-        XCTAssertThrowsError(try CompiledGraph(graph, backend: NoAttentionBackend())) { error in
+        XCTAssertThrowsError(try CompiledGraph(graph, backend: TamperingBackend.noAttention())) { error in
             guard case BackendError.unsupported(let backend, let op, _) = error else { return XCTFail("unexpected \(error)") }
             XCTAssertEqual(backend, "no-attention")
             XCTAssertTrue(op.contains("attn"))
@@ -171,45 +197,14 @@ final class ParityHarnessTests: XCTestCase {
     }
 
     func testGuardRegionCatchesOutOfBoundsWrite() {
-        let results = ParityHarness(backend: OverrunBackend()).run([ParityCase("relu 7", .unary(.relu), [[7]])])
+        let results = ParityHarness(backend: TamperingBackend.overrun()).run([ParityCase("relu 7", .unary(.relu), [[7]])])
         XCTAssertFalse(results[0].pass)
         XCTAssertTrue(results[0].failure?.contains("guard after") ?? false, "\(results[0])")
     }
 
     func testNaNFails() {
-        let results = ParityHarness(backend: NaNBackend()).run([ParityCase("relu 7", .unary(.relu), [[7]])])
+        let results = ParityHarness(backend: TamperingBackend.nan()).run([ParityCase("relu 7", .unary(.relu), [[7]])])
         XCTAssertFalse(results[0].pass)
         XCTAssertEqual(results[0].failure, "output holds NaN or Inf")
     }
-}
-
-/// Writes one element past the end of every output.
-private final class OverrunBackend: Backend {
-    let inner = ReferenceBackend()
-    var info: DeviceInfo { DeviceInfo(backend: "overrun", name: "test double") }
-    func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? { nil }
-    func allocate(elementCount: Int) throws -> any DeviceBuffer { try inner.allocate(elementCount: elementCount) }
-    func upload(_ data: [Float], to ref: TensorRef) throws { try inner.upload(data, to: ref) }
-    func download(_ ref: TensorRef) throws -> Tensor { try inner.download(ref) }
-    func encode(_ op: Op, inputs: [TensorRef], output: TensorRef) throws {
-        try inner.encode(op, inputs: inputs, output: output)
-        let past = TensorRef(buffer: output.buffer, offset: output.offset + output.shape.count, shape: [1])
-        try inner.upload([0], to: past)
-    }
-    func synchronize() throws {}
-}
-
-/// Produces NaN in the first output element.
-private final class NaNBackend: Backend {
-    let inner = ReferenceBackend()
-    var info: DeviceInfo { DeviceInfo(backend: "nan", name: "test double") }
-    func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? { nil }
-    func allocate(elementCount: Int) throws -> any DeviceBuffer { try inner.allocate(elementCount: elementCount) }
-    func upload(_ data: [Float], to ref: TensorRef) throws { try inner.upload(data, to: ref) }
-    func download(_ ref: TensorRef) throws -> Tensor { try inner.download(ref) }
-    func encode(_ op: Op, inputs: [TensorRef], output: TensorRef) throws {
-        try inner.encode(op, inputs: inputs, output: output)
-        try inner.upload([.nan], to: TensorRef(buffer: output.buffer, offset: output.offset, shape: [1]))
-    }
-    func synchronize() throws {}
 }

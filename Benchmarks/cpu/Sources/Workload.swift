@@ -54,7 +54,7 @@ struct Workload {
             report = compiled.lastProfile
         }
         return WorkloadResult(name: "", description: description, samples: samples, flops: flops,
-                              compileSeconds: compileSeconds, peakRSSBytes: PeakMemory.residentBytes(),
+                              compileSeconds: compileSeconds, peakRSSBytes: ProcessMemory.peakResidentBytes(),
                               intermediateBytes: compiled.peakIntermediateBytes, profile: report)
     }
 }
@@ -72,26 +72,4 @@ struct WorkloadResult {
     var median: Double { samples.sorted()[samples.count / 2] }
     var min: Double { samples.min() ?? .nan }
     var gflops: Double { flops / median / 1e9 }
-}
-
-extension Graph {
-    /// Floating-point operations of every node (multiply-add = 2), as the perf harness counts them.
-    var totalFlops: Double {
-        var total = 0.0
-        for (id, e) in entries.enumerated() {
-            if case .node(let op, let ins, _) = e {
-                total += op.flops(inputs: ins.map { shapes[$0] }, output: shapes[id])
-            }
-        }
-        return total
-    }
-}
-
-enum PeakMemory {
-    /// Peak resident set size of this process so far (getrusage's ru_maxrss, KiB on Linux).
-    static func residentBytes() -> Int {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return usage.ru_maxrss * 1024
-    }
 }

@@ -40,6 +40,16 @@ public struct Graph {
     public var nodeCount: Int {
         entries.reduce(0) { if case .node = $1 { return $0 + 1 } else { return $0 } }
     }
+    /// Floating-point operations of one run (multiply-add = 2), as the perf harness counts them.
+    public var totalFlops: Double {
+        var total = 0.0
+        for (id, e) in entries.enumerated() {
+            if case .node(let op, let ins, _) = e {
+                total += op.flops(inputs: ins.map { shapes[$0] }, output: shapes[id])
+            }
+        }
+        return total
+    }
     /// Total elements held by constants.
     public var constantElementCount: Int {
         zip(entries, shapes).reduce(0) { if case .constant = $1.0 { return $0 + $1.1.count } else { return $0 } }
