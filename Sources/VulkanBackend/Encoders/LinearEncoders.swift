@@ -32,7 +32,12 @@ extension VulkanBackend {
         let module: String, constants: [UInt32], bm: Int, bn: Int
         if useCooperativeMatrix {
             let sg = UInt32(device.caps.subgroupSize)
-            module = "matmul_coopmat.f16.cm"; constants = [sg, 4 * sg]; bm = 64; bn = 64
+            if m >= 512 && n >= 512 && 8 * Int(sg) <= Int(device.caps.maxWorkGroupInvocations) {
+                // 128x128 tiles, 8 subgroups: twice the fragment reuse of the 64x64 kernel.
+                module = "matmul_coopmat_large.f16.cm"; constants = [sg, 8 * sg]; bm = 128; bn = 128
+            } else {
+                module = "matmul_coopmat.f16.cm"; constants = [sg, 4 * sg]; bm = 64; bn = 64
+            }
         } else {
             let t = GemmTiling.choose(m: m, n: n)
             module = kernel("matmul"); constants = t.constants; bm = t.bm; bn = t.bn
