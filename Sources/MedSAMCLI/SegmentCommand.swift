@@ -34,6 +34,9 @@ struct Segment: ParsableCommand {
     @Option(help: "Also write the logits at the image's size (.npy float32).")
     var logits: String?
 
+    @Option(help: "Also write the decoder's low-res logits (.npy float32, P x M x 256 x 256), as a later --mask-input takes them.")
+    var lowResLogits: String?
+
     @Option(help: "Also draw the masks and prompts over the image (.png).")
     var overlay: String?
 
@@ -46,7 +49,7 @@ struct Segment: ParsableCommand {
     func run() throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let prompts = try parsePrompts()
-        for (path, option) in [(output, "--output"), (logits, "--logits"), (overlay, "--overlay")] {
+        for (path, option) in [(output, "--output"), (logits, "--logits"), (lowResLogits, "--low-res-logits"), (overlay, "--overlay")] {
             if let p = path { try checkOutputPath(p, force: force, option: option) }
         }
         let ext = outputKind(output)
@@ -77,6 +80,9 @@ struct Segment: ParsableCommand {
         if let l = logits {
             let t = prediction.logits
             try NPY.write(multimask ? t : t.reshaped([t.shape[0], image.height, image.width]), to: URL(fileURLWithPath: l))
+        }
+        if let l = lowResLogits {
+            try NPY.write(prediction.lowResLogits, to: URL(fileURLWithPath: l))
         }
         if let o = overlay {
             try OverlayRenderer.write(to: URL(fileURLWithPath: o), base: image, labels: labels,

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""LiteMedSAM with its real weights, end to end through the `medsam` CLI, on every backend with a
+device, against the outputs PyTorch recorded (Tests/SAMModelsTests/Fixtures/litemedsam, written
+by scripts/reference/models.py from real CT and MR slices).
+
+For each image and box and each backend: the image embedding (`medsam embed`) and the low-res
+logits (`medsam segment --low-res-logits`) must match PyTorch with NMSE <= 1e-6, the mask at the
+image's size must agree with PyTorch's at IoU >= 0.999, and the predicted IoU within 1e-3
+(the fixtures store embeddings and logits as float16, which bounds what can be compared).
+
+Usage: check_litemedsam_backends.py MEDSAM_BINARY [--backends cpu,opencl,vulkan]
+Exit status 0 when every comparison holds, 1 otherwise.
+"""
+import argparse, json, os, subprocess, sys, tempfile
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+FIXTURES = os.path.join(ROOT, "Tests", "SAMModelsTests", "Fixtures", "litemedsam")
+
+
+def nmse(a, b):
+    a = a.astype(np.float64).ravel(); b = b.astype(np.float64).ravel()
+    return float(((a - b) ** 2).sum() / max((b ** 2).sum(), 1e-30))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("medsam")
+    ap.add_argument("--backends", default="cpu,opencl,vulkan")
+    args = ap.parse_args()
+    meta = json.load(open(os.path.join(FIXTURES, "meta.json")))["images"]
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            for name, info in sorted(meta.items()):
+                image = os.path.join(FIXTURES, name, "image.npy")
+                emb_path = os.path.join(tmp, f"{backend}_{name}_emb.npy")
+                r = subprocess.run([args.medsam, "embed", "--input", image, "--backend", backend,
+                                    "--output", emb_path, "--force"], capture_output=True, text=True)
+                if r.returncode != 0:
+                    print(f"FAIL {backend} {name}: embed exited {r.returncode}: {r.stderr.strip()}"); failures += 1; continue
+                e = nmse(np.load(emb_path), np.load(os.path.join(FIXTURES, name, "embedding.npy")))
+                ok = e <= 1e-6
+                failures += not ok
+                print(f"{'ok  ' if ok else 'FAIL'} {backend:7s} {name} embedding NMSE {e:.2e}")
+                for i, b in enumerate(info["boxes"]):
+                    box = ",".join(str(v) for v in b["box"])
+                    low = os.path.join(tmp, f"{backend}_{name}_{i}_low.npy")
+                    mask = os.path.join(tmp, f"{backend}_{name}_{i}_mask.npy")
+                    r = subprocess.run([args.medsam, "segment", "--input", image, "--box", box, "--backend", backend,
+                                        "--output", mask, "--low-res-logits", low, "--force", "--json"],
+                                       capture_output=True, text=True)
+                    if r.returncode != 0:
+                        print(f"FAIL {backend} {name} box {i}: segment exited {r.returncode}: {r.stderr.strip()}"); failures += 1; continue
+                    summary = json.loads(r.stdout)
+                    want_logits = np.load(os.path.join(FIXTURES, name, f"box{i}.logits.npy"))
+                    l = nmse(np.load(low), want_logits)
+                    got_mask = np.load(mask)[0] > 0
+                    want_mask = np.load(os.path.join(FIXTURES, name, f"box{i}.mask.npy")) > 0
+                    union = np.logical_or(got_mask, want_mask).sum()
+                    iou = 1.0 if union == 0 else np.logical_and(got_mask, want_mask).sum() / union
+                    want_iou = float(np.load(os.path.join(FIXTURES, name, f"box{i}.iou.npy")).ravel()[0])
+                    d_iou = abs(summary["masks"][0]["iou"] - want_iou)
+                    ok = l <= 1e-6 and iou >= 0.999 and d_iou <= 1e-3
+                    failures += not ok
+                    print(f"{'ok  ' if ok else 'FAIL'} {backend:7s} {name} box {box:>14s}: logits NMSE {l:.2e}, "
+                          f"mask IoU {iou:.5f}, IoU prediction off by {d_iou:.1e}")
+    print("LiteMedSAM across backends:", "all comparisons hold" if failures == 0 else f"{failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
