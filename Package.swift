@@ -59,7 +59,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "SAMModels"]),
-        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
+        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "SAMModels"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "SAMModels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"],
