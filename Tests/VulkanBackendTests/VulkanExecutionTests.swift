@@ -25,6 +25,18 @@ final class VulkanExecutionTests: XCTestCase {
         XCTAssertLessThan(Comparison.nmse(try backend.download(d3).data, want.data), 1e-10)
     }
 
+    /// Both last-axis layer-norm kernels: short rows (one invocation per row) and long rows
+    /// (one workgroup per row with shared-memory/subgroup reductions).
+    func testLayerNormShortAndLongRows() throws {
+        for subgroups in [true, false] {
+            let backend = try makeVulkanBackend(.init(subgroups: subgroups))
+            for c in [5, 64, 65, 300, 768] {
+                let cases = [ParityCase("ln rows c\(c)", .layerNorm(axis: .last, eps: 1e-6), [[3, 7, c], [c], [c]], seed: UInt64(c))]
+                _ = assertParity(backend, cases, thresholds: .float32)
+            }
+        }
+    }
+
     func testTimestampsAreMonotonic() throws {
         let backend = try makeVulkanBackend()
         let x = try backend.makeTensor(Tensor(uniform: [64, 64], seed: 5))
