@@ -30,6 +30,10 @@ step "op parity: every backend, quick suite"
 step "cross-checks with pydicom and nibabel"
 # medsam info --input agrees with pydicom on every DICOM test file pydicom ships.
 python3 scripts/tests/check_dicom_info.py "$medsam"
+# LiteMedSAM with its real weights through the CLI on the cpu and OpenCL (PoCL) backends equals the
+# PyTorch-recorded outputs (embedding and logits NMSE <= 1e-6, mask IoU >= 0.999). Vulkan is
+# checked the same way by hand: lavapipe needs minutes per encoder run (docs/vulkan.md).
+python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends cpu,opencl
 # medsam volume (default model, cpu backend) writes a mask nibabel reads on the input's grid:
 # the lateral ventricles of a real 2 mm brain MR (nibabel's anatomical.nii), 5 slices.
 out=$(mktemp -d)

@@ -43,24 +43,28 @@ def main():
                 ok = e <= 1e-6
                 failures += not ok
                 print(f"{'ok  ' if ok else 'FAIL'} {backend:7s} {name} embedding NMSE {e:.2e}")
-                for i, b in enumerate(info["boxes"]):
-                    box = ",".join(str(v) for v in b["box"])
-                    low = os.path.join(tmp, f"{backend}_{name}_{i}_low.npy")
-                    mask = os.path.join(tmp, f"{backend}_{name}_{i}_mask.npy")
-                    r = subprocess.run([args.medsam, "segment", "--input", image, "--box", box, "--backend", backend,
-                                        "--output", mask, "--low-res-logits", low, "--force", "--json"],
-                                       capture_output=True, text=True)
-                    if r.returncode != 0:
-                        print(f"FAIL {backend} {name} box {i}: segment exited {r.returncode}: {r.stderr.strip()}"); failures += 1; continue
-                    summary = json.loads(r.stdout)
+                # All boxes in one call: one encoder run, one batched decoder call.
+                boxes = [",".join(str(v) for v in b["box"]) for b in info["boxes"]]
+                low = os.path.join(tmp, f"{backend}_{name}_low.npy")
+                mask = os.path.join(tmp, f"{backend}_{name}_mask.npy")
+                cmd = [args.medsam, "segment", "--input", image, "--backend", backend, "--output", mask,
+                       "--low-res-logits", low, "--force", "--json"]
+                for box in boxes:
+                    cmd += ["--box", box]
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                if r.returncode != 0:
+                    print(f"FAIL {backend} {name}: segment exited {r.returncode}: {r.stderr.strip()}"); failures += 1; continue
+                summary = json.loads(r.stdout)
+                got_low, got_masks = np.load(low), np.load(mask)
+                for i, box in enumerate(boxes):
                     want_logits = np.load(os.path.join(FIXTURES, name, f"box{i}.logits.npy"))
-                    l = nmse(np.load(low), want_logits)
-                    got_mask = np.load(mask)[0] > 0
+                    l = nmse(got_low[i], want_logits[0])
+                    got_mask = got_masks[i] > 0
                     want_mask = np.load(os.path.join(FIXTURES, name, f"box{i}.mask.npy")) > 0
                     union = np.logical_or(got_mask, want_mask).sum()
                     iou = 1.0 if union == 0 else np.logical_and(got_mask, want_mask).sum() / union
                     want_iou = float(np.load(os.path.join(FIXTURES, name, f"box{i}.iou.npy")).ravel()[0])
-                    d_iou = abs(summary["masks"][0]["iou"] - want_iou)
+                    d_iou = abs(summary["masks"][i]["iou"] - want_iou)
                     ok = l <= 1e-6 and iou >= 0.999 and d_iou <= 1e-3
                     failures += not ok
                     print(f"{'ok  ' if ok else 'FAIL'} {backend:7s} {name} box {box:>14s}: logits NMSE {l:.2e}, "
