@@ -48,7 +48,8 @@ struct Bench: ParsableCommand {
         let backend = try BackendFactory.make(backendOptions.request)
         let s = sam.config.inputSize
         let emb = sam.config.promptEncoder
-        let encoder = workload == .decoder ? nil : try CompiledGraph(try sam.encoderGraph(batch: batch), backend: backend)
+        let encoderGraph = workload == .decoder ? nil : try sam.encoderGraph(batch: batch)
+        let encoder = try encoderGraph.map { try CompiledGraph($0, backend: backend) }
         let image = Tensor(uniform: [batch, 3, s, s], in: 0...1, seed: 3)
         let embeddings = Tensor(uniform: [1, sam.config.encoder.embeddingChannels, emb.embeddingHeight, emb.embeddingWidth],
                                 in: -0.5...0.5, seed: 4)
@@ -83,7 +84,7 @@ struct Bench: ParsableCommand {
         let median = times[times.count / 2]
         let images = workload == .decoder ? 1 : batch
         var flops = 0.0
-        if encoder != nil { flops += (try sam.encoderGraph(batch: batch)).totalFlops }
+        flops += encoderGraph?.totalFlops ?? 0
         if workload != .encoder {
             let (variant, _) = try sam.decoderInputs(prompts: [prompts[0]], embeddings: embeddings, multimask: false)
             flops += (try sam.decoderGraph(variant)).totalFlops * Double(workload == .decoder ? 1 : batch)

@@ -139,18 +139,10 @@ struct Segment: ParsableCommand {
             return
         }
         // The slice's labels placed in a mask of the whole volume, in the input's geometry.
-        var mask = [UInt8](repeating: 0, count: volume.voxels.count)
-        let axis = inputOptions.axis
-        let (ax, ay) = axis.inPlaneAxes
-        var ijk = [0, 0, 0]
-        ijk[axis.normalAxis] = inputOptions.slice ?? 0
-        for y in 0..<image.height {
-            for x in 0..<image.width {
-                ijk[ax] = x
-                ijk[ay] = y
-                mask[ijk[0] + volume.dims[0] * (ijk[1] + volume.dims[1] * ijk[2])] = labels[y * image.width + x]
-            }
-        }
+        var maskVolume = volume.withVoxels([Float](repeating: 0, count: volume.voxels.count), sourceType: .uint8)
+        try maskVolume.setSlice(inputOptions.axis, inputOptions.slice ?? 0,
+                                from: Image(pixels: labels.map(Float.init), height: image.height, width: image.width, channels: 1))
+        let mask = maskVolume.voxels.map { UInt8($0) }
         try NIfTIWriter.writeMask(mask, like: volume, to: url)
     }
 

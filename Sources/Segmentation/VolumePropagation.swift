@@ -34,7 +34,7 @@ public struct VolumePropagation {
             throw PromptInputError.sliceOutside(index: keySlice, count: count, axis: axis.rawValue)
         }
         let lo = max(range?.lowerBound ?? 0, 0), hi = min(range?.upperBound ?? count - 1, count - 1)
-        var mask = [UInt8](repeating: 0, count: volume.voxels.count)
+        var maskVolume = volume.withVoxels([Float](repeating: 0, count: volume.voxels.count), sourceType: .uint8)
         var areas: [Int: Int] = [:]
         let planned = hi - lo + 1
         var done = 0
@@ -44,7 +44,7 @@ public struct VolumePropagation {
             try predictor.setImage(slice)
             let p = try predictor.predict([PromptInput(box: b)])
             let m = Array(p.masks.data)
-            write(m, width: slice.width, height: slice.height, index: index, axis: axis, volume: volume, into: &mask)
+            try maskVolume.setSlice(axis, index, from: Image(pixels: m, height: slice.height, width: slice.width, channels: 1))
             areas[index] = m.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
             done += 1
             progress(done, planned)
@@ -68,7 +68,7 @@ public struct VolumePropagation {
                 z += direction
             }
         }
-        return Result(mask: mask, areas: areas)
+        return Result(mask: maskVolume.voxels.map { $0 > 0 ? 1 : 0 }, areas: areas)
     }
 
     /// The tight box of a mask widened by the margin and clipped to the slice, or nil if empty.
@@ -84,21 +84,5 @@ public struct VolumePropagation {
         let margin = marginFraction * Float(max(width, height))
         return [max(0, Float(x0) - margin), max(0, Float(y0) - margin),
                 min(Float(width), Float(x1) + margin), min(Float(height), Float(y1) + margin)]
-    }
-
-    /// Copies a slice mask into the volume's voxel order (CLI.md's slice conventions).
-    private func write(_ m: [Float], width: Int, height: Int, index: Int, axis: SliceAxis, volume: Volume,
-                       into mask: inout [UInt8]) {
-        let nx = volume.dims[0], ny = volume.dims[1]
-        let (ax, ay) = axis.inPlaneAxes
-        var ijk = [0, 0, 0]
-        ijk[axis.normalAxis] = index
-        for y in 0..<height {
-            for x in 0..<width {
-                ijk[ax] = x
-                ijk[ay] = y
-                mask[ijk[0] + nx * (ijk[1] + ny * ijk[2])] = m[y * width + x] > 0 ? 1 : 0
-            }
-        }
     }
 }
