@@ -2,7 +2,7 @@
 // medsam-swift: a Segment Anything inference engine for medical images.
 //
 // Module layers (imports go one way, top to bottom):
-//   C shims (COpenCL, CVulkan, CBLAS, CZlib)
+//   C shims (COpenCL, CVulkan, CBLAS, CZlib) and CPUVectorKernels (the cpu backend's SIMD loops)
 //   TensorRuntime   - DType, Shape, Tensor, the op set, Backend, reference backend, graph, executor, parity
 //   backends        - CPUBackend, OpenCLBackend, VulkanBackend (kernels in Kernels/)
 //   Checkpoints     - .pth and .safetensors readers
@@ -36,7 +36,10 @@ let package = Package(
 
         .target(name: "TensorRuntime",
                 dependencies: [.product(name: "Numerics", package: "swift-numerics")]),
-        .target(name: "CPUBackend", dependencies: ["TensorRuntime", "CBLAS"]),
+        // The cpu backend's vector loops in C, built for baseline x86-64 and for AVX2+FMA,
+        // picked at run time (Sources/CPUVectorKernels/dispatch.c).
+        .target(name: "CPUVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CPUBackend", dependencies: ["TensorRuntime", "CBLAS", "CPUVectorKernels"]),
         .target(name: "OpenCLBackend", dependencies: ["TensorRuntime", "COpenCL"]),
         .target(name: "VulkanBackend", dependencies: ["TensorRuntime", "CVulkan"]),
         .target(name: "Checkpoints",

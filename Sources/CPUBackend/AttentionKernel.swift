@@ -1,3 +1,5 @@
+import CPUVectorKernels
+import Foundation
 import TensorRuntime
 
 /// Where q, k and v of one head sit: element (row, c) of a head's matrix is at
@@ -17,6 +19,12 @@ private struct HeadLayout {
 }
 
 extension CPUBackend {
+    /// Attention with at most this many keys (windows, prompt tokens) or queries runs the direct
+    /// kernel: kᵀ of one head fits in L2 (1024 keys × 64 dims = 256 KB), or is read by so few
+    /// queries that the GEMM library's packing would cost more than the arithmetic.
+    static let directAttentionMaxKeys = 1024
+    static let directAttentionMaxQueries = 16
+
     /// Query rows per tile and key rows per tile of the fused attention.
     static let attentionQueryTile = 128
     static let attentionKeyTile = 1024
@@ -59,12 +67,16 @@ extension CPUBackend {
             return
         }
         let bias = AttentionBiasPlan(p.bias, inputs: x, from: biasInput, nq: nq, nk: nk)
+        if nk <= Self.directAttentionMaxKeys || nq <= Self.directAttentionMaxQueries {
+            attentionDirect(p, q: q, k: k, v: v, bias: bias, batch: batch, nq: nq, nk: nk, out: out)
+            return
+        }
         // Equal query tiles of at most 128 rows (196 tokens: 2 × 98, not 128 + 68).
         let qTileCount = (nq + Self.attentionQueryTile - 1) / Self.attentionQueryTile
         let bq = (nq + qTileCount - 1) / qTileCount
         let bk = min(nk, Self.attentionKeyTile)
         let qTiles = (nq + bq - 1) / bq
-        let O = out.ptr, scale = p.scale, scratch = self.scratch
+        let O = out.ptr, scale = p.scale, scratch = self.scratch, vec = self.vec
         let relH = bias.relHeight, relW = bias.relWidth
         let tableSpan = bias.relTableRows
         // Scratch per task: scores, output accumulator, max, sum, and for relative position the
@@ -92,9 +104,9 @@ extension CPUBackend {
                 bias.add(to: s, ld: n, head: head, q0: q0, m: m, k0: k0, n: n, gathered: gathered)
                 for i in 0..<m {
                     let row = s + i * n
-                    let newMax = max(rowMax[i], Self.rowMax(row, n))
-                    let sum = Self.expShiftRow(row, n, shift: newMax)
-                    let correction = rowMax[i] == -.infinity ? 0 : VectorMath.exp(F8(repeating: rowMax[i] - newMax))[0]
+                    let newMax = max(rowMax[i], vec.rowMax(row, n))
+                    let sum = vec.expShiftRow(row, n, shift: newMax)
+                    let correction = rowMax[i] == -.infinity ? 0 : Float(Foundation.exp(Double(rowMax[i] - newMax)))
                     rowSum[i] = rowSum[i] * correction + sum
                     rowMax[i] = newMax
                     if correction != 1 {
@@ -113,6 +125,69 @@ extension CPUBackend {
                 let inv = 1 / rowSum[i]
                 for j in 0..<hd { dst[j] = a[j] * inv }
             }
+        }
+    }
+}
+
+extension CPUBackend {
+    /// Short sequences: one task per (image, head, chunk of queries) runs the C kernel
+    /// `attention_rows`, which keeps whole score rows in scratch (no online softmax needed) and
+    /// does the products itself, four query rows at a time. Biases become dense rows first:
+    /// the TinyViT table once per call for each head, SAM's relative position per chunk.
+    fileprivate func attentionDirect(_ p: AttentionParams, q: HeadLayout, k: HeadLayout, v: HeadLayout,
+                                     bias: AttentionBiasPlan, batch: Int, nq: Int, nk: Int, out: HostTensor) {
+        let heads = p.heads, hd = p.headDim, d = heads * hd
+        // Chunks large enough to amortise one kᵀ per task, small enough to give every worker work.
+        let units = batch * heads
+        var chunks = max(1, (nq + 511) / 512)
+        while units * chunks < 2 * threads && chunks * 32 < nq { chunks *= 2 }
+        let rowsPerChunk = (nq + chunks - 1) / chunks
+        chunks = (nq + rowsPerChunk - 1) / rowsPerChunk
+        // TinyViT's table bias, dense per head: [heads, nq, nk] in the calling thread's arena.
+        var tableBias: UnsafeMutablePointer<Float>? = nil
+        if case .table(let table, let index) = bias.kind {
+            let dense = scratch[threads].floats(heads * nq * nk)
+            index.withUnsafeBufferPointer { idx in
+                for h in 0..<heads {
+                    let row = table + h * nk, dst = dense + h * nq * nk
+                    for e in 0..<(nq * nk) { dst[e] = row[Int(idx[e])] }
+                }
+            }
+            tableBias = dense
+        }
+        let relH = bias.relHeight, relW = bias.relWidth, tableSpan = bias.relTableRows
+        let kernelScratch = VectorKernels.attentionScratch(keys: nk, headDim: hd)
+        let relScratch = relH == 0 ? 0 : rowsPerChunk * (nk + tableSpan + relH + relW)
+        let O = out.ptr, scratch = self.scratch, vec = self.vec, scale = p.scale
+        let denseTable = tableBias.map { UnsafePointer($0) }
+        pool.run(units * chunks) { t, worker in
+            let img = t / (heads * chunks), head = (t / chunks) % heads
+            let q0 = (t % chunks) * rowsPerChunk, m = min(rowsPerChunk, nq - q0)
+            if m <= 0 { return }
+            let mem = scratch[worker].floats(kernelScratch + relScratch)
+            let qPtr = q.pointer(batch: img, head: head, row: q0)
+            var biasRows: UnsafePointer<Float>? = nil
+            if let denseTable {
+                biasRows = denseTable + (head * nq + q0) * nk
+            } else if case .relative(let tables) = bias.kind {
+                let dense = mem + kernelScratch, gathered = dense + m * nk
+                bias.gatherRelative(tables, qRows: qPtr, ldq: q.rowStride, q0: q0, m: m, hd: hd,
+                                    product: gathered + m * (relH + relW), into: gathered)
+                for i in 0..<m {
+                    let gh = gathered + i * (relH + relW), gw = gh + relH, row = dense + i * nk
+                    for ky in 0..<relH {
+                        let hv = gh[ky], r = row + ky * relW
+                        for kx in 0..<relW { r[kx] = hv + gw[kx] }
+                    }
+                }
+                biasRows = UnsafePointer(dense)
+            }
+            var job = cvk_attention_rows(
+                q: qPtr, k: k.pointer(batch: img, head: head, row: 0), v: v.pointer(batch: img, head: head, row: 0),
+                bias: biasRows, out: O + (img * nq + q0) * d + head * hd,
+                ldq: q.rowStride, ldk: k.rowStride, ldv: v.rowStride, ldb: nk, ldo: d,
+                m: m, n: nk, hd: hd, scale: scale)
+            vec.attentionRows(&job, scratch: mem)
         }
     }
 }

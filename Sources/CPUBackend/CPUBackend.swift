@@ -14,11 +14,20 @@ public final class CPUBackend: Backend {
     let pool: WorkerPool
     /// One scratch arena per worker, plus one (index `threads`) for the calling thread.
     let scratch: [ScratchArena]
+    /// The vector loops (GELU, exp, depthwise taps, ...) for the chosen instruction set.
+    let vec: VectorKernels
+    /// The instruction set the vector loops were built for.
+    public var instructionSet: CPUInstructionSet { vec.instructionSet }
 
-    /// - Parameter threads: worker threads; nil uses every active core.
-    public init(threads: Int? = nil) {
+    /// - Parameters:
+    ///   - threads: worker threads; nil uses every active core.
+    ///   - instructionSet: the vector loops to use; nil picks the best this CPU runs.
+    ///     Asking for one the CPU lacks falls back to the baseline (check `isSupported` first).
+    public init(threads: Int? = nil, instructionSet: CPUInstructionSet? = nil) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         _ = BLAS.configured
+        let isa = instructionSet ?? .best
+        self.vec = VectorKernels(isa) ?? VectorKernels(.baseline)!
         self.threads = n
         self.pool = WorkerPool(threads: n)
         self.scratch = (0...n).map { _ in ScratchArena() }
@@ -28,7 +37,7 @@ public final class CPUBackend: Backend {
             memoryBytes: ProcessInfo.processInfo.physicalMemory, storageType: .float32,
             computeUnits: ProcessInfo.processInfo.activeProcessorCount,
             details: ["threads": "\(n)", "blas": "OpenBLAS (single-threaded calls from the backend's workers)",
-                      "simd": "SIMD8<Float>"])
+                      "simd": vec.instructionSet.rawValue])
     }
 
     public func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? {

@@ -1,3 +1,4 @@
+import CPUVectorKernels
 import TensorRuntime
 
 extension CPUBackend {
@@ -23,7 +24,7 @@ extension CPUBackend {
         let batch = x.shape[0], cin = x.shape[1], hw = x.shape[2] * x.shape[3], cout = w.shape[0]
         // Blocks over (image, column range); partition sees the matrix transposed so columns split.
         let blocks = GEMMPartition.blocks(batch: batch, m: hw, n: cout, threads: threads)
-        let X = x.const, W = w.const, O = out.ptr, act = p.activation
+        let X = x.const, W = w.const, O = out.ptr, act = p.activation, vec = self.vec
         pool.run(blocks.count) { t, _ in
             let blk = blocks[t]
             // The partition's rows are pixels and its columns output channels.
@@ -33,7 +34,7 @@ extension CPUBackend {
                        b: X + blk.batch * cin * hw + c0, ldb: hw, c: o, ldc: hw)
             if bias != nil || act != .none {
                 for co in 0..<blk.cols.count {
-                    RowOps.biasActivate(o + co * hw, cols, bias: bias?[co0 + co] ?? 0, act)
+                    vec.biasActivate(o + co * hw, cols, bias: bias?[co0 + co] ?? 0, act)
                 }
             }
         }
@@ -57,7 +58,7 @@ extension CPUBackend {
             block = max(16, (pixels * units + 2 * threads - 1) / (2 * threads))
         }
         let blocksPerImage = (pixels + block - 1) / block
-        let X = x.const, W = w.const, O = out.ptr, act = p.activation
+        let X = x.const, W = w.const, O = out.ptr, act = p.activation, vec = self.vec
         let sy = p.strideY, sx = p.strideX, py = p.padY, px = p.padX
         let scratch = self.scratch
         pool.run(units * blocksPerImage) { t, worker in
@@ -98,49 +99,29 @@ extension CPUBackend {
             BLAS.sgemm(m: coutG, n: n, k: rows, a: W + g * coutG * rows, lda: rows, b: col, ldb: n,
                        c: o, ldc: pixels)
             if bias != nil || act != .none {
-                for co in 0..<coutG { RowOps.biasActivate(o + co * pixels, n, bias: bias?[g * coutG + co] ?? 0, act) }
+                for co in 0..<coutG { vec.biasActivate(o + co * pixels, n, bias: bias?[g * coutG + co] ?? 0, act) }
             }
         }
     }
 
-    /// Depthwise convolution (one filter per channel), computed directly: each output row is
-    /// accumulated tap by tap as a strided AXPY of an input row, then bias and activation.
+    /// Depthwise convolution (one filter per channel), computed directly one plane per task by
+    /// the C loop (`depthwise_plane`): each output row sums its taps 8 columns at a time in
+    /// registers (strided convolutions read inputs split by column phase), then bias and
+    /// activation run on the row while it is in L1.
     private func depthwiseConv(_ p: Conv2DParams, _ x: HostTensor, _ w: HostTensor, _ bias: UnsafePointer<Float>?,
                                _ out: HostTensor) {
         let batch = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3]
         let kh = w.shape[2], kw = w.shape[3], oh = out.shape[2], ow = out.shape[3]
-        let sy = p.strideY, sx = p.strideX, py = p.padY, px = p.padX
-        let X = x.const, W = w.const, O = out.ptr, act = p.activation
-        pool.run(batch * c) { plane, _ in
+        let X = x.const, W = w.const, O = out.ptr, code = VectorKernels.code(p.activation)
+        let scratchCount = VectorKernels.depthwiseScratch(width: wd, kernelHeight: kh, strideX: p.strideX)
+        let scratch = self.scratch, vec = self.vec
+        pool.run(batch * c) { plane, worker in
             let ch = plane % c
-            let src = X + plane * h * wd, dst = O + plane * oh * ow, taps = W + ch * kh * kw
-            let b = bias?[ch] ?? 0
-            for oy in 0..<oh {
-                let row = dst + oy * ow
-                for i in 0..<ow { row[i] = 0 }
-                for ky in 0..<kh {
-                    let iy = oy * sy - py + ky
-                    if iy < 0 || iy >= h { continue }
-                    let inRow = src + iy * wd
-                    for kx in 0..<kw {
-                        let wt = taps[ky * kw + kx]
-                        // Output columns whose input column ox·sx − px + kx lies inside the row.
-                        let lo = max(0, (px - kx + sx - 1) / sx)
-                        let hi = min(ow, (wd - 1 + px - kx) / sx + 1)
-                        if lo >= hi { continue }
-                        let base = inRow + (kx - px)
-                        if sx == 1 {
-                            let s = base, wv = F8(repeating: wt)
-                            var i = lo
-                            while i + 8 <= hi { row.store8(i, row.load8(i) + wv * s.load8(i)); i += 8 }
-                            while i < hi { row[i] += wt * s[i]; i += 1 }
-                        } else {
-                            for i in lo..<hi { row[i] += wt * base[i * sx] }
-                        }
-                    }
-                }
-                RowOps.biasActivate(row, ow, bias: b, act)
-            }
+            var job = cvk_depthwise_plane(
+                src: X + plane * h * wd, dst: O + plane * oh * ow, taps: W + ch * kh * kw,
+                h: h, w: wd, oh: oh, ow: ow, kh: kh, kw: kw, stride_y: p.strideY, stride_x: p.strideX,
+                pad_y: p.padY, pad_x: p.padX, bias: bias?[ch] ?? 0, activation: code)
+            vec.depthwisePlane(&job, scratch: scratch[worker].floats(scratchCount))
         }
     }
 

@@ -5,16 +5,14 @@ extension CPUBackend {
     static let elementGrain = 1 << 15
 
     func unary(_ a: Activation, _ x: HostTensor, _ out: HostTensor) {
-        let X = x.const, O = out.ptr
+        let X = x.const, O = out.ptr, vec = self.vec
         pool.forEachRange(out.count, grain: Self.elementGrain) { r, _ in
             let src = X + r.lowerBound, dst = O + r.lowerBound, n = r.count
             if a == .none {
                 dst.update(from: src, count: n)
                 return
             }
-            var i = 0
-            while i + 8 <= n { dst.store8(i, VectorMath.apply(a, src.load8(i))); i += 8 }
-            while i < n { dst[i] = VectorMath.apply(a, src[i]); i += 1 }
+            vec.activate(src, dst, n, a)
         }
     }
 
@@ -53,29 +51,17 @@ extension CPUBackend {
 
     /// SAM's random Fourier features: p = 2π·((2·coords − 1)·G), out = [sin p, cos p].
     /// p is formed in float32 (its rounding, ~|p|·2⁻²⁴, is far inside the elementwise
-    /// threshold) and sin/cos are evaluated 8 features at a time.
+    /// threshold) straight into the output row's first half, then sin and cos overwrite it.
     func fourierFeatures(_ coords: HostTensor, _ g: HostTensor, _ out: HostTensor) {
         let f = g.shape[1], points = coords.count / 2
-        let C = coords.const, G = g.const, O = out.ptr
+        let C = coords.const, G = g.const, O = out.ptr, vec = self.vec
         let twoPi: Float = 2 * .pi
         pool.forEachRange(points, grain: max(1, 2048 / max(f, 1))) { range, _ in
             for i in range {
                 let x = 2 * C[2 * i] - 1, y = 2 * C[2 * i + 1] - 1
-                let x8 = F8(repeating: x), y8 = F8(repeating: y)
                 let row = O + i * 2 * f
-                var j = 0
-                while j + 8 <= f {
-                    let (s, c) = VectorMath.sincos(twoPi * (x8 * G.load8(j) + y8 * G.load8(f + j)))
-                    row.store8(j, s)
-                    row.store8(f + j, c)
-                    j += 8
-                }
-                while j < f {
-                    let (s, c) = VectorMath.sincos(F8(repeating: twoPi * (x * G[j] + y * G[f + j])))
-                    row[j] = s[0]
-                    row[f + j] = c[0]
-                    j += 1
-                }
+                for j in 0..<f { row[j] = twoPi * (x * G[j] + y * G[f + j]) }
+                vec.sincos(row, sin: row, cos: row + f, f)
             }
         }
     }

@@ -59,7 +59,7 @@ extension CPUBackend {
         let aStride = m * k, bStride = bShared ? 0 : k * n, cStride = rowsTotal * n
         let blocks = GEMMPartition.blocks(batch: batch, m: rowsTotal, n: n, threads: threads)
         let A = a.const, B = b.const, C = out.ptr
-        let transA = p.transposeA, transB = p.transposeB, act = p.activation
+        let transA = p.transposeA, transB = p.transposeB, act = p.activation, vec = self.vec
         pool.run(blocks.count) { t, _ in
             let blk = blocks[t]
             let r0 = blk.rows.lowerBound, c0 = blk.cols.lowerBound
@@ -71,7 +71,7 @@ extension CPUBackend {
                        a: aPtr, lda: lda, b: bPtr, ldb: ldb, c: cPtr, ldc: n)
             if bias != nil || act != .none {
                 for r in 0..<blk.rows.count {
-                    RowOps.biasActivate(cPtr + r * n, blk.cols.count, bias: bias.map { $0 + c0 }, act)
+                    vec.biasActivate(cPtr + r * n, blk.cols.count, bias: bias.map { $0 + c0 }, act)
                 }
             }
         }

@@ -84,55 +84,13 @@ extension CPUBackend {
         let n = out.shape[-1]
         if n == 0 { return }
         let rows = out.count / n
-        let X = x.const, O = out.ptr
+        let X = x.const, O = out.ptr, vec = self.vec
         pool.forEachRange(rows, grain: max(1, 4096 / n)) { range, _ in
             for r in range {
                 let dst = O + r * n
                 dst.update(from: X + r * n, count: n)
-                Self.softmaxRow(dst, n, rowMax: Self.rowMax(dst, n))
+                vec.softmaxRow(dst, n)
             }
         }
-    }
-
-    @inline(__always)
-    static func rowMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-        var m8 = F8(repeating: -.infinity), i = 0
-        var m: Float = -.infinity
-        while i + 8 <= n { let v = x.load8(i); m8.replace(with: v, where: v .> m8); i += 8 }
-        while i < n { m = max(m, x[i]); i += 1 }
-        return max(m, m8.max())
-    }
-
-    /// x ← exp(x − rowMax) / Σ, in place; returns nothing. `rowMax` must be the row's maximum.
-    @inline(__always)
-    static func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, rowMax: Float) {
-        let sum = expShiftRow(x, n, shift: rowMax)
-        let inv = 1 / sum
-        let inv8 = F8(repeating: inv)
-        var i = 0
-        while i + 8 <= n { x.store8(i, x.load8(i) * inv8); i += 8 }
-        while i < n { x[i] *= inv; i += 1 }
-    }
-
-    /// x ← exp(x − shift) in place; returns the sum of the new values.
-    @inline(__always)
-    static func expShiftRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
-        let s8 = F8(repeating: shift)
-        var acc = F8(), i = 0
-        while i + 8 <= n {
-            let e = VectorMath.exp(x.load8(i) - s8)
-            x.store8(i, e)
-            acc += e
-            i += 8
-        }
-        if i < n {
-            // The tail through the vector code as well, padded with −∞ (which gives 0).
-            var v = F8(repeating: -.infinity)
-            for j in 0..<(n - i) { v[j] = x[i + j] }
-            let e = VectorMath.exp(v - s8)
-            for j in 0..<(n - i) { x[i + j] = e[j] }
-            acc += e
-        }
-        return acc.sum()
     }
 }

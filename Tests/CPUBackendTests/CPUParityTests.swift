@@ -12,6 +12,31 @@ final class CPUParityTests: XCTestCase {
         assertAllPass(ParityHarness(backend: CPUBackend(threads: 1)).run(ParityCase.standard(.quick)))
     }
 
+    /// The SSE2 build of the vector loops, which CPUs without AVX2 run (this one picks AVX2+FMA
+    /// when it has it, so the baseline would otherwise go untested here).
+    func testQuickSuitePassesWithBaselineInstructionSet() {
+        let backend = CPUBackend(threads: 2, instructionSet: .baseline)
+        XCTAssertEqual(backend.instructionSet, .baseline)
+        assertAllPass(ParityHarness(backend: backend).run(ParityCase.standard(.quick) + depthwiseCases))
+    }
+
+    /// Depthwise shapes for the direct kernel's paths: strides (inputs split by column phase),
+    /// odd widths, filters of more than 16 taps (several passes per row), filters wider than the
+    /// input, and LiteMedSAM's 3×3/2 downsampling.
+    private var depthwiseCases: [ParityCase] {
+        [
+            .init("dw 3x3 s2 p1 c5 odd", .conv2d(.init(stride: 2, padding: 1, groups: 5, hasBias: true, activation: .gelu)),
+                  [[1, 5, 27, 33], [5, 1, 3, 3], [5]]),
+            .init("dw 7x7 p3 s1 c4 (49 taps)", .conv2d(.init(padding: 3, groups: 4, hasBias: true)),
+                  [[2, 4, 19, 23], [4, 1, 7, 7], [4]]),
+            .init("dw 5x5 s3 p1 c2", .conv2d(.init(stride: 3, padding: 1, groups: 2)), [[1, 2, 17, 20], [2, 1, 5, 5]]),
+            .init("dw 5x5 p2 on 3x2 input", .conv2d(.init(padding: 2, groups: 3, activation: .relu)),
+                  [[1, 3, 3, 2], [3, 1, 5, 5]]),
+            .init("dw 3x3 s2 p1 c16 64x64 gelu", .conv2d(.init(stride: 2, padding: 1, groups: 16, hasBias: true, activation: .gelu)),
+                  [[1, 16, 64, 64], [16, 1, 3, 3], [16]]),
+        ]
+    }
+
     /// Shapes that cross the kernels' internal tile and block edges (query tiles of 64, key
     /// tiles of 512, im2col column blocks, GEMM row splits), kept small enough for a debug build.
     func testTileEdgeShapesPass() {
@@ -19,6 +44,15 @@ final class CPUParityTests: XCTestCase {
             .init("relpos 23x31 crosses key tiles", .attention(.init(heads: 2, headDim: 9, layout: .packedSAM,
                                                                     bias: .relativePosition(height: 23, width: 31))),
                   [[1, 713, 54], [45, 9], [61, 9]]),
+            .init("relpos 33x34 flash path (1122 keys)", .attention(.init(heads: 1, headDim: 6, layout: .packedSAM,
+                                                                        bias: .relativePosition(height: 33, width: 34))),
+                  [[1, 1122, 18], [65, 6], [67, 6]]),
+            .init("decoder-like 7q 4096k hd16", .attention(.init(heads: 2, headDim: 16, layout: .separate)),
+                  [[1, 7, 32], [1, 4096, 32], [1, 4096, 32]]),
+            .init("decoder-like 300q 7k hd16", .attention(.init(heads: 2, headDim: 16, layout: .separate)),
+                  [[1, 300, 32], [1, 7, 32], [1, 7, 32]]),
+            .init("tinyvit ws7 hd32 5 windows", .attention(.init(heads: 3, headDim: 32, layout: .packedTinyViT,
+                                                                bias: .biasTable(window: 7))), [[5, 49, 288], [3, 49]]),
             .init("separate 130q 1100k", .attention(.init(heads: 3, headDim: 5, layout: .separate)),
                   [[2, 130, 15], [2, 1100, 15], [2, 1100, 15]]),
             .init("tinyvit ws14 2 windows", .attention(.init(heads: 2, headDim: 8, layout: .packedTinyViT,
@@ -36,7 +70,7 @@ final class CPUParityTests: XCTestCase {
             .init("permute NCHW->NHWC 40x37x35", .permute([0, 2, 3, 1]), [[2, 40, 37, 35]]),
             .init("permute NHWC->NCHW", .permute([0, 3, 1, 2]), [[1, 37, 35, 40]]),
             .init("gelu long tails", .unary(.gelu), [[3, 1001]]),
-        ]
+        ] + depthwiseCases
         assertAllPass(ParityHarness(backend: CPUBackend(threads: 2)).run(cases))
     }
 

@@ -87,6 +87,16 @@ enum Report {
         return s + col("total", 22) + String(format: " %10.2f\n", p.total * 1e3)
     }
 
+    /// The `top` slowest single nodes of a profile, with their shapes' GFLOP/s.
+    static func nodeTable(_ p: ProfileReport, top: Int) -> String {
+        var s = col("node", 48) + col("op", 20) + col("ms", 10, right: true) + col("GFLOP/s", 9, right: true) + "\n"
+        for e in p.entries.sorted(by: { $0.seconds > $1.seconds }).prefix(top) {
+            s += col(e.node, 48) + col(e.op, 20) + String(format: " %10.2f %9.1f\n", e.seconds * 1e3,
+                                                          e.flops / max(e.seconds, 1e-12) / 1e9)
+        }
+        return s
+    }
+
     /// `s` padded to `width` columns (String(format:) cannot take Swift strings on Linux).
     static func col(_ s: String, _ width: Int, right: Bool = false) -> String {
         let fill = String(repeating: " ", count: max(0, width - s.count))

@@ -7,7 +7,8 @@ import TensorRuntime
 // --compare-pytorch, runs scripts/bench/pytorch.py in the same invocation and prints both.
 //
 // usage: cpu-bench [--workloads vit-b-encoder,litemedsam-encoder,litemedsam-decoder,vit-h-encoder]
-//                  [--threads N] [--runs N] [--vit-runs N] [--profile] [--compare-pytorch] [--json]
+//                  [--threads N] [--runs N] [--vit-runs N] [--profile] [--top-nodes N]
+//                  [--compare-pytorch] [--json]
 //        cpu-bench --ops [--op-filter TEXT] [--threads N]     (single ops at SAM's shapes)
 
 struct Options {
@@ -21,6 +22,8 @@ struct Options {
     /// Time single ops at SAM's shapes instead of whole models (optionally filtered by name).
     var ops = false
     var opFilter: String? = nil
+    /// With --profile: also list this many slowest single nodes per workload.
+    var topNodes = 0
 }
 
 func fail(_ message: String) -> Never {
@@ -55,6 +58,7 @@ func parseOptions() -> Options {
         case "--json": o.json = true
         case "--ops": o.ops = true
         case "--op-filter": o.opFilter = value(a)
+        case "--top-nodes": o.topNodes = positive(a); o.profile = true
         default: fail("unknown option '\(a)'")
         }
     }
@@ -79,7 +83,10 @@ for name in options.workloads {
     } catch {
         fail("\(name): \(error)")
     }
-    if options.profile, !options.json, let p = rows.last?.profile { print(Report.profileTable(p)) }
+    if options.profile, !options.json, let p = rows.last?.profile {
+        print(Report.profileTable(p))
+        if options.topNodes > 0 { print(Report.nodeTable(p, top: options.topNodes)) }
+    }
 }
 
 var torch: [String: Any]? = nil

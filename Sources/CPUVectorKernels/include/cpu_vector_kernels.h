@@ -1,0 +1,97 @@
+// Vectorised float32 inner loops of the `cpu` backend, compiled twice: once for baseline
+// x86-64 (SSE2) and once with AVX2 + FMA, chosen at run time for the CPU at hand.
+//
+// The Swift side (module CPUBackend) owns threading, tiling and memory; these functions only
+// run the loops whose speed depends on the instruction set (transcendentals, depthwise taps).
+#ifndef CPU_VECTOR_KERNELS_H
+#define CPU_VECTOR_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Activation codes, matching TensorRuntime's `Activation`.
+enum {
+    CVK_ACT_NONE = 0,
+    CVK_ACT_RELU = 1,
+    CVK_ACT_GELU = 2,
+    CVK_ACT_SIGMOID = 3,
+};
+
+/// Instruction-set levels a kernel table can be built for.
+typedef enum {
+    CVK_ISA_BASELINE = 0,   ///< SSE2, every x86-64 CPU (and any other target: portable C vectors)
+    CVK_ISA_AVX2_FMA = 1,   ///< Haswell and later, AMD Zen and later
+} cvk_isa;
+
+/// One depthwise convolution plane: `dst[oh, ow] = act(bias + Σ taps · src[h, w])`.
+typedef struct {
+    const float *_Nonnull src;
+    float *_Nonnull dst;
+    const float *_Nonnull taps;   ///< kh × kw, row-major
+    long h, w, oh, ow, kh, kw, stride_y, stride_x, pad_y, pad_x;
+    float bias;
+    int activation;
+} cvk_depthwise_plane;
+
+/// Attention for a block of query rows of one head against all its keys, computed directly
+/// (no GEMM library): scores = scale·q·kᵀ + bias, softmax per row, out = p·v. Meant for short
+/// key sequences (windows, prompt tokens) where BLAS call overhead would dominate; the whole
+/// score rows live in scratch, four query rows at a time.
+typedef struct {
+    const float *_Nonnull q;   ///< m rows of hd floats, `ldq` apart
+    const float *_Nonnull k;   ///< n rows of hd floats, `ldk` apart
+    const float *_Nonnull v;   ///< n rows of hd floats, `ldv` apart
+    const float *_Nullable bias;   ///< m rows of n additive biases, `ldb` apart, or NULL
+    float *_Nonnull out;       ///< m rows of hd floats, `ldo` apart
+    long ldq, ldk, ldv, ldb, ldo;
+    long m, n, hd;
+    float scale;
+} cvk_attention_rows;
+
+/// The kernels of one instruction-set level. Every pointer is non-null.
+typedef struct {
+    cvk_isa isa;
+    const char *_Nonnull name;
+    /// dst[i] = act(src[i]); src and dst may be the same pointer.
+    void (*_Nonnull activate)(const float *_Nonnull src, float *_Nonnull dst, long n, int act);
+    /// x[i] = act(x[i] + bias).
+    void (*_Nonnull bias_activate)(float *_Nonnull x, long n, float bias, int act);
+    /// x[i] = act(x[i] + bias[i]).
+    void (*_Nonnull bias_vector_activate)(float *_Nonnull x, long n, const float *_Nonnull bias, int act);
+    /// max(x[0..n)); −∞ for n = 0.
+    float (*_Nonnull row_max)(const float *_Nonnull x, long n);
+    /// x[i] = e^(x[i] − shift) in place; returns Σ x[i] after the update.
+    float (*_Nonnull exp_shift_row)(float *_Nonnull x, long n, float shift);
+    /// x[i] *= s.
+    void (*_Nonnull scale_row)(float *_Nonnull x, long n, float s);
+    /// sin_out[i] = sin p[i], cos_out[i] = cos p[i], for |p| up to a few thousand.
+    void (*_Nonnull sincos)(const float *_Nonnull p, float *_Nonnull sin_out, float *_Nonnull cos_out, long n);
+    /// One plane of a depthwise convolution. `scratch` holds at least `cvk_depthwise_scratch` floats.
+    void (*_Nonnull depthwise_plane)(const cvk_depthwise_plane *_Nonnull plane, float *_Nonnull scratch);
+    /// Direct attention; `scratch` holds at least `cvk_attention_scratch(n, hd)` floats. n ≥ 1.
+    void (*_Nonnull attention_rows)(const cvk_attention_rows *_Nonnull job, float *_Nonnull scratch);
+} cvk_kernels;
+
+/// Floats of scratch `attention_rows` needs: kᵀ (hd × n rounded up to 8) and four score rows.
+long cvk_attention_scratch(long n, long hd);
+
+/// Floats of scratch `depthwise_plane` needs: the input rows of one output row split by
+/// column phase when `stride_x` > 1 (kh rows of `w` floats plus padding), nothing beyond
+/// padding for stride 1.
+long cvk_depthwise_scratch(long w, long kh, long stride_x);
+
+/// The fastest table this CPU runs, unless the environment variable MEDSAM_CPU_ISA is
+/// `baseline` (then the SSE2 table; useful to compare the two or to rule out a CPU issue).
+const cvk_kernels *_Nonnull cvk_best_kernels(void);
+
+/// The table for one level, or NULL when this CPU (or this build) cannot run it.
+const cvk_kernels *_Nullable cvk_kernels_for(cvk_isa isa);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,412 @@
+// The kernel bodies, written once with clang vector extensions and included by
+// kernels_baseline.c and kernels_avx2.c. The including file defines:
+//   CVK_NAME(x)   a per-variant name for every symbol defined here
+//   CVK_FMA       1 when fused multiply-add is available (a·b + c rounded once)
+//   CVK_ISA       the cvk_isa value of the variant
+// Eight-lane vectors become two SSE registers in the baseline build and one AVX register
+// in the AVX2 build; the arithmetic is the same apart from FMA's single rounding.
+
+#include <string.h>
+#include <math.h>
+#include "cpu_vector_kernels.h"
+
+// The vector helpers are always inlined, so 8-float vectors never cross a call boundary and
+// the baseline build's ABI note about passing them without AVX does not apply.
+#pragma clang diagnostic ignored "-Wpsabi"
+#define INLINE static inline __attribute__((always_inline))
+
+typedef float v8 __attribute__((ext_vector_type(8)));
+typedef int v8i __attribute__((ext_vector_type(8)));
+typedef unsigned v8u __attribute__((ext_vector_type(8)));
+
+#if CVK_FMA
+#define MADD(a, b, c) __builtin_elementwise_fma((v8)(a), (v8)(b), (v8)(c))
+#else
+#define MADD(a, b, c) ((v8)(a) * (v8)(b) + (v8)(c))
+#endif
+
+INLINE v8 CVK_NAME(load)(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
+INLINE void CVK_NAME(store)(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+INLINE v8 CVK_NAME(splat)(float x) { return (v8)(x); }
+/// m ? a : b, lane by lane (m lanes are all ones or all zeros, as comparisons give).
+INLINE v8 CVK_NAME(select)(v8i m, v8 a, v8 b) { return (v8)(((v8i)a & m) | ((v8i)b & ~m)); }
+INLINE v8 CVK_NAME(vmax)(v8 a, v8 b) { return CVK_NAME(select)(a > b, a, b); }
+/// Loads n < 8 floats, filling the other lanes with `fill`.
+INLINE v8 CVK_NAME(load_partial)(const float *p, long n, float fill) {
+    float t[8] = {fill, fill, fill, fill, fill, fill, fill, fill};
+    memcpy(t, p, (size_t)n * sizeof(float));
+    return CVK_NAME(load)(t);
+}
+INLINE void CVK_NAME(store_partial)(float *p, v8 v, long n) {
+    float t[8];
+    CVK_NAME(store)(t, v);
+    memcpy(p, t, (size_t)n * sizeof(float));
+}
+/// Lane sum in a fixed order, so a result never depends on where a row was split.
+INLINE float CVK_NAME(hsum)(v8 v) {
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+#define LOAD CVK_NAME(load)
+#define STORE CVK_NAME(store)
+#define SPLAT CVK_NAME(splat)
+#define SELECT CVK_NAME(select)
+
+// exp: x = n·ln2 + r with |r| ≤ ln2/2, e^r = 1 + r + r²·P(r), 2^n built in the exponent bits.
+// P was fitted for this project (weighted least squares on Chebyshev nodes, float64).
+#define LOG2E 1.44269504f
+#define LN2_HI 0.693359375f          /* ln 2 on 11 bits: n·LN2_HI is exact for |n| < 2^13 */
+#define LN2_LO -2.1219444e-4f        /* ln 2 − LN2_HI */
+#define ROUND_MAGIC 12582912.0f      /* 1.5·2^23: adding it rounds to an integer in the low mantissa bits */
+
+/// e^(x + lo) for a small correction `lo` that x cannot carry (the rounding error of a square
+/// in GELU's tail); lo joins the reduced argument after the exact subtraction of n·ln2_hi.
+/// 0 below −87.3 (under the smallest normal float), clamped at e^88.3 above.
+INLINE v8 CVK_NAME(exp_plus)(v8 x, v8 lo) {
+    v8 xc = SELECT(x > 88.3f, SPLAT(88.3f), x);
+    xc = SELECT(xc < -87.3f, SPLAT(-87.3f), xc);
+    v8 t = MADD(xc, LOG2E, ROUND_MAGIC);
+    v8 n = t - ROUND_MAGIC;
+    v8 r = ((xc - n * LN2_HI) + lo) - n * LN2_LO;
+    v8 p = MADD(r, 0.00019899277f, 0.00139336464f);
+    p = MADD(p, r, 0.00833329848f);
+    p = MADD(p, r, 0.04166646493f);
+    p = MADD(p, r, 0.16666666719f);
+    p = MADD(p, r, 0.50000000135f);
+    v8 e = MADD(r * r, p, r + 1.0f);
+    // t's bit pattern is 0x4B400000 + n; move n + 127 into the exponent field.
+    v8u bits = (((v8u)t - 0x4B400000u) + 127u) << 23;
+    v8 scaled = e * (v8)bits;
+    return SELECT(x < -87.3f, SPLAT(0.0f), scaled);
+}
+INLINE v8 CVK_NAME(exp)(v8 x) { return CVK_NAME(exp_plus)(x, SPLAT(0.0f)); }
+
+/// ½·erfc(z) for z = |x|/√2 ≥ 0, given x = |x| as well, with small relative error over the
+/// whole range including the tail, which GELU of negative inputs needs.
+INLINE v8 CVK_NAME(half_erfc)(v8 z, v8 x) {
+    // erf(z) = z·Q(z²) for z < 0.75.
+    v8 z2 = z * z;
+    v8 q = MADD(z2, -0.00067753054f, 0.00511822103f);
+    q = MADD(q, z2, -0.02683671393f);
+    q = MADD(q, z2, 0.11283424626f);
+    q = MADD(q, z2, -0.37612623015f);
+    q = MADD(q, z2, 1.1283791664f);
+    v8 small = 0.5f - 0.5f * (z * q);
+    // erfc(z) = e^(−z²)·R(t), t = 1/(1 + z/2), for z ≥ 0.75.
+    v8 t = 1.0f / (1.0f + 0.5f * z);
+    v8 r = MADD(t, 0.06440296086f, -0.13248678098f);
+    r = MADD(r, t, -0.04621191252f);
+    r = MADD(r, t, 0.15898511326f);
+    r = MADD(r, t, 0.13356192827f);
+    r = MADD(r, t, 0.25989781957f);
+    r = MADD(r, t, 0.27980244660f);
+    r = MADD(r, t, 0.28231224370f);
+    r = MADD(r, t, -8.648731039e-6f);
+    // e^(−z²) = e^(−x²/2) with x = xh + xl, xh on 12 bits so xh² is exact and
+    // x² − xh² = xl·(x + xh); without this the tail (x < −4) loses ~x²·2⁻²⁴ of accuracy.
+    v8 xh = (v8)((v8u)x & 0xFFFFF000u);
+    v8 xl = x - xh;
+    v8 large = 0.5f * CVK_NAME(exp_plus)(-0.5f * (xh * xh), -0.5f * (xl * (x + xh))) * r;
+    return SELECT(z < 0.75f, small, large);
+}
+
+/// Exact (erf) GELU: x·Φ(x) = x·(1 − ½erfc(x/√2)) for x ≥ 0 and x·½erfc(−x/√2) below.
+INLINE v8 CVK_NAME(gelu)(v8 x) {
+    v8i negative = x < 0.0f;
+    v8 magnitude = SELECT(negative, -x, x);
+    v8 h = CVK_NAME(half_erfc)(magnitude * 0.70710678119f, magnitude);
+    v8 phi = SELECT(negative, h, 1.0f - h);
+    return x * phi;
+}
+
+INLINE v8 CVK_NAME(apply)(v8 x, int act) {
+    switch (act) {
+    case CVK_ACT_RELU: return SELECT(x < 0.0f, SPLAT(0.0f), x);
+    case CVK_ACT_GELU: return CVK_NAME(gelu)(x);
+    case CVK_ACT_SIGMOID: return 1.0f / (1.0f + CVK_NAME(exp)(-x));
+    default: return x;
+    }
+}
+
+// The activation switch sits outside the loops, so each loop body is one straight vector path.
+#define ACT_LOOP(ACT, BODY) \
+    switch (ACT) { \
+    case CVK_ACT_RELU: { const int act_ = CVK_ACT_RELU; BODY; break; } \
+    case CVK_ACT_GELU: { const int act_ = CVK_ACT_GELU; BODY; break; } \
+    case CVK_ACT_SIGMOID: { const int act_ = CVK_ACT_SIGMOID; BODY; break; } \
+    default: { const int act_ = CVK_ACT_NONE; BODY; break; } \
+    }
+
+static void CVK_NAME(activate)(const float *src, float *dst, long n, int act) {
+    ACT_LOOP(act, {
+        long i = 0;
+        for (; i + 8 <= n; i += 8) STORE(dst + i, CVK_NAME(apply)(LOAD(src + i), act_));
+        if (i < n) CVK_NAME(store_partial)(dst + i, CVK_NAME(apply)(CVK_NAME(load_partial)(src + i, n - i, 0), act_), n - i);
+    })
+}
+
+static void CVK_NAME(bias_activate)(float *x, long n, float bias, int act) {
+    if (act == CVK_ACT_NONE && bias == 0) return;
+    v8 b = SPLAT(bias);
+    ACT_LOOP(act, {
+        long i = 0;
+        for (; i + 8 <= n; i += 8) STORE(x + i, CVK_NAME(apply)(LOAD(x + i) + b, act_));
+        if (i < n) CVK_NAME(store_partial)(x + i, CVK_NAME(apply)(CVK_NAME(load_partial)(x + i, n - i, 0) + b, act_), n - i);
+    })
+}
+
+static void CVK_NAME(bias_vector_activate)(float *x, long n, const float *bias, int act) {
+    ACT_LOOP(act, {
+        long i = 0;
+        for (; i + 8 <= n; i += 8) STORE(x + i, CVK_NAME(apply)(LOAD(x + i) + LOAD(bias + i), act_));
+        if (i < n) {
+            v8 v = CVK_NAME(load_partial)(x + i, n - i, 0) + CVK_NAME(load_partial)(bias + i, n - i, 0);
+            CVK_NAME(store_partial)(x + i, CVK_NAME(apply)(v, act_), n - i);
+        }
+    })
+}
+
+static float CVK_NAME(row_max)(const float *x, long n) {
+    v8 m = SPLAT(-INFINITY);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) m = CVK_NAME(vmax)(m, LOAD(x + i));
+    if (i < n) m = CVK_NAME(vmax)(m, CVK_NAME(load_partial)(x + i, n - i, -INFINITY));
+    float r = m[0];
+    for (int j = 1; j < 8; j++) r = m[j] > r ? m[j] : r;
+    return r;
+}
+
+static float CVK_NAME(exp_shift_row)(float *x, long n, float shift) {
+    v8 s = SPLAT(shift), acc = SPLAT(0.0f);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 e = CVK_NAME(exp)(LOAD(x + i) - s);
+        STORE(x + i, e);
+        acc += e;
+    }
+    if (i < n) {
+        // Padding lanes hold −∞, whose exponential is 0, so they add nothing to the sum.
+        v8 e = CVK_NAME(exp)(CVK_NAME(load_partial)(x + i, n - i, -INFINITY) - s);
+        CVK_NAME(store_partial)(x + i, e, n - i);
+        acc += e;
+    }
+    return CVK_NAME(hsum)(acc);
+}
+
+static void CVK_NAME(scale_row)(float *x, long n, float s) {
+    v8 sv = SPLAT(s);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) STORE(x + i, LOAD(x + i) * sv);
+    for (; i < n; i++) x[i] *= s;
+}
+
+// sin/cos: p = k·π/2 + r with |r| ≤ π/4 (π/2 split in three so k·c1 is exact for |k| < 2^15),
+// then Taylor polynomials, exact to float32 rounding on that interval.
+INLINE void CVK_NAME(sincos8)(v8 p, v8 *sin_out, v8 *cos_out) {
+    v8 t = p * 0.63661977237f + ROUND_MAGIC;
+    v8 k = t - ROUND_MAGIC;
+    v8 r = ((p - k * 1.5703125f) - k * 4.837512969970703e-4f) - k * 7.549789954891882e-8f;
+    v8 r2 = r * r;
+    v8 ps = MADD(r2, 1.0f / 362880, -1.0f / 5040);
+    ps = MADD(ps, r2, 1.0f / 120);
+    ps = MADD(ps, r2, -1.0f / 6);
+    v8 sin_r = MADD(r * r2, ps, r);
+    v8 pc = MADD(r2, -1.0f / 3628800, 1.0f / 40320);
+    pc = MADD(pc, r2, -1.0f / 720);
+    pc = MADD(pc, r2, 1.0f / 24);
+    pc = MADD(pc, r2, -0.5f);
+    v8 cos_r = MADD(r2, pc, 1.0f);
+    // The quadrant k mod 4 sits in the low bits of t (0x4B400000 + k).
+    v8u q = (v8u)t & 3u;
+    v8i swap = (v8i)((q & 1u) == 1u);
+    v8i negate = (v8i)(q >= 2u);
+    v8 s = SELECT(swap, cos_r, sin_r);
+    v8 c = SELECT(swap, -sin_r, cos_r);
+    *sin_out = SELECT(negate, -s, s);
+    *cos_out = SELECT(negate, -c, c);
+}
+
+static void CVK_NAME(sincos)(const float *p, float *sin_out, float *cos_out, long n) {
+    long i = 0;
+    v8 s, c;
+    for (; i + 8 <= n; i += 8) {
+        CVK_NAME(sincos8)(LOAD(p + i), &s, &c);
+        STORE(sin_out + i, s);
+        STORE(cos_out + i, c);
+    }
+    if (i < n) {
+        CVK_NAME(sincos8)(CVK_NAME(load_partial)(p + i, n - i, 0), &s, &c);
+        CVK_NAME(store_partial)(sin_out + i, s, n - i);
+        CVK_NAME(store_partial)(cos_out + i, c, n - i);
+    }
+}
+
+/// Taps handled per pass over an output row; larger filters take several passes.
+#define DW_TAP_GROUP 16
+
+/// Adds a group of taps to one output row: tap k reads `base[k][ox]` for ox in [lo[k], hi[k]).
+/// Columns every tap can read go 8 at a time with the sums in registers; the edges are scalar.
+INLINE void CVK_NAME(dw_accumulate)(float *dst, long ow, int taps, const float *const *base,
+                                           const float *weight, const long *lo, const long *hi) {
+    long L = 0, U = ow;
+    for (int k = 0; k < taps; k++) {
+        if (lo[k] > L) L = lo[k];
+        if (hi[k] < U) U = hi[k];
+    }
+    if (U < L) U = L;
+    long ox = 0;
+    for (; ox < L; ox++) {
+        float a = dst[ox];
+        for (int k = 0; k < taps; k++) if (ox >= lo[k] && ox < hi[k]) a += weight[k] * base[k][ox];
+        dst[ox] = a;
+    }
+    for (; ox + 8 <= U; ox += 8) {
+        v8 a = LOAD(dst + ox);
+        for (int k = 0; k < taps; k++) a = MADD(SPLAT(weight[k]), LOAD(base[k] + ox), a);
+        STORE(dst + ox, a);
+    }
+    for (; ox < ow; ox++) {
+        float a = dst[ox];
+        for (int k = 0; k < taps; k++) if (ox >= lo[k] && ox < hi[k]) a += weight[k] * base[k][ox];
+        dst[ox] = a;
+    }
+}
+
+static void CVK_NAME(depthwise_plane)(const cvk_depthwise_plane *pl, float *scratch) {
+    const long h = pl->h, w = pl->w, oh = pl->oh, ow = pl->ow, kh = pl->kh, kw = pl->kw;
+    const long sy = pl->stride_y, sx = pl->stride_x, py = pl->pad_y, px = pl->pad_x;
+    // With a column stride, input rows are split by column phase (phase p holds columns
+    // p, p+sx, ...), so every tap reads contiguous floats: column ox·sx + t is element
+    // ox + floor(t/sx) of phase t mod sx.
+    const long phase_len = (w + sx - 1) / sx + 1;
+    for (long oy = 0; oy < oh; oy++) {
+        float *dst = pl->dst + oy * ow;
+        memset(dst, 0, (size_t)ow * sizeof(float));
+        const float *base[DW_TAP_GROUP];
+        float weight[DW_TAP_GROUP];
+        long lo[DW_TAP_GROUP], hi[DW_TAP_GROUP];
+        int taps = 0;
+        for (long ky = 0; ky < kh; ky++) {
+            const long iy = oy * sy - py + ky;
+            if (iy < 0 || iy >= h) continue;
+            const float *row = pl->src + iy * w;
+            float *phases = scratch + ky * sx * phase_len;
+            if (sx > 1) {
+                for (long p = 0; p < sx; p++)
+                    for (long j = 0, c = p; c < w; j++, c += sx) phases[p * phase_len + j] = row[c];
+            }
+            for (long kx = 0; kx < kw; kx++) {
+                const long t = kx - px;
+                // Output columns whose input column ox·sx + t lies inside the row.
+                const long l = t >= 0 ? 0 : (-t + sx - 1) / sx;
+                long u = w - 1 - t >= 0 ? (w - 1 - t) / sx + 1 : 0;
+                if (u > ow) u = ow;
+                if (l >= u) continue;
+                const long fl = t >= 0 ? t / sx : -((-t + sx - 1) / sx);   // floor(t / sx)
+                base[taps] = (sx > 1 ? phases + (t - fl * sx) * phase_len : row) + fl;
+                weight[taps] = pl->taps[ky * kw + kx];
+                lo[taps] = l;
+                hi[taps] = u;
+                if (++taps == DW_TAP_GROUP) {
+                    CVK_NAME(dw_accumulate)(dst, ow, taps, base, weight, lo, hi);
+                    taps = 0;
+                }
+            }
+        }
+        if (taps > 0) CVK_NAME(dw_accumulate)(dst, ow, taps, base, weight, lo, hi);
+        CVK_NAME(bias_activate)(dst, ow, pl->bias, pl->activation);
+    }
+}
+
+static void CVK_NAME(attention_rows)(const cvk_attention_rows *a, float *scratch) {
+    const long m = a->m, n = a->n, hd = a->hd, n8 = (n + 7) & ~7L;
+    // kᵀ with zero columns up to n8, so score rows are computed 8 keys at a time with no tail.
+    float *kt = scratch, *s = scratch + hd * n8;
+    for (long c = 0; c < hd; c++) {
+        float *dst = kt + c * n8;
+        for (long j = 0; j < n; j++) dst[j] = a->k[j * a->ldk + c];
+        for (long j = n; j < n8; j++) dst[j] = 0;
+    }
+    const v8 scale = SPLAT(a->scale);
+    for (long i0 = 0; i0 < m; i0 += 4) {
+        const long rows = m - i0 < 4 ? m - i0 : 4;
+        // Rows past the end repeat the last row; their results are never stored.
+        const float *q[4];
+        for (int r = 0; r < 4; r++) q[r] = a->q + (i0 + (r < rows ? r : rows - 1)) * a->ldq;
+        for (long j = 0; j < n8; j += 8) {
+            v8 s0 = SPLAT(0), s1 = SPLAT(0), s2 = SPLAT(0), s3 = SPLAT(0);
+            for (long c = 0; c < hd; c++) {
+                const v8 kv = LOAD(kt + c * n8 + j);
+                s0 = MADD(SPLAT(q[0][c]), kv, s0);
+                s1 = MADD(SPLAT(q[1][c]), kv, s1);
+                s2 = MADD(SPLAT(q[2][c]), kv, s2);
+                s3 = MADD(SPLAT(q[3][c]), kv, s3);
+            }
+            STORE(s + j, s0 * scale);
+            STORE(s + n8 + j, s1 * scale);
+            STORE(s + 2 * n8 + j, s2 * scale);
+            STORE(s + 3 * n8 + j, s3 * scale);
+        }
+        float inv[4];
+        for (long r = 0; r < rows; r++) {
+            float *row = s + r * n8;
+            if (a->bias) {
+                const float *b = a->bias + (i0 + r) * a->ldb;
+                long j = 0;
+                for (; j + 8 <= n; j += 8) STORE(row + j, LOAD(row + j) + LOAD(b + j));
+                for (; j < n; j++) row[j] += b[j];
+            }
+            const float mx = CVK_NAME(row_max)(row, n);
+            inv[r] = 1.0f / CVK_NAME(exp_shift_row)(row, n, mx);
+            for (long j = n; j < n8; j++) row[j] = 0;
+        }
+        for (long r = rows; r < 4; r++) inv[r] = 0;
+        // out = p·v, 16 output columns of four rows at a time (8 accumulators).
+        long c0 = 0;
+        for (; c0 + 16 <= hd; c0 += 16) {
+            v8 o[4][2] = {{0}};
+            for (long j = 0; j < n; j++) {
+                const float *vr = a->v + j * a->ldv + c0;
+                const v8 v0 = LOAD(vr), v1 = LOAD(vr + 8);
+                for (int r = 0; r < 4; r++) {
+                    const v8 p = SPLAT(s[r * n8 + j]);
+                    o[r][0] = MADD(p, v0, o[r][0]);
+                    o[r][1] = MADD(p, v1, o[r][1]);
+                }
+            }
+            for (long r = 0; r < rows; r++) {
+                float *dst = a->out + (i0 + r) * a->ldo + c0;
+                STORE(dst, o[r][0] * inv[r]);
+                STORE(dst + 8, o[r][1] * inv[r]);
+            }
+        }
+        for (; c0 + 8 <= hd; c0 += 8) {
+            v8 o[4] = {0};
+            for (long j = 0; j < n; j++) {
+                const v8 vv = LOAD(a->v + j * a->ldv + c0);
+                for (int r = 0; r < 4; r++) o[r] = MADD(SPLAT(s[r * n8 + j]), vv, o[r]);
+            }
+            for (long r = 0; r < rows; r++) STORE(a->out + (i0 + r) * a->ldo + c0, o[r] * inv[r]);
+        }
+        for (; c0 < hd; c0++) {
+            for (long r = 0; r < rows; r++) {
+                float acc = 0;
+                for (long j = 0; j < n; j++) acc += s[r * n8 + j] * a->v[j * a->ldv + c0];
+                a->out[(i0 + r) * a->ldo + c0] = acc * inv[r];
+            }
+        }
+    }
+}
+
+const cvk_kernels CVK_NAME(table) = {
+    .isa = CVK_ISA,
+    .name = CVK_ISA == CVK_ISA_AVX2_FMA ? "avx2+fma" : "baseline",
+    .activate = CVK_NAME(activate),
+    .bias_activate = CVK_NAME(bias_activate),
+    .bias_vector_activate = CVK_NAME(bias_vector_activate),
+    .row_max = CVK_NAME(row_max),
+    .exp_shift_row = CVK_NAME(exp_shift_row),
+    .scale_row = CVK_NAME(scale_row),
+    .sincos = CVK_NAME(sincos),
+    .depthwise_plane = CVK_NAME(depthwise_plane),
+    .attention_rows = CVK_NAME(attention_rows),
+};
