@@ -25,17 +25,23 @@ extension CPUBackend {
         // Blocks over (image, column range); partition sees the matrix transposed so columns split.
         let blocks = GEMMPartition.blocks(batch: batch, m: hw, n: cout, threads: threads)
         let X = x.const, W = w.const, O = out.ptr, act = p.activation, vec = self.vec
+        let epilogue = bias != nil || act != .none
         pool.run(blocks.count) { t, _ in
             let blk = blocks[t]
             // The partition's rows are pixels and its columns output channels.
-            let c0 = blk.rows.lowerBound, cols = blk.rows.count, co0 = blk.cols.lowerBound
-            let o = O + (blk.batch * cout + co0) * hw + c0
-            BLAS.sgemm(m: blk.cols.count, n: cols, k: cin, a: W + co0 * cin, lda: cin,
-                       b: X + blk.batch * cin * hw + c0, ldb: hw, c: o, ldc: hw)
-            if bias != nil || act != .none {
-                for co in 0..<blk.cols.count {
-                    vec.biasActivate(o + co * hw, cols, bias: bias?[co0 + co] ?? 0, act)
+            let co0 = blk.cols.lowerBound, couts = blk.cols.count
+            // With an epilogue, pixel chunks of about 256 KB of output, so it runs in L2 (see matmul).
+            let chunk = epilogue ? max(64, Self.epilogueChunkFloats / max(couts, 1)) : blk.rows.count
+            var c0 = blk.rows.lowerBound
+            while c0 < blk.rows.upperBound {
+                let cols = min(chunk, blk.rows.upperBound - c0)
+                let o = O + (blk.batch * cout + co0) * hw + c0
+                BLAS.sgemm(m: couts, n: cols, k: cin, a: W + co0 * cin, lda: cin,
+                           b: X + blk.batch * cin * hw + c0, ldb: hw, c: o, ldc: hw)
+                if epilogue {
+                    for co in 0..<couts { vec.biasActivate(o + co * hw, cols, bias: bias?[co0 + co] ?? 0, act) }
                 }
+                c0 += cols
             }
         }
     }

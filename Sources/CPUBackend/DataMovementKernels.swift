@@ -25,25 +25,19 @@ extension CPUBackend {
     }
 
     /// A copy whose destination is contiguous along the inner dimension while the source is
-    /// contiguous along another one (NCHW ↔ NHWC), in tiles of 64 rows × 8 columns: each column's
-    /// 64 reads are one contiguous run (the fastest of the tile shapes tried on [768, 4096]).
+    /// contiguous along another one (NCHW ↔ NHWC): each task transposes a strip of up to 128
+    /// source-contiguous positions with the C kernel (8 × 8 blocks transposed in registers).
     private func transposeCopy(_ t: TransposePlan, dst: UnsafeMutablePointer<Float>, src: UnsafePointer<Float>) {
-        let rowTile = 64, colTile = 8
-        let rowsTiles = (t.rows + rowTile - 1) / rowTile
-        pool.run(t.sliceCount * rowsTiles) { task, _ in
-            let sliceIndex = task / rowsTiles, r0 = (task % rowsTiles) * rowTile, r1 = min(r0 + rowTile, t.rows)
+        let strip = 128
+        let strips = (t.rows + strip - 1) / strip
+        let vec = self.vec
+        pool.run(t.sliceCount * strips) { task, _ in
+            let sliceIndex = task / strips, r0 = (task % strips) * strip, r1 = min(r0 + strip, t.rows)
             let (bd, bs) = t.offsets(sliceIndex)
-            let d0 = dst + bd, s0 = src + bs
-            let cols = t.cols, dstRowStride = t.dstRowStride, srcColStride = t.srcColStride
-            var c0 = 0
-            while c0 < cols {
-                let c1 = min(c0 + colTile, cols)
-                for c in c0..<c1 {
-                    let s = s0 + c * srcColStride, d = d0 + c
-                    for r in r0..<r1 { d[r * dstRowStride] = s[r] }
-                }
-                c0 = c1
-            }
+            // Source row c (stride srcColStride) holds positions r contiguously; destination
+            // row r (stride dstRowStride) holds the c values contiguously.
+            vec.transpose(src + bs + r0, srcStride: t.srcColStride, dst + bd + r0 * t.dstRowStride,
+                          dstStride: t.dstRowStride, rows: t.cols, cols: r1 - r0)
         }
     }
 

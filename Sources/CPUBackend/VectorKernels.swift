@@ -99,12 +99,19 @@ struct VectorKernels: @unchecked Sendable {
         cvk_depthwise_scratch(width, kernelHeight, strideX)
     }
 
-    /// Floats of scratch `attentionRows` needs.
-    static func attentionScratch(keys: Int, headDim: Int) -> Int { cvk_attention_scratch(keys, headDim) }
+    /// dst[c·dstStride + r] = src[r·srcStride + c] for r < rows, c < cols.
+    @inline(__always)
+    func transpose(_ src: UnsafePointer<Float>, srcStride: Int, _ dst: UnsafeMutablePointer<Float>, dstStride: Int,
+                   rows: Int, cols: Int) {
+        if rows > 0 && cols > 0 { table.transpose(src, srcStride, dst, dstStride, rows, cols) }
+    }
+
+    /// Floats of scratch `attention` needs for a block of `queries` rows.
+    static func attentionScratch(queries: Int, headDim: Int) -> Int { cvk_attention_scratch(queries, headDim) }
 
     @inline(__always)
-    func attentionRows(_ job: inout cvk_attention_rows, scratch: UnsafeMutablePointer<Float>) {
-        table.attention_rows(&job, scratch)
+    func attention(_ job: inout cvk_attention, scratch: UnsafeMutablePointer<Float>) {
+        table.attention(&job, scratch)
     }
 
     @inline(__always)

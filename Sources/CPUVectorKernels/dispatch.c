@@ -13,9 +13,8 @@ long cvk_depthwise_scratch(long w, long kh, long stride_x) {
     return kh * stride_x * ((w + stride_x - 1) / stride_x + 1) + 8;
 }
 
-long cvk_attention_scratch(long n, long hd) {
-    const long n8 = (n + 7) & ~7L;
-    return (hd + 4) * n8 + 8;
+long cvk_attention_scratch(long m, long hd) {
+    return hd * CVK_ATTENTION_KEY_TILE + m * hd + 2 * m + 6 * CVK_ATTENTION_KEY_TILE + 8;
 }
 
 const cvk_kernels *cvk_kernels_for(cvk_isa isa) {

@@ -317,83 +317,189 @@ static void CVK_NAME(depthwise_plane)(const cvk_depthwise_plane *pl, float *scra
     }
 }
 
-static void CVK_NAME(attention_rows)(const cvk_attention_rows *a, float *scratch) {
-    const long m = a->m, n = a->n, hd = a->hd, n8 = (n + 7) & ~7L;
-    // kᵀ with zero columns up to n8, so score rows are computed 8 keys at a time with no tail.
-    float *kt = scratch, *s = scratch + hd * n8;
-    for (long c = 0; c < hd; c++) {
-        float *dst = kt + c * n8;
-        for (long j = 0; j < n; j++) dst[j] = a->k[j * a->ldk + c];
-        for (long j = n; j < n8; j++) dst[j] = 0;
+/// Transposes one 8 × 8 block: 8 source rows `ls` apart to 8 destination rows `ld` apart.
+INLINE void CVK_NAME(transpose8x8)(const float *src, long ls, float *dst, long ld) {
+    v8 r0 = LOAD(src), r1 = LOAD(src + ls), r2 = LOAD(src + 2 * ls), r3 = LOAD(src + 3 * ls);
+    v8 r4 = LOAD(src + 4 * ls), r5 = LOAD(src + 5 * ls), r6 = LOAD(src + 6 * ls), r7 = LOAD(src + 7 * ls);
+    // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves.
+    v8 t0 = __builtin_shufflevector(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13);
+    v8 t1 = __builtin_shufflevector(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15);
+    v8 t2 = __builtin_shufflevector(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13);
+    v8 t3 = __builtin_shufflevector(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
+    v8 t4 = __builtin_shufflevector(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13);
+    v8 t5 = __builtin_shufflevector(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
+    v8 t6 = __builtin_shufflevector(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13);
+    v8 t7 = __builtin_shufflevector(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
+    v8 u0 = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
+    v8 u1 = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+    v8 u2 = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+    v8 u3 = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+    v8 u4 = __builtin_shufflevector(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13);
+    v8 u5 = __builtin_shufflevector(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+    v8 u6 = __builtin_shufflevector(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13);
+    v8 u7 = __builtin_shufflevector(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+    STORE(dst, __builtin_shufflevector(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11));
+    STORE(dst + ld, __builtin_shufflevector(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11));
+    STORE(dst + 2 * ld, __builtin_shufflevector(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11));
+    STORE(dst + 3 * ld, __builtin_shufflevector(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11));
+    STORE(dst + 4 * ld, __builtin_shufflevector(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15));
+    STORE(dst + 5 * ld, __builtin_shufflevector(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15));
+    STORE(dst + 6 * ld, __builtin_shufflevector(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15));
+    STORE(dst + 7 * ld, __builtin_shufflevector(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15));
+}
+
+static void CVK_NAME(transpose)(const float *src, long src_ld, float *dst, long dst_ld, long rows, long cols) {
+    // Stripes of 16 source rows, so each destination row gets 64 contiguous bytes per stripe.
+    long r0 = 0;
+    for (; r0 + 8 <= rows; r0 += 16) {
+        const long stripe = rows - r0 >= 16 ? 16 : 8;
+        long c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            for (long h = 0; h < stripe; h += 8)
+                CVK_NAME(transpose8x8)(src + (r0 + h) * src_ld + c, src_ld, dst + c * dst_ld + r0 + h, dst_ld);
+        }
+        for (; c < cols; c++)
+            for (long r = r0; r < r0 + stripe; r++) dst[c * dst_ld + r] = src[r * src_ld + c];
+        if (stripe == 8) { r0 += 8; break; }
     }
+    for (long r = r0; r < rows; r++)
+        for (long c = 0; c < cols; c++) dst[c * dst_ld + r] = src[r * src_ld + c];
+}
+
+/// Adds an attention bias to score row `row` of query `i` for keys j0 ..< j0 + nt.
+INLINE void CVK_NAME(add_bias)(const cvk_attention *a, long i, long j0, long nt, float *row) {
+    if (a->bias) {
+        const float *b = a->bias + i * a->ldb + j0;
+        long j = 0;
+        for (; j + 8 <= nt; j += 8) STORE(row + j, LOAD(row + j) + LOAD(b + j));
+        for (; j < nt; j++) row[j] += b[j];
+    } else if (a->rel) {
+        const long w = a->rel_width;
+        const float *gh = a->rel + i * (a->rel_height + w), *gw = gh + a->rel_height;
+        // Keys come in runs of one key row ky: columns kx ..< kx + run.
+        long key = j0;
+        while (key < j0 + nt) {
+            const long ky = key / w, kx = key % w;
+            const long run = w - kx < j0 + nt - key ? w - kx : j0 + nt - key;
+            float *dst = row + (key - j0);
+            const float *wv = gw + kx;
+            const v8 h8 = SPLAT(gh[ky]);
+            long j = 0;
+            for (; j + 8 <= run; j += 8) STORE(dst + j, LOAD(dst + j) + (h8 + LOAD(wv + j)));
+            for (; j < run; j++) dst[j] += gh[ky] + wv[j];
+            key += run;
+        }
+    }
+}
+
+/// Query rows scored together: 6 rows × 16 keys is 12 accumulators, enough independent FMA
+/// chains to cover the FMA latency (Zen 2: 2 per cycle × 5 cycles) with 16 vector registers.
+#define ATT_ROWS 6
+
+static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
+    enum { KT = CVK_ATTENTION_KEY_TILE, R = ATT_ROWS };
+    const long m = a->m, n = a->n, hd = a->hd;
+    float *kt = scratch;                 // hd × KT: the key tile, transposed
+    float *acc = kt + hd * KT;           // m × hd: unnormalised outputs
+    float *run_max = acc + m * hd;       // m
+    float *run_sum = run_max + m;        // m
+    float *s = run_sum + m;              // R × KT: scores of R query rows
+    memset(acc, 0, (size_t)(m * hd) * sizeof(float));
+    for (long i = 0; i < m; i++) { run_max[i] = -INFINITY; run_sum[i] = 0; }
     const v8 scale = SPLAT(a->scale);
-    for (long i0 = 0; i0 < m; i0 += 4) {
-        const long rows = m - i0 < 4 ? m - i0 : 4;
-        // Rows past the end repeat the last row; their results are never stored.
-        const float *q[4];
-        for (int r = 0; r < 4; r++) q[r] = a->q + (i0 + (r < rows ? r : rows - 1)) * a->ldq;
-        for (long j = 0; j < n8; j += 8) {
-            v8 s0 = SPLAT(0), s1 = SPLAT(0), s2 = SPLAT(0), s3 = SPLAT(0);
-            for (long c = 0; c < hd; c++) {
-                const v8 kv = LOAD(kt + c * n8 + j);
-                s0 = MADD(SPLAT(q[0][c]), kv, s0);
-                s1 = MADD(SPLAT(q[1][c]), kv, s1);
-                s2 = MADD(SPLAT(q[2][c]), kv, s2);
-                s3 = MADD(SPLAT(q[3][c]), kv, s3);
-            }
-            STORE(s + j, s0 * scale);
-            STORE(s + n8 + j, s1 * scale);
-            STORE(s + 2 * n8 + j, s2 * scale);
-            STORE(s + 3 * n8 + j, s3 * scale);
-        }
-        float inv[4];
-        for (long r = 0; r < rows; r++) {
-            float *row = s + r * n8;
-            if (a->bias) {
-                const float *b = a->bias + (i0 + r) * a->ldb;
-                long j = 0;
-                for (; j + 8 <= n; j += 8) STORE(row + j, LOAD(row + j) + LOAD(b + j));
-                for (; j < n; j++) row[j] += b[j];
-            }
-            const float mx = CVK_NAME(row_max)(row, n);
-            inv[r] = 1.0f / CVK_NAME(exp_shift_row)(row, n, mx);
-            for (long j = n; j < n8; j++) row[j] = 0;
-        }
-        for (long r = rows; r < 4; r++) inv[r] = 0;
-        // out = p·v, 16 output columns of four rows at a time (8 accumulators).
-        long c0 = 0;
-        for (; c0 + 16 <= hd; c0 += 16) {
-            v8 o[4][2] = {{0}};
-            for (long j = 0; j < n; j++) {
-                const float *vr = a->v + j * a->ldv + c0;
-                const v8 v0 = LOAD(vr), v1 = LOAD(vr + 8);
-                for (int r = 0; r < 4; r++) {
-                    const v8 p = SPLAT(s[r * n8 + j]);
-                    o[r][0] = MADD(p, v0, o[r][0]);
-                    o[r][1] = MADD(p, v1, o[r][1]);
+
+    for (long j0 = 0; j0 < n; j0 += KT) {
+        const long nt = n - j0 < KT ? n - j0 : KT, nt16 = (nt + 15) & ~15L;
+        // Zero columns up to a multiple of 16, so scores go 16 keys at a time with no tail.
+        CVK_NAME(transpose)(a->k + j0 * a->ldk, a->ldk, kt, KT, nt, hd);
+        if (nt < nt16)
+            for (long c = 0; c < hd; c++) memset(kt + c * KT + nt, 0, (size_t)(nt16 - nt) * sizeof(float));
+        const float *vt = a->v + j0 * a->ldv;
+        for (long i0 = 0; i0 < m; i0 += R) {
+            const long rows = m - i0 < R ? m - i0 : R;
+            // Rows past the end repeat the last row; their scores are zeroed before use.
+            const float *q[R];
+            for (int r = 0; r < R; r++) q[r] = a->q + (i0 + (r < rows ? r : rows - 1)) * a->ldq;
+            for (long j = 0; j < nt16; j += 16) {
+                v8 sc[R][2];
+                for (int r = 0; r < R; r++) { sc[r][0] = SPLAT(0); sc[r][1] = SPLAT(0); }
+                const float *kc = kt + j;
+                for (long c = 0; c < hd; c++, kc += KT) {
+                    const v8 k0 = LOAD(kc), k1 = LOAD(kc + 8);
+                    for (int r = 0; r < R; r++) {
+                        const v8 qv = SPLAT(q[r][c]);
+                        sc[r][0] = MADD(qv, k0, sc[r][0]);
+                        sc[r][1] = MADD(qv, k1, sc[r][1]);
+                    }
+                }
+                for (int r = 0; r < R; r++) {
+                    STORE(s + r * KT + j, sc[r][0] * scale);
+                    STORE(s + r * KT + j + 8, sc[r][1] * scale);
                 }
             }
-            for (long r = 0; r < rows; r++) {
-                float *dst = a->out + (i0 + r) * a->ldo + c0;
-                STORE(dst, o[r][0] * inv[r]);
-                STORE(dst + 8, o[r][1] * inv[r]);
+            // Online softmax: rescale what was accumulated under the old maximum.
+            for (long r = 0; r < R; r++) {
+                float *row = s + r * KT;
+                if (r >= rows) { memset(row, 0, (size_t)nt * sizeof(float)); continue; }
+                const long i = i0 + r;
+                CVK_NAME(add_bias)(a, i, j0, nt, row);
+                const float tile_max = CVK_NAME(row_max)(row, nt);
+                const float new_max = tile_max > run_max[i] ? tile_max : run_max[i];
+                const float tile_sum = CVK_NAME(exp_shift_row)(row, nt, new_max);
+                const float correction = run_max[i] == -INFINITY ? 0.0f : expf(run_max[i] - new_max);
+                run_sum[i] = run_sum[i] * correction + tile_sum;
+                run_max[i] = new_max;
+                if (correction != 1.0f) CVK_NAME(scale_row)(acc + i * hd, hd, correction);
+            }
+            // acc += p·v: 16 output columns of R rows at a time (12 accumulators). Rows past the
+            // end accumulate zeros into scratch rows that are never read (acc has m rows; those
+            // are redirected to a dummy row below).
+            long c0 = 0;
+            for (; c0 + 16 <= hd; c0 += 16) {
+                v8 o[R][2];
+                for (int r = 0; r < R; r++) {
+                    if (r < rows) { o[r][0] = LOAD(acc + (i0 + r) * hd + c0); o[r][1] = LOAD(acc + (i0 + r) * hd + c0 + 8); }
+                    else { o[r][0] = SPLAT(0); o[r][1] = SPLAT(0); }
+                }
+                const float *vr = vt + c0;
+                for (long j = 0; j < nt; j++, vr += a->ldv) {
+                    const v8 v0 = LOAD(vr), v1 = LOAD(vr + 8);
+                    for (int r = 0; r < R; r++) {
+                        const v8 p = SPLAT(s[r * KT + j]);
+                        o[r][0] = MADD(p, v0, o[r][0]);
+                        o[r][1] = MADD(p, v1, o[r][1]);
+                    }
+                }
+                for (int r = 0; r < R; r++) {
+                    if (r < rows) { STORE(acc + (i0 + r) * hd + c0, o[r][0]); STORE(acc + (i0 + r) * hd + c0 + 8, o[r][1]); }
+                }
+            }
+            for (; c0 + 8 <= hd; c0 += 8) {
+                v8 o[R];
+                for (int r = 0; r < R; r++) o[r] = r < rows ? LOAD(acc + (i0 + r) * hd + c0) : SPLAT(0);
+                const float *vr = vt + c0;
+                for (long j = 0; j < nt; j++, vr += a->ldv) {
+                    const v8 v0 = LOAD(vr);
+                    for (int r = 0; r < R; r++) o[r] = MADD(SPLAT(s[r * KT + j]), v0, o[r]);
+                }
+                for (int r = 0; r < R; r++) if (r < rows) STORE(acc + (i0 + r) * hd + c0, o[r]);
+            }
+            for (; c0 < hd; c0++) {
+                for (long r = 0; r < rows; r++) {
+                    float t = 0;
+                    for (long j = 0; j < nt; j++) t += s[r * KT + j] * vt[j * a->ldv + c0];
+                    acc[(i0 + r) * hd + c0] += t;
+                }
             }
         }
-        for (; c0 + 8 <= hd; c0 += 8) {
-            v8 o[4] = {0};
-            for (long j = 0; j < n; j++) {
-                const v8 vv = LOAD(a->v + j * a->ldv + c0);
-                for (int r = 0; r < 4; r++) o[r] = MADD(SPLAT(s[r * n8 + j]), vv, o[r]);
-            }
-            for (long r = 0; r < rows; r++) STORE(a->out + (i0 + r) * a->ldo + c0, o[r] * inv[r]);
-        }
-        for (; c0 < hd; c0++) {
-            for (long r = 0; r < rows; r++) {
-                float acc = 0;
-                for (long j = 0; j < n; j++) acc += s[r * n8 + j] * a->v[j * a->ldv + c0];
-                a->out[(i0 + r) * a->ldo + c0] = acc * inv[r];
-            }
-        }
+    }
+    for (long i = 0; i < m; i++) {
+        const float inv = 1.0f / run_sum[i];
+        const float *src = acc + i * hd;
+        float *dst = a->out + i * a->ldo;
+        long c = 0;
+        for (; c + 8 <= hd; c += 8) STORE(dst + c, LOAD(src + c) * inv);
+        for (; c < hd; c++) dst[c] = src[c] * inv;
     }
 }
 
@@ -408,5 +514,6 @@ const cvk_kernels CVK_NAME(table) = {
     .scale_row = CVK_NAME(scale_row),
     .sincos = CVK_NAME(sincos),
     .depthwise_plane = CVK_NAME(depthwise_plane),
-    .attention_rows = CVK_NAME(attention_rows),
+    .attention = CVK_NAME(attention),
+    .transpose = CVK_NAME(transpose),
 };

@@ -69,6 +69,9 @@ final class CPUParityTests: XCTestCase {
             .init("ln2d 300 px", .layerNorm(axis: .channels, eps: 1e-5), [[1, 9, 20, 15], [9], [9]]),
             .init("permute NCHW->NHWC 40x37x35", .permute([0, 2, 3, 1]), [[2, 40, 37, 35]]),
             .init("permute NHWC->NCHW", .permute([0, 3, 1, 2]), [[1, 37, 35, 40]]),
+            .init("permute 2d transpose 256x300 (16-row stripes)", .permute([1, 0]), [[256, 300]]),
+            .init("permute 2d transpose 9x8 (one 8-row stripe)", .permute([1, 0]), [[9, 8]]),
+            .init("permute 2d transpose 23x17 (stripes + tails)", .permute([1, 0]), [[23, 17]]),
             .init("gelu long tails", .unary(.gelu), [[3, 1001]]),
         ] + depthwiseCases
         assertAllPass(ParityHarness(backend: CPUBackend(threads: 2)).run(cases))

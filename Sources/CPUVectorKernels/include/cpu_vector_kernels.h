@@ -36,20 +36,31 @@ typedef struct {
     int activation;
 } cvk_depthwise_plane;
 
-/// Attention for a block of query rows of one head against all its keys, computed directly
-/// (no GEMM library): scores = scale·q·kᵀ + bias, softmax per row, out = p·v. Meant for short
-/// key sequences (windows, prompt tokens) where BLAS call overhead would dominate; the whole
-/// score rows live in scratch, four query rows at a time.
+/// Keys per tile of `attention`: one tile of kᵀ (hd × 256 floats) stays in L1/L2 while every
+/// query row of the block is scored against it.
+#define CVK_ATTENTION_KEY_TILE 256
+
+/// Attention for a block of query rows of one head against all its keys, flash style:
+/// keys in tiles of CVK_ATTENTION_KEY_TILE, each tile's kᵀ packed once and shared by all the
+/// block's queries, scores six query rows at a time in registers, an online softmax (running
+/// maximum and sum per row) and the output accumulated in scratch. No m × n matrix exists.
+/// scores = scale·q·kᵀ + bias; out = softmax(scores)·v.
 typedef struct {
     const float *_Nonnull q;   ///< m rows of hd floats, `ldq` apart
     const float *_Nonnull k;   ///< n rows of hd floats, `ldk` apart
     const float *_Nonnull v;   ///< n rows of hd floats, `ldv` apart
-    const float *_Nullable bias;   ///< m rows of n additive biases, `ldb` apart, or NULL
     float *_Nonnull out;       ///< m rows of hd floats, `ldo` apart
-    long ldq, ldk, ldv, ldb, ldo;
+    long ldq, ldk, ldv, ldo;
     long m, n, hd;
     float scale;
-} cvk_attention_rows;
+    /// Dense additive bias: m rows of n floats, `ldb` apart; or NULL.
+    const float *_Nullable bias;
+    long ldb;
+    /// Decomposed (SAM relative position) bias, used when `rel` is not NULL: row i holds
+    /// rel_height + rel_width floats [gh | gw], and key j = ky·rel_width + kx gets gh[ky] + gw[kx].
+    const float *_Nullable rel;
+    long rel_height, rel_width;
+} cvk_attention;
 
 /// The kernels of one instruction-set level. Every pointer is non-null.
 typedef struct {
@@ -71,12 +82,17 @@ typedef struct {
     void (*_Nonnull sincos)(const float *_Nonnull p, float *_Nonnull sin_out, float *_Nonnull cos_out, long n);
     /// One plane of a depthwise convolution. `scratch` holds at least `cvk_depthwise_scratch` floats.
     void (*_Nonnull depthwise_plane)(const cvk_depthwise_plane *_Nonnull plane, float *_Nonnull scratch);
-    /// Direct attention; `scratch` holds at least `cvk_attention_scratch(n, hd)` floats. n ≥ 1.
-    void (*_Nonnull attention_rows)(const cvk_attention_rows *_Nonnull job, float *_Nonnull scratch);
+    /// dst[c·dst_ld + r] = src[r·src_ld + c] for r < rows, c < cols (8 × 8 blocks in registers).
+    void (*_Nonnull transpose)(const float *_Nonnull src, long src_ld, float *_Nonnull dst, long dst_ld,
+                               long rows, long cols);
+    /// Attention of one block of query rows; `scratch` holds `cvk_attention_scratch(m, hd)`
+    /// floats. n ≥ 1.
+    void (*_Nonnull attention)(const cvk_attention *_Nonnull job, float *_Nonnull scratch);
 } cvk_kernels;
 
-/// Floats of scratch `attention_rows` needs: kᵀ (hd × n rounded up to 8) and four score rows.
-long cvk_attention_scratch(long n, long hd);
+/// Floats of scratch `attention` needs for m query rows of hd dims: one kᵀ tile, the m × hd
+/// output accumulator, running maxima and sums, six score rows.
+long cvk_attention_scratch(long m, long hd);
 
 /// Floats of scratch `depthwise_plane` needs: the input rows of one output row split by
 /// column phase when `stride_x` > 1 (kh rows of `w` floats plus padding), nothing beyond
