@@ -90,13 +90,43 @@ public struct RunOptions {
     }
 }
 
+/// How `CompiledGraph` compiles a graph.
+public struct CompileOptions: Sendable {
+    /// Evaluate the nodes that depend only on constants once, at compile time, on the target
+    /// backend (see `CompiledGraph`). Off, every node runs on every `run`; tests turn it off to
+    /// compare the two.
+    public var foldConstants: Bool
+
+    public init(foldConstants: Bool = true) {
+        self.foldConstants = foldConstants
+    }
+}
+
 /// A graph prepared for one backend: nodes ordered, buffers planned and allocated, constants
 /// uploaded. `run` only binds inputs, dispatches and downloads outputs.
+///
+/// ## Constant folding
+///
+/// A node whose inputs are all constants, or values computed from constants only (reshapes
+/// included), computes the same thing on every run: the prompt encoder's dense positional
+/// encoding over a fixed grid, for one. With `CompileOptions.foldConstants` (the default)
+/// those nodes are evaluated once while compiling, by this backend's own kernels, so the
+/// result is bit-identical to what a run would compute. Only the values a remaining node or a
+/// graph output reads are kept, as constants; temporaries of the folded subgraph, and constants
+/// nothing else reads, are released before the remaining buffers are allocated. Folded nodes
+/// are not steps of the graph: `run`, profiles and check mode no longer see them, and
+/// `foldedNodes` names them. A backend whose `encode` refuses with `BackendError.unsupported`
+/// while compiling (one that only plans memory) gets the unfolded graph instead.
 public final class CompiledGraph {
     public let backend: any Backend
     public let memoryPlan: MemoryPlan
     public private(set) var lastProfile: ProfileReport?
     public private(set) var lastCheck: CheckReport?
+    /// Names of the nodes evaluated at compile time by constant folding, in graph order
+    /// (reshapes, which never run a kernel, are not counted).
+    public let foldedNodes: [String]
+    /// How many nodes constant folding removed from every run.
+    public var foldedNodeCount: Int { foldedNodes.count }
 
     private struct Step {
         var op: Op
@@ -108,48 +138,90 @@ public final class CompiledGraph {
     private let shapes: [Shape]
     private let inputIDs: [String: Int]
     private let outputs: [(name: String, id: Int)]
-    private let constantIDs: Set<Int>
     /// Device tensor of every constant, input and planned value.
     private var refs: [Int: TensorRef] = [:]
     private var inputBuffers: [Int: any DeviceBuffer] = [:]
 
-    /// Compiles `graph` for `backend`: fails if the backend lacks any op (never falls back).
-    public init(_ graph: Graph, backend: any Backend) throws {
-        self.backend = backend
-        self.shapes = graph.shapes
-
-        // Keep only what the outputs depend on, in creation (topological) order.
-        var live = Set(graph.outputs.map(\.id))
-        for id in stride(from: graph.entries.count - 1, through: 0, by: -1) where live.contains(id) {
-            if case .node(_, let ins, _) = graph.entries[id] { live.formUnion(ins) }
-        }
-
+    /// The live part of a graph split into run-time steps and compile-time (folded) steps.
+    private struct Schedule {
         var steps: [Step] = []
+        var foldSteps: [Step] = []
         var inputIDs: [String: Int] = [:]
-        var constantIDs: Set<Int> = []
-        var aliasRoot: [Int: Int] = [:]          // reshape value → value owning the storage
-        for id in 0..<graph.entries.count where live.contains(id) {
-            switch graph.entries[id] {
-            case .input(let name): inputIDs[name] = id
-            case .constant: constantIDs.insert(id)
-            case .node(let op, let ins, let name):
-                if let reason = backend.unsupportedReason(op, inputs: ins.map { graph.shapes[$0] }) {
-                    throw BackendError.unsupported(backend: backend.info.backend, op: "\(op.name) (node '\(name)')", reason: reason)
-                }
-                if case .reshape = op {
-                    aliasRoot[id] = aliasRoot[ins[0]] ?? ins[0]
-                } else {
-                    steps.append(Step(op: op, name: name, inputs: ins, output: id))
+        var constantIDs: [Int] = []
+        /// reshape value → value owning the storage
+        var aliasRoot: [Int: Int] = [:]
+        /// Values fixed at compile time: constants, folded nodes and reshapes of either.
+        var known: Set<Int> = []
+
+        func root(_ id: Int) -> Int { aliasRoot[id] ?? id }
+
+        init(_ graph: Graph, backend: any Backend, fold: Bool) throws {
+            // Keep only what the outputs depend on, in creation (topological) order.
+            var live = Set(graph.outputs.map(\.id))
+            for id in stride(from: graph.entries.count - 1, through: 0, by: -1) where live.contains(id) {
+                if case .node(_, let ins, _) = graph.entries[id] { live.formUnion(ins) }
+            }
+            for id in 0..<graph.entries.count where live.contains(id) {
+                switch graph.entries[id] {
+                case .input(let name): inputIDs[name] = id
+                case .constant:
+                    constantIDs.append(id)
+                    known.insert(id)
+                case .node(let op, let ins, let name):
+                    // Folded nodes run on this backend too (at compile time), so they need its support.
+                    if let reason = backend.unsupportedReason(op, inputs: ins.map { graph.shapes[$0] }) {
+                        throw BackendError.unsupported(backend: backend.info.backend, op: "\(op.name) (node '\(name)')", reason: reason)
+                    }
+                    let constantOnly = ins.allSatisfy(known.contains)
+                    if case .reshape = op {
+                        aliasRoot[id] = aliasRoot[ins[0]] ?? ins[0]
+                        if constantOnly { known.insert(id) }
+                    } else if fold && constantOnly {
+                        foldSteps.append(Step(op: op, name: name, inputs: ins, output: id))
+                        known.insert(id)
+                    } else {
+                        steps.append(Step(op: op, name: name, inputs: ins, output: id))
+                    }
                 }
             }
         }
-        self.steps = steps
-        self.inputIDs = inputIDs
-        self.constantIDs = constantIDs
+
+        /// Storage roots of the compile-time values that the run-time steps or the graph's
+        /// outputs read: the constants to keep and the folding frontier.
+        func keptRoots(outputs: [(name: String, id: Int)]) -> Set<Int> {
+            var kept: Set<Int> = []
+            for s in steps {
+                for input in s.inputs where known.contains(input) { kept.insert(root(input)) }
+            }
+            for o in outputs where known.contains(o.id) { kept.insert(root(o.id)) }
+            return kept
+        }
+    }
+
+    /// Compiles `graph` for `backend`: fails if the backend lacks any op (never falls back).
+    public init(_ graph: Graph, backend: any Backend, options: CompileOptions = CompileOptions()) throws {
+        self.backend = backend
+        self.shapes = graph.shapes
         self.outputs = graph.outputs
 
+        var schedule = try Schedule(graph, backend: backend, fold: options.foldConstants)
+        var kept = schedule.keptRoots(outputs: graph.outputs)
+        // Folding first, so its temporaries are gone before the run-time buffers are allocated.
+        var refs: [Int: TensorRef] = [:]
+        do {
+            refs = try CompiledGraph.evaluate(schedule, keep: kept, graph: graph, backend: backend)
+        } catch BackendError.unsupported {
+            schedule = try Schedule(graph, backend: backend, fold: false)
+            kept = schedule.keptRoots(outputs: graph.outputs)
+        }
+        let steps = schedule.steps
+        let known = schedule.known
+        self.steps = steps
+        self.inputIDs = schedule.inputIDs
+        self.foldedNodes = schedule.foldSteps.map(\.name)
+
         // Lifetimes in step indices, measured on storage roots.
-        func root(_ id: Int) -> Int { aliasRoot[id] ?? id }
+        let root = schedule.root
         var lastUse: [Int: Int] = [:]
         for (i, s) in steps.enumerated() {
             for input in s.inputs { lastUse[root(input)] = max(lastUse[root(input)] ?? -1, i) }
@@ -160,31 +232,100 @@ public final class CompiledGraph {
         let plan = MemoryPlanner.plan(order: steps.map(\.output), sizes: sizes, lastUse: lastUse)
         self.memoryPlan = plan
 
-        // Allocate slots, then constants (uploaded once, streamed one at a time).
+        // Allocate slots, then the constants still read (uploaded once, streamed one at a time).
         let slotBuffers = try plan.slotElements.map { try backend.allocate(elementCount: $0) }
         for s in steps {
             refs[s.output] = TensorRef(buffer: slotBuffers[plan.slotOf[s.output]!], shape: graph.shapes[s.output])
         }
-        for id in constantIDs.sorted() {
-            guard case .constant(let name, let source) = graph.entries[id] else { continue }
-            let tensor = try source.load()
-            guard tensor.shape == graph.shapes[id] else {
-                throw GraphError.constantShape(name: name, expected: graph.shapes[id], got: tensor.shape)
-            }
-            refs[id] = try backend.makeTensor(tensor)
+        for id in schedule.constantIDs where kept.contains(id) && refs[id] == nil {
+            refs[id] = try CompiledGraph.upload(constant: id, graph: graph, backend: backend)
         }
-        for (_, id) in inputIDs {
+        for (_, id) in schedule.inputIDs {
             let buffer = try backend.allocate(elementCount: max(graph.shapes[id].count, 1))
             inputBuffers[id] = buffer
             refs[id] = TensorRef(buffer: buffer, shape: graph.shapes[id])
         }
-        for (id, r) in aliasRoot.sorted(by: { $0.key < $1.key }) {
-            refs[id] = refs[r]!.reshaped(graph.shapes[id])
+        // Reshapes inside the folded subgraph have no storage left; nothing reads them.
+        for (id, r) in schedule.aliasRoot.sorted(by: { $0.key < $1.key }) {
+            if let base = refs[r] { refs[id] = base.reshaped(graph.shapes[id]) }
         }
+        self.refs = refs
         for s in steps {
             try backend.prepare(s.op, inputs: s.inputs.map { refs[$0]! }, output: graph.shapes[s.output],
-                                constants: s.inputs.map { constantIDs.contains($0) })
+                                constants: s.inputs.map { known.contains($0) })
         }
+    }
+
+    private static func upload(constant id: Int, graph: Graph, backend: any Backend) throws -> TensorRef {
+        guard case .constant(let name, let source) = graph.entries[id] else {
+            preconditionFailure("entry \(id) is not a constant")
+        }
+        let tensor = try source.load()
+        guard tensor.shape == graph.shapes[id] else {
+            throw GraphError.constantShape(name: name, expected: graph.shapes[id], got: tensor.shape)
+        }
+        return try backend.makeTensor(tensor)
+    }
+
+    /// Runs the folded steps on `backend` and returns the device tensors of the `keep` roots
+    /// among their inputs and outputs. Kept results get buffers of their own size, so nothing
+    /// larger outlives the fold; temporaries share planned slots and, like the constants only
+    /// the folded steps read, are released on return, after the backend has finished with them.
+    private static func evaluate(_ schedule: Schedule, keep: Set<Int>, graph: Graph,
+                                 backend: any Backend) throws -> [Int: TensorRef] {
+        let foldSteps = schedule.foldSteps
+        guard !foldSteps.isEmpty else { return [:] }
+        let root = schedule.root
+
+        // Temporaries are planned among themselves, in their own order, so the kept results stay
+        // out of shared slots: one last read by fold step k is live through the last temporary
+        // written at or before k, and only later temporaries may take its slot.
+        var temporaries: [Int] = []
+        var interiorThrough: [Int] = []
+        for s in foldSteps {
+            if !keep.contains(s.output) { temporaries.append(s.output) }
+            interiorThrough.append(temporaries.count)
+        }
+        let isTemporary = Set(temporaries)
+        var lastUse: [Int: Int] = [:]
+        var sizes: [Int: Int] = [:]
+        for (k, s) in foldSteps.enumerated() {
+            for input in s.inputs where isTemporary.contains(root(input)) { lastUse[root(input)] = interiorThrough[k] - 1 }
+        }
+        for id in temporaries { sizes[id] = graph.shapes[id].count }
+        let plan = MemoryPlanner.plan(order: temporaries, sizes: sizes, lastUse: lastUse)
+        let slots = try plan.slotElements.map { try backend.allocate(elementCount: $0) }
+
+        var refs: [Int: TensorRef] = [:]
+        for id in temporaries { refs[id] = TensorRef(buffer: slots[plan.slotOf[id]!], shape: graph.shapes[id]) }
+        for s in foldSteps where keep.contains(s.output) {
+            let shape = graph.shapes[s.output]
+            refs[s.output] = TensorRef(buffer: try backend.allocate(elementCount: max(shape.count, 1)), shape: shape)
+        }
+        let constantsRead = Set(foldSteps.flatMap { $0.inputs.map(root) }).filter { refs[$0] == nil }
+        for id in constantsRead.sorted() {
+            refs[id] = try upload(constant: id, graph: graph, backend: backend)
+        }
+        func ref(_ id: Int) -> TensorRef {
+            if let r = schedule.aliasRoot[id] { return refs[r]!.reshaped(graph.shapes[id]) }
+            return refs[id]!
+        }
+        for s in foldSteps {
+            try backend.prepare(s.op, inputs: s.inputs.map(ref), output: graph.shapes[s.output],
+                                constants: s.inputs.map { _ in true })
+        }
+        // Buffers must not be released (and possibly reused) while queued work still uses them,
+        // on failure too.
+        do {
+            for s in foldSteps {
+                try backend.encode(s.op, inputs: s.inputs.map(ref), output: refs[s.output]!)
+            }
+        } catch {
+            try? backend.synchronize()
+            throw error
+        }
+        try backend.synchronize()
+        return refs.filter { keep.contains($0.key) }
     }
 
     /// Peak bytes of intermediate buffers (after reuse) in the backend's storage type.

@@ -21,7 +21,8 @@ enum MemoryPlanner {
     /// - Parameters:
     ///   - order: step index → value id produced at that step (values needing storage only).
     ///   - sizes: elements per value id.
-    ///   - lastUse: value id → last step reading it (`Int.max` for graph outputs).
+    ///   - lastUse: value id → last step reading it (`Int.max` for graph outputs). A value read
+    ///     only before the next step writes may give its own step: its slot is free for that next one.
     static func plan(order: [Int], sizes: [Int: Int], lastUse: [Int: Int]) -> MemoryPlan {
         var slotElements: [Int] = []
         var free: Set<Int> = []
@@ -48,8 +49,8 @@ enum MemoryPlanner {
             }
             free.remove(slot)
             slotOf[id] = slot
-            if lastUse[id] == nil || lastUse[id]! < step {
-                // Written but never read and not an output: free right after this step.
+            if lastUse[id] == nil || lastUse[id]! <= step {
+                // Not needed by any later step: free right after this step.
                 free.insert(slot)
             }
             for dead in dyingAt[step] ?? [] where dead != id {
