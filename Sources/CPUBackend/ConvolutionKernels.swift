@@ -30,8 +30,10 @@ extension CPUBackend {
             let blk = blocks[t]
             // The partition's rows are pixels and its columns output channels.
             let co0 = blk.cols.lowerBound, couts = blk.cols.count
-            // With an epilogue, pixel chunks of about 256 KB of output, so it runs in L2 (see matmul).
-            let chunk = epilogue ? max(64, Self.epilogueChunkFloats / max(couts, 1)) : blk.rows.count
+            // With an epilogue and small weights (repacked by every call), pixel chunks of about
+            // 256 KB of output, so the epilogue runs in L2 (see matmul).
+            let chunked = epilogue && couts * cin <= Self.epilogueChunkFloats
+            let chunk = chunked ? max(64, Self.epilogueChunkFloats / max(couts, 1)) : blk.rows.count
             var c0 = blk.rows.lowerBound
             while c0 < blk.rows.upperBound {
                 let cols = min(chunk, blk.rows.upperBound - c0)

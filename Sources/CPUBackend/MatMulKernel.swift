@@ -64,10 +64,12 @@ extension CPUBackend {
         pool.run(blocks.count) { t, _ in
             let blk = blocks[t]
             let c0 = blk.cols.lowerBound, cols = blk.cols.count
-            // With an epilogue, the block goes in row chunks of about 256 KB of output, so bias and
-            // activation (GELU is ~40 vector instructions per 8 values) run on data still in L2
-            // instead of streaming the whole block through memory twice.
-            let chunk = epilogue ? max(16, Self.epilogueChunkFloats / max(cols, 1)) : blk.rows.count
+            // With an epilogue and a small B, the block goes in row chunks of about 256 KB of
+            // output, so bias and activation (GELU is ~50 vector instructions per 8 values) run on
+            // data still in L2 instead of streaming the block through memory twice. OpenBLAS packs
+            // all of op(B) in every call, so a large B (ViT's 768 × 2304) is never chunked.
+            let chunked = epilogue && k * cols <= Self.epilogueChunkFloats
+            let chunk = chunked ? max(16, Self.epilogueChunkFloats / max(cols, 1)) : blk.rows.count
             var r0 = blk.rows.lowerBound
             while r0 < blk.rows.upperBound {
                 let rows = min(chunk, blk.rows.upperBound - r0)

@@ -409,18 +409,19 @@ static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
     const v8 scale = SPLAT(a->scale);
 
     for (long j0 = 0; j0 < n; j0 += KT) {
-        const long nt = n - j0 < KT ? n - j0 : KT, nt16 = (nt + 15) & ~15L;
-        // Zero columns up to a multiple of 16, so scores go 16 keys at a time with no tail.
+        const long nt = n - j0 < KT ? n - j0 : KT, nt8 = (nt + 7) & ~7L;
+        // Zero columns up to a multiple of 8, so scores go 16 (or a last 8) keys at a time.
         CVK_NAME(transpose)(a->k + j0 * a->ldk, a->ldk, kt, KT, nt, hd);
-        if (nt < nt16)
-            for (long c = 0; c < hd; c++) memset(kt + c * KT + nt, 0, (size_t)(nt16 - nt) * sizeof(float));
+        if (nt < nt8)
+            for (long c = 0; c < hd; c++) memset(kt + c * KT + nt, 0, (size_t)(nt8 - nt) * sizeof(float));
         const float *vt = a->v + j0 * a->ldv;
         for (long i0 = 0; i0 < m; i0 += R) {
             const long rows = m - i0 < R ? m - i0 : R;
             // Rows past the end repeat the last row; their scores are zeroed before use.
             const float *q[R];
             for (int r = 0; r < R; r++) q[r] = a->q + (i0 + (r < rows ? r : rows - 1)) * a->ldq;
-            for (long j = 0; j < nt16; j += 16) {
+            long j = 0;
+            for (; j + 16 <= nt8; j += 16) {
                 v8 sc[R][2];
                 for (int r = 0; r < R; r++) { sc[r][0] = SPLAT(0); sc[r][1] = SPLAT(0); }
                 const float *kc = kt + j;
@@ -436,6 +437,17 @@ static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
                     STORE(s + r * KT + j, sc[r][0] * scale);
                     STORE(s + r * KT + j + 8, sc[r][1] * scale);
                 }
+            }
+            if (j < nt8) {
+                // The last 8 keys (short windows: 49 keys are 3 × 16 + 8 rather than 4 × 16).
+                v8 sc[R];
+                for (int r = 0; r < R; r++) sc[r] = SPLAT(0);
+                const float *kc = kt + j;
+                for (long c = 0; c < hd; c++, kc += KT) {
+                    const v8 k0 = LOAD(kc);
+                    for (int r = 0; r < R; r++) sc[r] = MADD(SPLAT(q[r][c]), k0, sc[r]);
+                }
+                for (int r = 0; r < R; r++) STORE(s + r * KT + j, sc[r] * scale);
             }
             // Online softmax: rescale what was accumulated under the old maximum.
             for (long r = 0; r < R; r++) {
