@@ -1,11 +1,14 @@
 import Dispatch
+import Synchronization
 
 /// Runs independent tasks on a fixed number of threads.
 ///
 /// Built on `DispatchQueue.concurrentPerform`: the caller blocks until every task has run,
-/// so kernels stay synchronous. Tasks are dealt out round-robin (task t goes to worker
-/// t mod n), which balances the uniform tasks kernels create and keeps results independent
-/// of timing: which worker runs a task never changes the arithmetic done for it.
+/// so kernels stay synchronous. Workers take the next task from a shared atomic counter, so a
+/// worker slowed by something else on the machine (a shared VM, another process) leaves its
+/// share to the others instead of holding up the whole op. Which worker runs a task never
+/// changes the arithmetic done for it (scratch is per worker and rewritten by each task), so
+/// results do not depend on timing.
 struct WorkerPool {
     let threads: Int
 
@@ -22,11 +25,22 @@ struct WorkerPool {
             for t in 0..<tasks { body(t, 0) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var t = w
-            while t < tasks {
-                body(t, w)
-                t += workers
+        if #available(macOS 15.0, *) {
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                while true {
+                    let t = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if t >= tasks { break }
+                    body(t, w)
+                }
+            }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var t = w
+                while t < tasks {
+                    body(t, w)
+                    t += workers
+                }
             }
         }
     }

@@ -32,7 +32,6 @@ enum PyTorchRun {
 
 enum Report {
     static func print(_ rows: [WorkloadResult], torch: [String: Any]?, threads: Int, json: Bool, device: DeviceInfo) {
-        let torchWorkloads = torch?["workloads"] as? [String: [String: Any]] ?? [:]
         if json {
             var items: [[String: Any]] = []
             for r in rows {
@@ -43,9 +42,12 @@ enum Report {
                     "peak_rss_mb": Double(r.peakRSSBytes) / 1_048_576, "compile_s": r.compileSeconds,
                     "intermediate_mb": Double(r.intermediateBytes) / 1_048_576,
                 ]
-                if let t = torchWorkloads[name], let m = t["median_ms"] as? Double {
-                    item["pytorch_median_ms"] = m
-                    item["ratio"] = r.median * 1e3 / m
+                if let ratio = r.ratio {
+                    let torchMS = r.roundMedians.map(\.torchMS).sorted()
+                    item["pytorch_median_ms"] = torchMS[torchMS.count / 2]
+                    item["pytorch_round_medians_ms"] = r.roundMedians.map(\.torchMS)
+                    item["round_medians_ms"] = r.roundMedians.map { $0.swift * 1e3 }
+                    item["ratio"] = ratio
                 }
                 if let p = r.profile {
                     item["profile"] = p.byOp.map { ["op": $0.op, "ms": $0.seconds * 1e3, "count": $0.count] }
@@ -61,13 +63,14 @@ enum Report {
         }
         Swift.print(col("workload", 20) + col("cpu ms", 10, right: true) + col("min ms", 10, right: true)
                     + col("GFLOP/s", 9, right: true) + col("RSS MB", 9, right: true)
-                    + col("pytorch ms", 12, right: true) + col("ratio", 8, right: true))
+                    + col("pytorch ms", 12, right: true) + col("ratio", 8, right: true) + "  ratio per round")
         for r in rows {
-                let name = r.name
-            var line = col(name, 20) + String(format: " %10.1f %10.1f %9.1f %9.0f", r.median * 1e3, r.min * 1e3, r.gflops,
-                                              Double(r.peakRSSBytes) / 1_048_576)
-            if let t = torchWorkloads[name], let m = t["median_ms"] as? Double {
-                line += String(format: " %12.1f %8.3f", m, r.median * 1e3 / m)
+            var line = col(r.name, 20) + String(format: " %10.1f %10.1f %9.1f %9.0f", r.median * 1e3, r.min * 1e3, r.gflops,
+                                                Double(r.peakRSSBytes) / 1_048_576)
+            if let ratio = r.ratio {
+                let torchMS = r.roundMedians.map(\.torchMS).sorted()
+                line += String(format: " %12.1f %8.3f  ", torchMS[torchMS.count / 2], ratio)
+                line += r.roundMedians.map { String(format: "%.3f", $0.swift * 1e3 / $0.torchMS) }.joined(separator: " ")
             }
             Swift.print(line)
         }

@@ -36,26 +36,63 @@ struct Workload {
         }
     }
 
-    func measure(on backend: CPUBackend, runs: Int, profile: Bool) throws -> WorkloadResult {
+    /// Compiles the workload and runs it once (scratch arenas, page faults), ready for `sample`.
+    func prepare(on backend: CPUBackend, name: String) throws -> PreparedWorkload {
         let compileStart = Date()
         let (compiled, inputs, graph) = try build(backend)
         let compileSeconds = Date().timeIntervalSince(compileStart)
-        let flops = graph.totalFlops
-        _ = try compiled.run(inputs)                      // warm-up: scratch arenas, page faults
-        var samples: [Double] = []
+        _ = try compiled.run(inputs)
+        return PreparedWorkload(name: name, description: description, compiled: compiled, inputs: inputs,
+                                flops: graph.totalFlops, compileSeconds: compileSeconds)
+    }
+}
+
+/// A compiled workload, timed as many times as asked (across interleaved rounds).
+final class PreparedWorkload {
+    let name: String
+    let description: String
+    let compiled: CompiledGraph
+    let inputs: [String: Tensor]
+    let flops: Double
+    let compileSeconds: Double
+    /// Every timed run so far, in seconds.
+    private(set) var samples: [Double] = []
+    /// PyTorch's median of each round (ms) and this side's median of the same round (s).
+    var roundMedians: [(swift: Double, torchMS: Double)] = []
+
+    init(name: String, description: String, compiled: CompiledGraph, inputs: [String: Tensor], flops: Double,
+         compileSeconds: Double) {
+        self.name = name
+        self.description = description
+        self.compiled = compiled
+        self.inputs = inputs
+        self.flops = flops
+        self.compileSeconds = compileSeconds
+    }
+
+    /// Times `runs` runs; returns their median in seconds.
+    @discardableResult
+    func sample(runs: Int) throws -> Double {
+        var round: [Double] = []
         for _ in 0..<runs {
             let start = DispatchTime.now().uptimeNanoseconds
             _ = try compiled.run(inputs)
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            round.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        var report: ProfileReport? = nil
-        if profile {
-            _ = try compiled.run(inputs, options: RunOptions(profile: true))
-            report = compiled.lastProfile
-        }
-        return WorkloadResult(name: "", description: description, samples: samples, flops: flops,
-                              compileSeconds: compileSeconds, peakRSSBytes: ProcessMemory.peakResidentBytes(),
-                              intermediateBytes: compiled.peakIntermediateBytes, profile: report)
+        samples += round
+        return round.sorted()[round.count / 2]
+    }
+
+    func profile() throws -> ProfileReport? {
+        _ = try compiled.run(inputs, options: RunOptions(profile: true))
+        return compiled.lastProfile
+    }
+
+    func result(profile: ProfileReport?) -> WorkloadResult {
+        WorkloadResult(name: name, description: description, samples: samples, flops: flops,
+                       compileSeconds: compileSeconds, peakRSSBytes: ProcessMemory.peakResidentBytes(),
+                       intermediateBytes: compiled.peakIntermediateBytes, profile: profile,
+                       roundMedians: roundMedians)
     }
 }
 
@@ -68,6 +105,15 @@ struct WorkloadResult {
     var peakRSSBytes: Int
     var intermediateBytes: Int
     var profile: ProfileReport?
+    /// Per interleaved round: this side's median (s) and PyTorch's median (ms).
+    var roundMedians: [(swift: Double, torchMS: Double)] = []
+
+    /// Ratio to PyTorch: the median over rounds of (this round's median / PyTorch's), so a
+    /// machine whose speed drifts between rounds affects both sides of each ratio alike.
+    var ratio: Double? {
+        let r = roundMedians.map { $0.swift * 1e3 / $0.torchMS }.sorted()
+        return r.isEmpty ? nil : r[r.count / 2]
+    }
 
     var median: Double { samples.sorted()[samples.count / 2] }
     var min: Double { samples.min() ?? .nan }

@@ -8,7 +8,7 @@ import TensorRuntime
 //
 // usage: cpu-bench [--workloads vit-b-encoder,litemedsam-encoder,litemedsam-decoder,vit-h-encoder]
 //                  [--threads N] [--runs N] [--vit-runs N] [--profile] [--top-nodes N]
-//                  [--compare-pytorch] [--json]
+//                  [--compare-pytorch] [--rounds N] [--json]
 //        cpu-bench --ops [--op-filter TEXT] [--threads N]     (single ops at SAM's shapes)
 
 struct Options {
@@ -24,6 +24,8 @@ struct Options {
     var opFilter: String? = nil
     /// With --profile: also list this many slowest single nodes per workload.
     var topNodes = 0
+    /// Interleaved rounds of (this backend, then PyTorch); ratios are medians over rounds.
+    var rounds = 1
 }
 
 func fail(_ message: String) -> Never {
@@ -59,6 +61,7 @@ func parseOptions() -> Options {
         case "--ops": o.ops = true
         case "--op-filter": o.opFilter = value(a)
         case "--top-nodes": o.topNodes = positive(a); o.profile = true
+        case "--rounds": o.rounds = positive(a)
         default: fail("unknown option '\(a)'")
         }
     }
@@ -71,34 +74,52 @@ if options.ops {
     do { try OpBench.run(backend: backend, filter: options.opFilter) } catch { fail("\(error)") }
     exit(0)
 }
-var rows: [WorkloadResult] = []
+// Compile everything first; then each round times every workload on this backend and, with
+// --compare-pytorch, right after it the same workloads in PyTorch. Interleaving rounds keeps
+// the comparison fair on a machine whose speed drifts (shared VMs): each ratio compares runs
+// made minutes apart, not one side's runs with the other's taken much later.
+var prepared: [PreparedWorkload] = []
 for name in options.workloads {
-    let w = Workload.all[name]!
-    let runs = name.hasPrefix("vit") ? options.vitRuns : options.runs
-    if !options.json { print("running \(name) (\(runs) runs, \(options.threads) threads)...") }
-    do {
-        var result = try w.measure(on: backend, runs: runs, profile: options.profile)
-        result.name = name
-        rows.append(result)
-    } catch {
-        fail("\(name): \(error)")
-    }
-    if options.profile, !options.json, let p = rows.last?.profile {
-        print(Report.profileTable(p))
-        if options.topNodes > 0 { print(Report.nodeTable(p, top: options.topNodes)) }
-    }
+    if !options.json { print("compiling \(name)...") }
+    do { prepared.append(try Workload.all[name]!.prepare(on: backend, name: name)) } catch { fail("\(name): \(error)") }
 }
-
-var torch: [String: Any]? = nil
-if options.comparePyTorch {
-    let names = options.workloads.filter { $0 != "vit-h-encoder" }
-    if !names.isEmpty {
-        if !options.json { print("running scripts/bench/pytorch.py for \(names.joined(separator: ","))...") }
+let torchNames = options.workloads.filter { $0 != "vit-h-encoder" }
+var torchInfo: [String: Any]? = nil
+for round in 1...options.rounds {
+    var swiftMedians: [String: Double] = [:]
+    for w in prepared {
+        let runs = w.name.hasPrefix("vit") ? options.vitRuns : options.runs
+        if !options.json { print("round \(round)/\(options.rounds): \(w.name) (\(runs) runs, \(options.threads) threads)...") }
+        do { swiftMedians[w.name] = try w.sample(runs: runs) } catch { fail("\(w.name): \(error)") }
+    }
+    if options.comparePyTorch && !torchNames.isEmpty {
+        if !options.json { print("round \(round)/\(options.rounds): scripts/bench/pytorch.py for \(torchNames.joined(separator: ","))...") }
         do {
-            torch = try PyTorchRun.run(workloads: names, threads: options.threads, runs: options.runs, vitRuns: options.vitRuns)
+            let torch = try PyTorchRun.run(workloads: torchNames, threads: options.threads, runs: options.runs,
+                                           vitRuns: options.vitRuns)
+            torchInfo = torch
+            let t = torch["workloads"] as? [String: [String: Any]] ?? [:]
+            for w in prepared {
+                if let m = t[w.name]?["median_ms"] as? Double, let s = swiftMedians[w.name] {
+                    w.roundMedians.append((s, m))
+                }
+            }
         } catch {
             fail("PyTorch comparison: \(error)")
         }
     }
 }
-Report.print(rows, torch: torch, threads: options.threads, json: options.json, device: backend.info)
+var rows: [WorkloadResult] = []
+for w in prepared {
+    var profile: ProfileReport? = nil
+    if options.profile {
+        do { profile = try w.profile() } catch { fail("\(w.name): \(error)") }
+        if !options.json, let p = profile {
+            print("profile of \(w.name):")
+            print(Report.profileTable(p))
+            if options.topNodes > 0 { print(Report.nodeTable(p, top: options.topNodes)) }
+        }
+    }
+    rows.append(w.result(profile: profile))
+}
+Report.print(rows, torch: torchInfo, threads: options.threads, json: options.json, device: backend.info)
