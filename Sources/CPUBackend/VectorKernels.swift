@@ -106,6 +106,9 @@ struct VectorKernels: @unchecked Sendable {
         if rows > 0 && cols > 0 { table.transpose(src, srcStride, dst, dstStride, rows, cols) }
     }
 
+    @inline(__always)
+    func conv1x1(_ job: inout cvk_conv1x1) { table.conv1x1(&job) }
+
     /// Floats of scratch `attention` needs for a block of `queries` rows.
     static func attentionScratch(queries: Int, headDim: Int) -> Int { cvk_attention_scratch(queries, headDim) }
 

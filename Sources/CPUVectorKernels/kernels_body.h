@@ -392,6 +392,66 @@ INLINE void CVK_NAME(add_bias)(const cvk_attention *a, long i, long j0, long nt,
     }
 }
 
+/// Output channels per register tile of conv1x1: 6 channels × 16 pixels = 12 accumulators.
+#define C1_ROWS 6
+
+static void CVK_NAME(conv1x1)(const cvk_conv1x1 *a) {
+    enum { R = C1_ROWS };
+    const long cin = a->cin, cout = a->cout, np = a->pixels;
+    const long full = np & ~15L;
+    // Blocks of 128 pixels. The block's input is packed first: channel planes are a power of two
+    // apart (256 KB at 256²), so read in place its rows all fall in the same cache sets and evict
+    // each other; packed (cin × 128 floats) it stays in L1/L2 while every channel group passes
+    // over it. Each output row gets 512 contiguous bytes per group.
+    float *xb = a->scratch;
+    for (long b0 = 0; b0 < full; b0 += 128) {
+        const long b1 = b0 + 128 < full ? b0 + 128 : full, bw = b1 - b0;
+        for (long ci = 0; ci < cin; ci++) memcpy(xb + ci * 128, a->x + ci * a->ldx + b0, (size_t)bw * sizeof(float));
+        for (long co0 = 0; co0 < cout; co0 += R) {
+            const long rows = cout - co0 < R ? cout - co0 : R;
+            // Channels past the end repeat the last one; they are never stored.
+            const float *w[R];
+            for (int r = 0; r < R; r++) w[r] = a->w + (co0 + (r < rows ? r : rows - 1)) * cin;
+            for (long p0 = b0; p0 < b1; p0 += 16) {
+            v8 acc[R][2];
+            for (int r = 0; r < R; r++) { acc[r][0] = SPLAT(0); acc[r][1] = SPLAT(0); }
+            const float *xc = xb + (p0 - b0);
+            for (long ci = 0; ci < cin; ci++, xc += 128) {
+                const v8 x0 = LOAD(xc), x1 = LOAD(xc + 8);
+                for (int r = 0; r < R; r++) {
+                    const v8 wv = SPLAT(w[r][ci]);
+                    acc[r][0] = MADD(wv, x0, acc[r][0]);
+                    acc[r][1] = MADD(wv, x1, acc[r][1]);
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                const v8 b = SPLAT(a->bias ? a->bias[co0 + r] : 0.0f);
+                float *yr = a->y + (co0 + r) * a->ldy + p0;
+                ACT_LOOP(a->activation, {
+                    STORE(yr, CVK_NAME(apply)(acc[r][0] + b, act_));
+                    STORE(yr + 8, CVK_NAME(apply)(acc[r][1] + b, act_));
+                })
+            }
+            }
+        }
+    }
+    const long p0 = full;
+    if (p0 < np) {
+        // The last < 16 pixels: one channel at a time, then the epilogue on each row's tail.
+        const long tail = np - p0;
+        for (long co = 0; co < cout; co++) {
+            float *yr = a->y + co * a->ldy + p0;
+            const float *wr = a->w + co * cin;
+            for (long p = 0; p < tail; p++) {
+                float t = 0;
+                for (long ci = 0; ci < cin; ci++) t += wr[ci] * a->x[ci * a->ldx + p0 + p];
+                yr[p] = t;
+            }
+            CVK_NAME(bias_activate)(yr, tail, a->bias ? a->bias[co] : 0.0f, a->activation);
+        }
+    }
+}
+
 /// Query rows scored together: 6 rows × 16 keys is 12 accumulators, enough independent FMA
 /// chains to cover the FMA latency (Zen 2: 2 per cycle × 5 cycles) with 16 vector registers.
 #define ATT_ROWS 6
@@ -527,5 +587,6 @@ const cvk_kernels CVK_NAME(table) = {
     .sincos = CVK_NAME(sincos),
     .depthwise_plane = CVK_NAME(depthwise_plane),
     .attention = CVK_NAME(attention),
+    .conv1x1 = CVK_NAME(conv1x1),
     .transpose = CVK_NAME(transpose),
 };

@@ -62,6 +62,20 @@ typedef struct {
     long rel_height, rel_width;
 } cvk_attention;
 
+/// A 1 × 1 convolution over a range of pixels, with bias and activation fused:
+/// y[co, p] = act(bias[co] + Σ_ci w[co, ci] · x[ci, p]) for co < cout, p < pixels.
+/// Meant for few input channels (MBConv expansions, 64 → 256), where a GEMM library spends more
+/// time packing than multiplying; x rows are read in place (NCHW planes are contiguous).
+typedef struct {
+    const float *_Nonnull w;      ///< cout × cin, row-major
+    const float *_Nullable bias;  ///< cout, or NULL
+    const float *_Nonnull x;      ///< cin rows of `pixels` floats, `ldx` apart
+    float *_Nonnull y;            ///< cout rows of `pixels` floats, `ldy` apart
+    float *_Nonnull scratch;      ///< cin × 128 floats: one block of x, packed
+    long cin, cout, pixels, ldx, ldy;
+    int activation;
+} cvk_conv1x1;
+
 /// The kernels of one instruction-set level. Every pointer is non-null.
 typedef struct {
     cvk_isa isa;
@@ -85,6 +99,8 @@ typedef struct {
     /// dst[c·dst_ld + r] = src[r·src_ld + c] for r < rows, c < cols (8 × 8 blocks in registers).
     void (*_Nonnull transpose)(const float *_Nonnull src, long src_ld, float *_Nonnull dst, long dst_ld,
                                long rows, long cols);
+    /// 1 × 1 convolution of a pixel range (see cvk_conv1x1).
+    void (*_Nonnull conv1x1)(const cvk_conv1x1 *_Nonnull job);
     /// Attention of one block of query rows; `scratch` holds `cvk_attention_scratch(m, hd)`
     /// floats. n ≥ 1.
     void (*_Nonnull attention)(const cvk_attention *_Nonnull job, float *_Nonnull scratch);

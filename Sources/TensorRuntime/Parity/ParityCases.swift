@@ -98,6 +98,10 @@ extension ParityCase {
         c.append(.init("vit-b patch embed 1024", .conv2d(.init(stride: 16, hasBias: true)), [[1, 3, 1024, 1024], [768, 3, 16, 16], [768]]))
         c.append(.init("neck 3x3 256->256 64x64", .conv2d(.init(padding: 1)), [[1, 256, 64, 64], [256, 256, 3, 3]]))
         c.append(.init("neck 1x1 768->256 64x64", .conv2d(.init()), [[1, 768, 64, 64], [256, 768, 1, 1]]))
+        c.append(.init("tinyvit mbconv 1x1 64->256 256x256 gelu", .conv2d(.init(hasBias: true, activation: .gelu)),
+                       [[1, 64, 256, 256], [256, 64, 1, 1], [256]]))
+        c.append(.init("tinyvit mbconv 1x1 64->256 256x256", .conv2d(.init(hasBias: true)),
+                       [[1, 64, 256, 256], [256, 64, 1, 1], [256]]))
         c.append(.init("tinyvit mbconv dw 256c 256x256", .conv2d(.init(padding: 1, groups: 256, hasBias: true, activation: .gelu)),
                        [[1, 256, 256, 256], [256, 1, 3, 3], [256]]))
         c.append(.init("tinyvit merge dw s2 128c 256x256", .conv2d(.init(stride: 2, padding: 1, groups: 128, hasBias: true)),
