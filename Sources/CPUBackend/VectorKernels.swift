@@ -21,10 +21,11 @@ public enum CPUInstructionSet: String, Sendable, CaseIterable {
 /// The C vector loops of one instruction-set level, with Swift signatures.
 ///
 /// Transcendentals (exp, GELU, sin/cos) use polynomials fitted for this project and only
-/// multiply, add, compare and select, so both levels compute the same functions; the AVX2 build
-/// differs only by FMA's single rounding. Accuracy (checked in `VectorKernelTests` against
-/// float64 libm): exp relative error < 4e-7, GELU relative error < 1e-6 over [−14, 14],
-/// sin/cos absolute error < 3e-7 on [−60, 60].
+/// multiply, add, divide, compare and select, so both levels compute the same functions; the
+/// AVX2 build differs only by FMA's single rounding. Accuracy (checked in `VectorKernelTests`
+/// against float64 libm): exp relative error < 4e-7; GELU absolute error ≤ 2e-7·(1 + |x|),
+/// relative error ≤ 3e-7 for x ≥ 0 and ≤ 1.5e-6 on (−1.5, 0); sin/cos absolute error < 3e-7
+/// on [−60, 60].
 struct VectorKernels: @unchecked Sendable {
     let table: cvk_kernels
 

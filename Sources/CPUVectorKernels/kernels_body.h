@@ -58,15 +58,13 @@ INLINE float CVK_NAME(hsum)(v8 v) {
 #define LN2_LO -2.1219444e-4f        /* ln 2 − LN2_HI */
 #define ROUND_MAGIC 12582912.0f      /* 1.5·2^23: adding it rounds to an integer in the low mantissa bits */
 
-/// e^(x + lo) for a small correction `lo` that x cannot carry (the rounding error of a square
-/// in GELU's tail); lo joins the reduced argument after the exact subtraction of n·ln2_hi.
-/// 0 below −87.3 (under the smallest normal float), clamped at e^88.3 above.
-INLINE v8 CVK_NAME(exp_plus)(v8 x, v8 lo) {
+/// e^x; 0 below −87.3 (under the smallest normal float), clamped at e^88.3 above.
+INLINE v8 CVK_NAME(exp)(v8 x) {
     v8 xc = SELECT(x > 88.3f, SPLAT(88.3f), x);
     xc = SELECT(xc < -87.3f, SPLAT(-87.3f), xc);
     v8 t = MADD(xc, LOG2E, ROUND_MAGIC);
     v8 n = t - ROUND_MAGIC;
-    v8 r = ((xc - n * LN2_HI) + lo) - n * LN2_LO;
+    v8 r = (xc - n * LN2_HI) - n * LN2_LO;
     v8 p = MADD(r, 0.00019899277f, 0.00139336464f);
     p = MADD(p, r, 0.00833329848f);
     p = MADD(p, r, 0.04166646493f);
@@ -78,44 +76,29 @@ INLINE v8 CVK_NAME(exp_plus)(v8 x, v8 lo) {
     v8 scaled = e * (v8)bits;
     return SELECT(x < -87.3f, SPLAT(0.0f), scaled);
 }
-INLINE v8 CVK_NAME(exp)(v8 x) { return CVK_NAME(exp_plus)(x, SPLAT(0.0f)); }
 
-/// ½·erfc(z) for z = |x|/√2 ≥ 0, given x = |x| as well, with small relative error over the
-/// whole range including the tail, which GELU of negative inputs needs.
-INLINE v8 CVK_NAME(half_erfc)(v8 z, v8 x) {
-    // erf(z) = z·Q(z²) for z < 0.75.
-    v8 z2 = z * z;
-    v8 q = MADD(z2, -0.00067753054f, 0.00511822103f);
-    q = MADD(q, z2, -0.02683671393f);
-    q = MADD(q, z2, 0.11283424626f);
-    q = MADD(q, z2, -0.37612623015f);
-    q = MADD(q, z2, 1.1283791664f);
-    v8 small = 0.5f - 0.5f * (z * q);
-    // erfc(z) = e^(−z²)·R(t), t = 1/(1 + z/2), for z ≥ 0.75.
-    v8 t = 1.0f / (1.0f + 0.5f * z);
-    v8 r = MADD(t, 0.06440296086f, -0.13248678098f);
-    r = MADD(r, t, -0.04621191252f);
-    r = MADD(r, t, 0.15898511326f);
-    r = MADD(r, t, 0.13356192827f);
-    r = MADD(r, t, 0.25989781957f);
-    r = MADD(r, t, 0.27980244660f);
-    r = MADD(r, t, 0.28231224370f);
-    r = MADD(r, t, -8.648731039e-6f);
-    // e^(−z²) = e^(−x²/2) with x = xh + xl, xh on 12 bits so xh² is exact and
-    // x² − xh² = xl·(x + xh); without this the tail (x < −4) loses ~x²·2⁻²⁴ of accuracy.
-    v8 xh = (v8)((v8u)x & 0xFFFFF000u);
-    v8 xl = x - xh;
-    v8 large = 0.5f * CVK_NAME(exp_plus)(-0.5f * (xh * xh), -0.5f * (xl * (x + xh))) * r;
-    return SELECT(z < 0.75f, small, large);
-}
-
-/// Exact (erf) GELU: x·Φ(x) = x·(1 − ½erfc(x/√2)) for x ≥ 0 and x·½erfc(−x/√2) below.
+/// Exact (erf) GELU, x·Φ(x) = x·½(1 + erf(x/√2)), with erf(z) = z·P(z²)/Q(z²) on |z| ≤ 4
+/// (and ±1 beyond, where erf differs from ±1 by < 1.6e-8). P and Q (degree 5 each) were fitted
+/// for this project by iteratively reweighted least squares in float64: relative error of erf
+/// 2.5e-8. One short dependency chain and one division, about a third of the work of an erfc
+/// tail formula, which matters because GELU runs on every MBConv and MLP activation.
+/// Accuracy (VectorKernelTests, float32): |error| ≤ 2e-7·(1 + |x|) everywhere, relative error
+/// ≤ 2e-7 for x ≥ 0 and ≤ 1.2e-6 for x > −1.5; below that the tiny outputs are accurate in
+/// absolute terms only, like PyTorch's own vectorised GELU.
 INLINE v8 CVK_NAME(gelu)(v8 x) {
-    v8i negative = x < 0.0f;
-    v8 magnitude = SELECT(negative, -x, x);
-    v8 h = CVK_NAME(half_erfc)(magnitude * 0.70710678119f, magnitude);
-    v8 phi = SELECT(negative, h, 1.0f - h);
-    return x * phi;
+    v8 z = x * 0.70710678118654752f;
+    z = SELECT(z > 4.0f, SPLAT(4.0f), z);
+    z = SELECT(z < -4.0f, SPLAT(-4.0f), z);
+    const v8 u = z * z, u2 = u * u;
+    // Estrin's scheme for both polynomials keeps the chain short.
+    const v8 p = MADD(u2 * u2, MADD(u, 1.986763386641e-06f, 2.845618777498e-04f),
+                      MADD(u2, MADD(u, 3.883270111612e-03f, 5.310151380860e-02f),
+                           MADD(u, 1.935436905755e-01f, 1.128379139356e+00f)));
+    const v8 q = MADD(u2 * u2, MADD(u, 3.741976437473e-05f, 1.185548712386e-03f),
+                      MADD(u2, MADD(u, 1.520710632450e-02f, 1.153493873216e-01f),
+                           MADD(u, 5.048561860057e-01f, 1.0f)));
+    const v8 erf = z * p / q;
+    return x * MADD(erf, 0.5f, 0.5f);
 }
 
 INLINE v8 CVK_NAME(apply)(v8 x, int act) {
