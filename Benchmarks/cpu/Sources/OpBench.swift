@@ -23,7 +23,7 @@ enum OpBench {
                 try backend.encode(c.op, inputs: inputs, output: out)
                 samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             } while samples.count < 3 || (Date() < deadline && samples.count < 30)
-            let t = samples.sorted()[samples.count / 2]
+            let t = median(samples)
             let flops = c.op.flops(inputs: c.inputShapes, output: shape)
             let bytes = Double(4 * (c.inputShapes.reduce(0) { $0 + $1.count } + shape.count))
             print(Report.col(c.name, 38) + String(format: " %10.3f %9.1f %8.2f", t * 1e3, flops / t / 1e9, bytes / t / 1e9))

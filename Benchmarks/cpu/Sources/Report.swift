@@ -44,7 +44,7 @@ enum Report {
                 ]
                 if let ratio = r.ratio {
                     let torchMS = r.roundMedians.map(\.torchMS).sorted()
-                    item["pytorch_median_ms"] = torchMS[torchMS.count / 2]
+                    item["pytorch_median_ms"] = median(torchMS)
                     item["pytorch_round_medians_ms"] = r.roundMedians.map(\.torchMS)
                     item["round_medians_ms"] = r.roundMedians.map { $0.swift * 1e3 }
                     item["ratio"] = ratio
@@ -69,7 +69,7 @@ enum Report {
                                                 Double(r.peakRSSBytes) / 1_048_576)
             if let ratio = r.ratio {
                 let torchMS = r.roundMedians.map(\.torchMS).sorted()
-                line += String(format: " %12.1f %8.3f  ", torchMS[torchMS.count / 2], ratio)
+                line += String(format: " %12.1f %8.3f  ", median(torchMS), ratio)
                 line += r.roundMedians.map { String(format: "%.3f", $0.swift * 1e3 / $0.torchMS) }.joined(separator: " ")
             }
             Swift.print(line)

@@ -80,7 +80,7 @@ final class PreparedWorkload {
             round.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         samples += round
-        return round.sorted()[round.count / 2]
+        return median(round)
     }
 
     func profile() throws -> ProfileReport? {
@@ -111,11 +111,18 @@ struct WorkloadResult {
     /// Ratio to PyTorch: the median over rounds of (this round's median / PyTorch's), so a
     /// machine whose speed drifts between rounds affects both sides of each ratio alike.
     var ratio: Double? {
-        let r = roundMedians.map { $0.swift * 1e3 / $0.torchMS }.sorted()
-        return r.isEmpty ? nil : r[r.count / 2]
+        roundMedians.isEmpty ? nil : CPUBench.median(roundMedians.map { $0.swift * 1e3 / $0.torchMS })
     }
 
-    var median: Double { samples.sorted()[samples.count / 2] }
+    var median: Double { CPUBench.median(samples) }
     var min: Double { samples.min() ?? .nan }
     var gflops: Double { flops / median / 1e9 }
+}
+
+/// The median (the mean of the two middle values for an even count), as Python's
+/// `statistics.median` computes PyTorch's side.
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    if s.isEmpty { return .nan }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
