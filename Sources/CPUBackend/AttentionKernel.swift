@@ -25,7 +25,7 @@ extension CPUBackend {
 
     /// Fused multi-head attention. Each task is (image, head, block of ≤ 256 queries) and runs
     /// the C kernel `attention` (Sources/CPUVectorKernels): keys in tiles of 256, each tile's kᵀ
-    /// packed once and shared by the block's queries, scores of four query rows at a time kept
+    /// packed once and shared by the block's queries, scores of six query rows × 16 keys kept
     /// in registers, online softmax, and the output accumulated in per-worker scratch. q, k and v
     /// are read in place from the packed layouts. Scratch per worker is a few hundred KB, so no
     /// N×N matrix ever exists (ViT-H global attention: 4096 tokens, 16 heads).
