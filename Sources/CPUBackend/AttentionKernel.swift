@@ -61,7 +61,7 @@ extension CPUBackend {
             for i in 0..<out.count { out.ptr[i] = 0 }
             return
         }
-        let bias = AttentionBiasPlan(p.bias, inputs: x, from: biasInput, nq: nq, nk: nk)
+        let bias = AttentionBiasPlan(p.bias, inputs: x, from: biasInput)
         // Equal query blocks (196 tokens: one block; 4096: 16), doubled until every worker has work.
         let units = batch * heads
         var blocks = (nq + Self.attentionQueryBlock - 1) / Self.attentionQueryBlock
@@ -71,17 +71,18 @@ extension CPUBackend {
         // TinyViT's table bias, dense per head ([heads, nq, nk], in the calling thread's arena):
         // one gather per call instead of one per window.
         var denseTable: UnsafePointer<Float>? = nil
-        if case .table(let table, let index) = bias.kind {
+        if case .table(let table, let ws) = bias.kind {
+            // Token a of a ws × ws window and key b are |Δrow|·ws + |Δcol| apart in the table.
             let dense = scratch[threads].floats(heads * nq * nk)
-            index.withUnsafeBufferPointer { idx in
-                for h in 0..<heads {
-                    let row = table + h * nk, dst = dense + h * nq * nk
-                    for e in 0..<(nq * nk) { dst[e] = row[Int(idx[e])] }
+            for a in 0..<nq {
+                for b in 0..<nk {
+                    let column = abs(a / ws - b / ws) * ws + abs(a % ws - b % ws)
+                    for h in 0..<heads { dense[(h * nq + a) * nk + b] = table[h * nk + column] }
                 }
             }
             denseTable = UnsafePointer(dense)
         }
-        let relH = bias.relHeight, relW = bias.relWidth, tableSpan = bias.relTableRows
+        let relH = bias.height, relW = bias.width, tableSpan = bias.relTableRows
         let kernelScratch = VectorKernels.attentionScratch(queries: rowsPerBlock, headDim: hd)
         // Relative position per block: q·Rᵀ products, then the gathered [gh | gw] rows.
         let relScratch = relH == 0 ? 0 : rowsPerBlock * (tableSpan + relH + relW)
@@ -117,19 +118,16 @@ private struct AttentionBiasPlan {
         case none
         /// SAM's decomposed relative position: tables `Rh [2h−1, hd]`, `Rw [2w−1, hd]`.
         case relative((rh: UnsafePointer<Float>, rw: UnsafePointer<Float>))
-        /// TinyViT: `table [heads, ws²]` and the table column of every (query, key) pair.
-        case table(UnsafePointer<Float>, [Int32])
+        /// TinyViT: `table [heads, ws²]` for windows of ws × ws tokens.
+        case table(UnsafePointer<Float>, window: Int)
     }
     var kind: Kind = .none
-    var height = 0, width = 0, nk = 0
-    /// Floats of scratch the relative-position gather needs per query: h + w gathered values.
-    var relHeight: Int { height }
-    var relWidth: Int { width }
+    /// Relative position: the key grid (h × w; each query gathers h + w bias terms), else 0.
+    var height = 0, width = 0
     /// Columns of the q·Rᵀ products: (2h−1) + (2w−1).
     var relTableRows: Int { height == 0 ? 0 : 2 * height - 1 + 2 * width - 1 }
 
-    init(_ bias: AttentionBias, inputs x: [HostTensor], from i: Int, nq: Int, nk: Int) {
-        self.nk = nk
+    init(_ bias: AttentionBias, inputs x: [HostTensor], from i: Int) {
         switch bias {
         case .none: break
         case .relativePosition(let h, let w):
@@ -137,13 +135,7 @@ private struct AttentionBiasPlan {
             width = w
             kind = .relative((x[i].const, x[i + 1].const))
         case .biasTable(let ws):
-            var index = [Int32](repeating: 0, count: nq * nk)
-            for a in 0..<nq {
-                for b in 0..<nk {
-                    index[a * nk + b] = Int32(abs(a / ws - b / ws) * ws + abs(a % ws - b % ws))
-                }
-            }
-            kind = .table(x[i].const, index)
+            kind = .table(x[i].const, window: ws)
         }
     }
 

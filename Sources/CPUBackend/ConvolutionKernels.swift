@@ -53,20 +53,15 @@ extension CPUBackend {
             let blk = blocks[t]
             // The partition's rows are pixels and its columns output channels.
             let co0 = blk.cols.lowerBound, couts = blk.cols.count
-            // With an epilogue and small weights (repacked by every call), pixel chunks of about
-            // 256 KB of output, so the epilogue runs in L2 (see matmul).
-            let chunked = epilogue && couts * cin <= Self.epilogueChunkFloats
-            let chunk = chunked ? max(64, Self.epilogueChunkFloats / max(couts, 1)) : blk.rows.count
-            var c0 = blk.rows.lowerBound
-            while c0 < blk.rows.upperBound {
-                let cols = min(chunk, blk.rows.upperBound - c0)
+            // The weights (couts × cin) are what OpenBLAS repacks in every call.
+            Self.forEachEpilogueChunk(blk.rows, width: couts, minimum: 64, epilogue: epilogue,
+                                      packedFloats: couts * cin) { c0, cols in
                 let o = O + (blk.batch * cout + co0) * hw + c0
                 BLAS.sgemm(m: couts, n: cols, k: cin, a: W + co0 * cin, lda: cin,
                            b: X + blk.batch * cin * hw + c0, ldb: hw, c: o, ldc: hw)
                 if epilogue {
                     for co in 0..<couts { vec.biasActivate(o + co * hw, cols, bias: bias?[co0 + co] ?? 0, act) }
                 }
-                c0 += cols
             }
         }
     }

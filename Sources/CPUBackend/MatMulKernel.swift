@@ -64,15 +64,8 @@ extension CPUBackend {
         pool.run(blocks.count) { t, _ in
             let blk = blocks[t]
             let c0 = blk.cols.lowerBound, cols = blk.cols.count
-            // With an epilogue and a small B, the block goes in row chunks of about 256 KB of
-            // output, so bias and activation (GELU is ~50 vector instructions per 8 values) run on
-            // data still in L2 instead of streaming the block through memory twice. OpenBLAS packs
-            // all of op(B) in every call, so a large B (ViT's 768 × 2304) is never chunked.
-            let chunked = epilogue && k * cols <= Self.epilogueChunkFloats
-            let chunk = chunked ? max(16, Self.epilogueChunkFloats / max(cols, 1)) : blk.rows.count
-            var r0 = blk.rows.lowerBound
-            while r0 < blk.rows.upperBound {
-                let rows = min(chunk, blk.rows.upperBound - r0)
+            // op(B) (k × cols) is what OpenBLAS repacks in every call.
+            Self.forEachEpilogueChunk(blk.rows, width: cols, minimum: 16, epilogue: epilogue, packedFloats: k * cols) { r0, rows in
                 // Row r of op(A) starts at r·lda (stored as is) or at column r (transposed).
                 let aPtr = A + blk.batch * aStride + (transA ? r0 : r0 * lda)
                 let bPtr = B + blk.batch * bStride + (transB ? c0 * ldb : c0)
@@ -82,11 +75,28 @@ extension CPUBackend {
                 if epilogue {
                     for r in 0..<rows { vec.biasActivate(cPtr + r * n, cols, bias: bias.map { $0 + c0 }, act) }
                 }
-                r0 += rows
             }
         }
     }
 
     /// Output floats per GEMM call when a bias/activation epilogue follows (256 KB: half of L2).
     static let epilogueChunkFloats = 1 << 16
+
+    /// Splits `range` (the rows, or pixel columns, of one GEMM block, each `width` outputs long)
+    /// into the GEMM calls to make, calling `body(start, count)` for each. With an epilogue and a
+    /// small packed operand, chunks of about `epilogueChunkFloats` outputs (at least `minimum`),
+    /// so bias and activation (GELU is ~20 vector instructions per 8 values) run on data still in
+    /// L2 instead of streaming the block through memory twice. OpenBLAS repacks its operand in
+    /// every call, so a large one (ViT's 768 × 2304 weights) keeps the block whole.
+    static func forEachEpilogueChunk(_ range: Range<Int>, width: Int, minimum: Int, epilogue: Bool, packedFloats: Int,
+                                     _ body: (_ start: Int, _ count: Int) -> Void) {
+        let chunked = epilogue && packedFloats <= epilogueChunkFloats
+        let chunk = chunked ? max(minimum, epilogueChunkFloats / max(width, 1)) : range.count
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let count = min(chunk, range.upperBound - start)
+            body(start, count)
+            start += count
+        }
+    }
 }

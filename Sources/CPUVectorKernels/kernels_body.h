@@ -375,11 +375,36 @@ INLINE void CVK_NAME(add_bias)(const cvk_attention *a, long i, long j0, long nt,
     }
 }
 
-/// Output channels per register tile of conv1x1: 6 channels × 16 pixels = 12 accumulators.
-#define C1_ROWS 6
+/// Rows of the register blocks below: 6 rows × 16 columns is 12 accumulators, enough
+/// independent FMA chains to cover the FMA latency (Zen 2: 2 per cycle × 5 cycles) with 16
+/// vector registers. The 1×1 convolution and both products of attention use them.
+#define BLOCK_ROWS 6
+
+/// acc[r] += Σ_{t<n} a[r][t] · b[t·ldb ..< t·ldb + 16] for the BLOCK_ROWS rows a[r]: one
+/// broadcast of a[r][t] per row, two loads of b per step.
+INLINE void CVK_NAME(block_fma16)(v8 acc[BLOCK_ROWS][2], const float *const a[BLOCK_ROWS],
+                                  const float *b, long ldb, long n) {
+    for (long t = 0; t < n; t++, b += ldb) {
+        const v8 b0 = LOAD(b), b1 = LOAD(b + 8);
+        for (int r = 0; r < BLOCK_ROWS; r++) {
+            const v8 av = SPLAT(a[r][t]);
+            acc[r][0] = MADD(av, b0, acc[r][0]);
+            acc[r][1] = MADD(av, b1, acc[r][1]);
+        }
+    }
+}
+
+/// block_fma16 for 8 columns.
+INLINE void CVK_NAME(block_fma8)(v8 acc[BLOCK_ROWS], const float *const a[BLOCK_ROWS],
+                                 const float *b, long ldb, long n) {
+    for (long t = 0; t < n; t++, b += ldb) {
+        const v8 b0 = LOAD(b);
+        for (int r = 0; r < BLOCK_ROWS; r++) acc[r] = MADD(SPLAT(a[r][t]), b0, acc[r]);
+    }
+}
 
 static void CVK_NAME(conv1x1)(const cvk_conv1x1 *a) {
-    enum { R = C1_ROWS };
+    enum { R = BLOCK_ROWS };
     const long cin = a->cin, cout = a->cout, np = a->pixels;
     const long full = np & ~15L;
     // Blocks of 128 pixels. The block's input is packed first: channel planes are a power of two
@@ -396,25 +421,17 @@ static void CVK_NAME(conv1x1)(const cvk_conv1x1 *a) {
             const float *w[R];
             for (int r = 0; r < R; r++) w[r] = a->w + (co0 + (r < rows ? r : rows - 1)) * cin;
             for (long p0 = b0; p0 < b1; p0 += 16) {
-            v8 acc[R][2];
-            for (int r = 0; r < R; r++) { acc[r][0] = SPLAT(0); acc[r][1] = SPLAT(0); }
-            const float *xc = xb + (p0 - b0);
-            for (long ci = 0; ci < cin; ci++, xc += 128) {
-                const v8 x0 = LOAD(xc), x1 = LOAD(xc + 8);
-                for (int r = 0; r < R; r++) {
-                    const v8 wv = SPLAT(w[r][ci]);
-                    acc[r][0] = MADD(wv, x0, acc[r][0]);
-                    acc[r][1] = MADD(wv, x1, acc[r][1]);
+                v8 acc[R][2];
+                for (int r = 0; r < R; r++) { acc[r][0] = SPLAT(0); acc[r][1] = SPLAT(0); }
+                CVK_NAME(block_fma16)(acc, w, xb + (p0 - b0), 128, cin);
+                for (int r = 0; r < rows; r++) {
+                    const v8 b = SPLAT(a->bias ? a->bias[co0 + r] : 0.0f);
+                    float *yr = a->y + (co0 + r) * a->ldy + p0;
+                    ACT_LOOP(a->activation, {
+                        STORE(yr, CVK_NAME(apply)(acc[r][0] + b, act_));
+                        STORE(yr + 8, CVK_NAME(apply)(acc[r][1] + b, act_));
+                    })
                 }
-            }
-            for (int r = 0; r < rows; r++) {
-                const v8 b = SPLAT(a->bias ? a->bias[co0 + r] : 0.0f);
-                float *yr = a->y + (co0 + r) * a->ldy + p0;
-                ACT_LOOP(a->activation, {
-                    STORE(yr, CVK_NAME(apply)(acc[r][0] + b, act_));
-                    STORE(yr + 8, CVK_NAME(apply)(acc[r][1] + b, act_));
-                })
-            }
             }
         }
     }
@@ -435,12 +452,9 @@ static void CVK_NAME(conv1x1)(const cvk_conv1x1 *a) {
     }
 }
 
-/// Query rows scored together: 6 rows × 16 keys is 12 accumulators, enough independent FMA
-/// chains to cover the FMA latency (Zen 2: 2 per cycle × 5 cycles) with 16 vector registers.
-#define ATT_ROWS 6
 
 static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
-    enum { KT = CVK_ATTENTION_KEY_TILE, R = ATT_ROWS };
+    enum { KT = CVK_ATTENTION_KEY_TILE, R = BLOCK_ROWS };
     const long m = a->m, n = a->n, hd = a->hd;
     float *kt = scratch;                 // hd × KT: the key tile, transposed
     float *acc = kt + hd * KT;           // m × hd: unnormalised outputs
@@ -467,15 +481,7 @@ static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
             for (; j + 16 <= nt8; j += 16) {
                 v8 sc[R][2];
                 for (int r = 0; r < R; r++) { sc[r][0] = SPLAT(0); sc[r][1] = SPLAT(0); }
-                const float *kc = kt + j;
-                for (long c = 0; c < hd; c++, kc += KT) {
-                    const v8 k0 = LOAD(kc), k1 = LOAD(kc + 8);
-                    for (int r = 0; r < R; r++) {
-                        const v8 qv = SPLAT(q[r][c]);
-                        sc[r][0] = MADD(qv, k0, sc[r][0]);
-                        sc[r][1] = MADD(qv, k1, sc[r][1]);
-                    }
-                }
+                CVK_NAME(block_fma16)(sc, q, kt + j, KT, hd);
                 for (int r = 0; r < R; r++) {
                     STORE(s + r * KT + j, sc[r][0] * scale);
                     STORE(s + r * KT + j + 8, sc[r][1] * scale);
@@ -485,11 +491,7 @@ static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
                 // The last 8 keys (short windows: 49 keys are 3 × 16 + 8 rather than 4 × 16).
                 v8 sc[R];
                 for (int r = 0; r < R; r++) sc[r] = SPLAT(0);
-                const float *kc = kt + j;
-                for (long c = 0; c < hd; c++, kc += KT) {
-                    const v8 k0 = LOAD(kc);
-                    for (int r = 0; r < R; r++) sc[r] = MADD(SPLAT(q[r][c]), k0, sc[r]);
-                }
+                CVK_NAME(block_fma8)(sc, q, kt + j, KT, hd);
                 for (int r = 0; r < R; r++) STORE(s + r * KT + j, sc[r] * scale);
             }
             // Online softmax: rescale what was accumulated under the old maximum.
@@ -506,9 +508,10 @@ static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
                 run_max[i] = new_max;
                 if (correction != 1.0f) CVK_NAME(scale_row)(acc + i * hd, hd, correction);
             }
-            // acc += p·v: 16 output columns of R rows at a time (12 accumulators). Rows past the
-            // end accumulate zeros into scratch rows that are never read (acc has m rows; those
-            // are redirected to a dummy row below).
+            // acc += p·v, 16 (then 8) output columns of R rows at a time. Score rows past the end
+            // were zeroed above and their accumulators are never stored.
+            const float *p[R];
+            for (int r = 0; r < R; r++) p[r] = s + r * KT;
             long c0 = 0;
             for (; c0 + 16 <= hd; c0 += 16) {
                 v8 o[R][2];
@@ -516,15 +519,7 @@ static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
                     if (r < rows) { o[r][0] = LOAD(acc + (i0 + r) * hd + c0); o[r][1] = LOAD(acc + (i0 + r) * hd + c0 + 8); }
                     else { o[r][0] = SPLAT(0); o[r][1] = SPLAT(0); }
                 }
-                const float *vr = vt + c0;
-                for (long j = 0; j < nt; j++, vr += a->ldv) {
-                    const v8 v0 = LOAD(vr), v1 = LOAD(vr + 8);
-                    for (int r = 0; r < R; r++) {
-                        const v8 p = SPLAT(s[r * KT + j]);
-                        o[r][0] = MADD(p, v0, o[r][0]);
-                        o[r][1] = MADD(p, v1, o[r][1]);
-                    }
-                }
+                CVK_NAME(block_fma16)(o, p, vt + c0, a->ldv, nt);
                 for (int r = 0; r < R; r++) {
                     if (r < rows) { STORE(acc + (i0 + r) * hd + c0, o[r][0]); STORE(acc + (i0 + r) * hd + c0 + 8, o[r][1]); }
                 }
@@ -532,11 +527,7 @@ static void CVK_NAME(attention)(const cvk_attention *a, float *scratch) {
             for (; c0 + 8 <= hd; c0 += 8) {
                 v8 o[R];
                 for (int r = 0; r < R; r++) o[r] = r < rows ? LOAD(acc + (i0 + r) * hd + c0) : SPLAT(0);
-                const float *vr = vt + c0;
-                for (long j = 0; j < nt; j++, vr += a->ldv) {
-                    const v8 v0 = LOAD(vr);
-                    for (int r = 0; r < R; r++) o[r] = MADD(SPLAT(s[r * KT + j]), v0, o[r]);
-                }
+                CVK_NAME(block_fma8)(o, p, vt + c0, a->ldv, nt);
                 for (int r = 0; r < R; r++) if (r < rows) STORE(acc + (i0 + r) * hd + c0, o[r]);
             }
             for (; c0 < hd; c0++) {
