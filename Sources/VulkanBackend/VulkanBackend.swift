@@ -242,6 +242,19 @@ public final class VulkanBackend: Backend {
         try dispatch(module, constants: constants, push: push, groups: (x, y, 1))
     }
 
+    /// Calls `body(first, count)` for consecutive slices of `batch` that fit on the z axis of
+    /// one dispatch (maxComputeWorkGroupCount[2]); a batched encoder records one dispatch per
+    /// slice, at addresses shifted by `first` items.
+    func forEachBatchSlice(_ batch: Int, _ body: (_ first: Int, _ count: Int) throws -> Void) rethrows {
+        let maxZ = Int(device.caps.maxWorkGroupCount.2)
+        var first = 0
+        while first < batch {
+            let count = min(maxZ, batch - first)
+            try body(first, count)
+            first += count
+        }
+    }
+
     func dispatch(_ module: String, constants: [UInt32] = [], push: PushConstants, groups: (Int, Int, Int)) throws {
         precondition(push.bytes.count <= Int(pipelines.pushConstantSize),
                      "\(module): \(push.bytes.count) bytes of push constants exceed \(pipelines.pushConstantSize)")

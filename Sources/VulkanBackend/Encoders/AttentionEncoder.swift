@@ -54,10 +54,7 @@ extension VulkanBackend {
             biasAddress = try address(inputs[biasStart])
         }
         let elem = UInt64(storageType.size)
-        let maxZ = Int(device.caps.maxWorkGroupCount.2)
-        var first = 0
-        while first < batch {
-            let count = min(maxZ, batch - first)
+        try forEachBatchSlice(batch) { first, count in
             var pc = PushConstants()
             pc.address(try address(q) + UInt64(first * nq * row) * elem)
             pc.address(try address(k) + UInt64(first * nk * row) * elem)
@@ -68,7 +65,6 @@ extension VulkanBackend {
             pc.f32(p.scale)
             try dispatch(kernel("attention"), constants: AttentionTiling.constants(headDim: hd, sharedMemoryBytes: Int(device.caps.maxSharedMemory)), push: pc,
                          groups: ((nq + AttentionTiling.queriesPerGroup - 1) / AttentionTiling.queriesPerGroup, p.heads, count))
-            first += count
         }
     }
 }

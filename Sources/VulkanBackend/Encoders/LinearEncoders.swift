@@ -46,11 +46,7 @@ extension VulkanBackend {
         guard gx <= Int(device.caps.maxWorkGroupCount.0), gy <= Int(device.caps.maxWorkGroupCount.1) else {
             throw BackendError.unsupported(backend: "vulkan", op: "matmul", reason: "M \(m) x N \(n) needs more workgroups than the device allows")
         }
-        // Batches beyond maxComputeWorkGroupCount[2] run as several dispatches at shifted addresses.
-        let maxZ = Int(device.caps.maxWorkGroupCount.2)
-        var first = 0
-        while first < batch {
-            let count = min(maxZ, batch - first)
+        try forEachBatchSlice(batch) { first, count in
             var pc = PushConstants()
             pc.address(try address(a) + UInt64(first * m * k) * elem)
             pc.address(try address(b) + UInt64(first * batchB) * elem)
@@ -58,7 +54,6 @@ extension VulkanBackend {
             pc.address(try address(c) + UInt64(first * m * n) * elem)
             pc.u32s([m, n, k, sAm, sAk, sBk, sBn, m * k, batchB, m * n, flags])
             try dispatch(module, constants: constants, push: pc, groups: (gx, gy, count))
-            first += count
         }
     }
 
