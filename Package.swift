@@ -50,7 +50,8 @@ let package = Package(
                 dependencies: ["TensorRuntime", "SAMModels", "MedicalImaging",
                                "CPUBackend", "OpenCLBackend", "VulkanBackend"]),
         // `cpu` backend benchmarks against PyTorch (Benchmarks/cpu/README.md).
-        .executableTarget(name: "CPUBench", dependencies: ["CPUBackend", "SAMModels"], path: "Benchmarks/cpu/Sources"),
+        .executableTarget(name: "CPUBench", dependencies: ["CPUBackend", "SAMModels", "Segmentation", "MedicalImaging"],
+                          path: "Benchmarks/cpu/Sources"),
         // Checkpoint loading time and memory (Benchmarks/checkpoint-load/README.md).
         .executableTarget(name: "CheckpointLoadBench", dependencies: ["Checkpoints"],
                           path: "Benchmarks/checkpoint-load/Sources"),

@@ -19,5 +19,6 @@ void main() {
         ib += c * pc.sb[d];
     }
     float va = LD(pc.a, ia), vb = LD(pc.b, ib);
-    ST(pc.y, i, pc.op == 0u ? va + vb : va * vb);
+    // op 0 = add, 1 = mul, 2 = greater (1 or 0)
+    ST(pc.y, i, pc.op == 0u ? va + vb : pc.op == 1u ? va * vb : (va > vb ? 1.0 : 0.0));
 }

@@ -16,33 +16,44 @@ extension CPUBackend {
         }
     }
 
-    /// Broadcasting add/mul. The walk merges dimensions, so the common cases (same shape, a
-    /// per-channel vector, a positional embedding shared over the batch) run as long vector loops.
+    /// Broadcasting add/mul/greater. The walk merges dimensions, so the common cases (same
+    /// shape, a per-channel vector, a positional embedding shared over the batch, a threshold
+    /// scalar) run as long vector loops.
     func binary(_ kind: BinaryKind, _ x: HostTensor, _ y: HostTensor, _ out: HostTensor) {
         let walk = StridedWalk(shape: out.shape.dims,
                                strides: [out.shape.strides, x.shape.broadcastStrides(to: out.shape),
                                          y.shape.broadcastStrides(to: out.shape)])
         let n = walk.inner, (_, sx, sy) = walk.innerStrides
-        let X = x.const, Y = y.const, O = out.ptr
-        let add = kind == .add
+        // One loop body per kind, each inlined with its operator, so the vector loops stay
+        // free of indirect calls.
+        switch kind {
+        case .add: binaryRuns(walk, x.const, y.const, out.ptr, n, sx, sy, { $0 + $1 }, { $0 + $1 })
+        case .mul: binaryRuns(walk, x.const, y.const, out.ptr, n, sx, sy, { $0 * $1 }, { $0 * $1 })
+        case .greater:
+            binaryRuns(walk, x.const, y.const, out.ptr, n, sx, sy,
+                       { F8(repeating: 0).replacing(with: 1, where: $0 .> $1) }, { $0 > $1 ? 1 : 0 })
+        }
+    }
+
+    @inline(__always)
+    private func binaryRuns(_ walk: StridedWalk, _ X: UnsafePointer<Float>, _ Y: UnsafePointer<Float>,
+                            _ O: UnsafeMutablePointer<Float>, _ n: Int, _ sx: Int, _ sy: Int,
+                            _ apply8: (F8, F8) -> F8, _ apply: (Float, Float) -> Float) {
         pool.forEachRange(walk.outerCount, grain: max(1, Self.elementGrain / n)) { range, _ in
             walk.forEachRun(range) { o, ox, oy in
                 let dst = O + o, a = X + ox, b = Y + oy
                 var i = 0
                 if sx == 1 && sy == 1 {
-                    if add { while i + 8 <= n { dst.store8(i, a.load8(i) + b.load8(i)); i += 8 } }
-                    else { while i + 8 <= n { dst.store8(i, a.load8(i) * b.load8(i)); i += 8 } }
+                    while i + 8 <= n { dst.store8(i, apply8(a.load8(i), b.load8(i))); i += 8 }
                 } else if sx == 1 && sy == 0 {
                     let b8 = F8(repeating: b[0])
-                    if add { while i + 8 <= n { dst.store8(i, a.load8(i) + b8); i += 8 } }
-                    else { while i + 8 <= n { dst.store8(i, a.load8(i) * b8); i += 8 } }
+                    while i + 8 <= n { dst.store8(i, apply8(a.load8(i), b8)); i += 8 }
                 } else if sx == 0 && sy == 1 {
                     let a8 = F8(repeating: a[0])
-                    if add { while i + 8 <= n { dst.store8(i, a8 + b.load8(i)); i += 8 } }
-                    else { while i + 8 <= n { dst.store8(i, a8 * b.load8(i)); i += 8 } }
+                    while i + 8 <= n { dst.store8(i, apply8(a8, b.load8(i))); i += 8 }
                 }
                 while i < n {
-                    dst[i] = add ? a[i * sx] + b[i * sy] : a[i * sx] * b[i * sy]
+                    dst[i] = apply(a[i * sx], b[i * sy])
                     i += 1
                 }
             }

@@ -54,22 +54,27 @@ struct Bench: ParsableCommand {
         let embeddings = Tensor(uniform: [1, sam.config.encoder.embeddingChannels, emb.embeddingHeight, emb.embeddingWidth],
                                 in: -0.5...0.5, seed: 4)
         let side = Float(emb.inputWidth)
+        // The pipeline's images are the encoder's input size (no padding to crop).
+        let (_, transform) = try sam.preprocess(image: Tensor(zeros: [s, s, 3]))
         let prompts = (0..<batch).map { i in
-            Prompt(box: [side * 0.2 + Float(i), side * 0.25, side * 0.7, side * 0.8 - Float(i % 7)])
+            ModelPrompt(box: [side * 0.2 + Float(i), side * 0.25, side * 0.7, side * 0.8 - Float(i % 7)])
         }
 
         func once() throws {
             switch workload {
             case .encoder:
-                _ = try encoder!.run(["image": image])
+                _ = try encoder!.run([EncoderIO.image: image])
             case .decoder:
                 _ = try sam.decode(prompts: prompts, embeddings: embeddings, multimask: false, on: backend)
             case .pipeline:
-                let e = try encoder!.run(["image": image]).values.first!
+                // As `medsam segment` runs it: embeddings stay on the device, post-processing to
+                // masks at the image size runs there too, and only masks and IoU come back.
+                let e = try sam.encode(image, on: backend)
                 for b in 0..<batch {
-                    let one = Tensor(shape: Shape([1] + Array(e.shape.dims.dropFirst())),
-                                     data: Array(e.data[(b * e.count / batch)..<((b + 1) * e.count / batch)]))
-                    _ = try sam.decode(prompts: [prompts[b]], embeddings: one, multimask: false, on: backend)
+                    let decoded = try sam.decode(prompts: [prompts[b]], embeddings: .device(batch == 1 ? e : try e.item(b)),
+                                                 multimask: false, on: backend, deviceOutputs: [DecoderIO.lowResLogits])
+                    _ = try sam.postprocess(lowResLogits: .device(decoded.device[DecoderIO.lowResLogits]!), transform: transform,
+                                            includesLogits: false, on: backend)
                 }
             }
         }
@@ -86,12 +91,12 @@ struct Bench: ParsableCommand {
         var flops = 0.0
         flops += encoderGraph?.totalFlops ?? 0
         if workload != .encoder {
-            let (variant, _) = try sam.decoderInputs(prompts: [prompts[0]], embeddings: embeddings, multimask: false)
+            let (variant, _) = try sam.decoderInputs(prompts: [prompts[0]], embeddingShape: embeddings.shape, multimask: false)
             flops += (try sam.decoderGraph(variant)).totalFlops * Double(workload == .decoder ? 1 : batch)
         }
         var profileTable: String?
         if profile, let encoder {
-            _ = try encoder.run(["image": image], options: RunOptions(profile: true))
+            _ = try encoder.run([EncoderIO.image: image], options: RunOptions(profile: true))
             profileTable = encoder.lastProfile?.table()
         }
         let result = BenchResult(model: kind.rawValue, workload: workload.rawValue, backend: backend.info.backend,

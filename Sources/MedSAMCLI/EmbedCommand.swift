@@ -22,7 +22,8 @@ struct Embed: ParsableCommand {
         let loaded = try modelOptions.load()
         let predictor = Predictor(model: loaded.model, backend: try modelOptions.makeBackend())
         try predictor.setImage(image)
-        try NPY.write(predictor.embedding!, to: URL(fileURLWithPath: output))
-        print("wrote \(output) \(predictor.embedding!.shape) (" + String(format: "%.0f ms", predictor.lastEncodeMilliseconds) + ")")
+        let embedding = try predictor.downloadEmbedding()
+        try NPY.write(embedding, to: URL(fileURLWithPath: output))
+        print("wrote \(output) \(embedding.shape) (" + String(format: "%.0f ms", predictor.lastEncodeMilliseconds) + ")")
     }
 }

@@ -25,6 +25,9 @@ struct Segment: ParsableCommand {
     @Option(help: "Low-res logits (.npy, [1,256,256] or [256,256]) of an earlier prediction, as extra input.")
     var maskInput: String?
 
+    @Option(help: "Use this image embedding (.npy written by `medsam embed` for the same input, model and slice) instead of running the image encoder.")
+    var embedding: String?
+
     @Flag(help: "Predict three masks per prompt.")
     var multimask = false
 
@@ -63,8 +66,21 @@ struct Segment: ParsableCommand {
         let loadMs = millisecondsSince(start)
 
         let predictor = Predictor(model: loaded.model, backend: backend)
-        try predictor.setImage(image)
-        let prediction = try predictor.predict(prompts, multimask: multimask)
+        if let path = embedding {
+            let stored = try NPY.read(URL(fileURLWithPath: path))
+            do {
+                try predictor.setEmbedding(Tensor(shape: stored.shape, data: stored.values),
+                                           imageHeight: image.height, imageWidth: image.width)
+            } catch let error as EmbeddingError {
+                throw CLIError("--embedding \(path): \(error)")
+            }
+        } else {
+            try predictor.setImage(image)
+        }
+        var wanted: PredictionOutputs = []
+        if logits != nil { wanted.insert(.logits) }
+        if lowResLogits != nil { wanted.insert(.lowResLogits) }
+        let prediction = try predictor.predict(prompts, multimask: multimask, outputs: wanted)
 
         let labels = labelMap(prediction, height: image.height, width: image.width)
         switch ext! {
@@ -77,12 +93,11 @@ struct Segment: ParsableCommand {
         default:
             try writeNIfTI(labels, image: image, volume: volume)
         }
-        if let l = logits {
-            let t = prediction.logits
+        if let l = logits, let t = prediction.logits {
             try NPY.write(multimask ? t : t.reshaped([t.shape[0], image.height, image.width]), to: URL(fileURLWithPath: l))
         }
-        if let l = lowResLogits {
-            try NPY.write(prediction.lowResLogits, to: URL(fileURLWithPath: l))
+        if let l = lowResLogits, let t = prediction.lowResLogits {
+            try NPY.write(t, to: URL(fileURLWithPath: l))
         }
         if let o = overlay {
             try OverlayRenderer.write(to: URL(fileURLWithPath: o), base: image, labels: labels,
@@ -102,7 +117,7 @@ struct Segment: ParsableCommand {
             try printJSON(SegmentSummary(model: loaded.kind.rawValue, checkpoint: loaded.checkpointPath,
                                          backend: backend.info.backend, device: backend.info.name,
                                          image: [image.height, image.width], masks: masks, output: output,
-                                         timings_ms: ["load": loadMs, "encode": predictor.lastEncodeMilliseconds,
+                                         timings_ms: ["load": loadMs, "encode": embedding == nil ? predictor.lastEncodeMilliseconds : 0,
                                                       "decode": predictor.lastDecodeMilliseconds, "total": total]))
         } else {
             for p in 0..<prediction.iou.shape[0] {
@@ -154,7 +169,7 @@ struct Segment: ParsableCommand {
         return nil
     }
 
-    private func parsePrompts() throws -> [PromptInput] {
+    private func parsePrompts() throws -> [ImagePrompt] {
         let parsedBoxes = try boxes.map { try parseBox($0) }
         let parsedPoints = try points.map { try parsePoint($0) }
         var maskLogits: Tensor?
@@ -173,12 +188,12 @@ struct Segment: ParsableCommand {
             throw CLIError("--point prompts join a box only when exactly one --box is given (got \(parsedBoxes.count) boxes)")
         }
         if parsedBoxes.isEmpty {
-            return [PromptInput(points: parsedPoints, maskLogits: maskLogits)]
+            return [ImagePrompt(points: parsedPoints, maskLogits: maskLogits)]
         }
         if parsedBoxes.count == 1 {
-            return [PromptInput(points: parsedPoints, box: parsedBoxes[0], maskLogits: maskLogits)]
+            return [ImagePrompt(points: parsedPoints, box: parsedBoxes[0], maskLogits: maskLogits)]
         }
-        return parsedBoxes.map { PromptInput(box: $0, maskLogits: maskLogits) }
+        return parsedBoxes.map { ImagePrompt(box: $0, maskLogits: maskLogits) }
     }
 }
 
@@ -192,7 +207,7 @@ func parseBox(_ s: String) throws -> [Float] {
     return b
 }
 
-func parsePoint(_ s: String) throws -> PromptInput.Point {
+func parsePoint(_ s: String) throws -> ImagePrompt.Point {
     let v = s.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
     guard v.count == 2 || v.count == 3, let x = Float(v[0]), let y = Float(v[1]), x.isFinite, y.isFinite else {
         throw CLIError("--point '\(s)' is not X,Y or X,Y,L")
@@ -202,7 +217,7 @@ func parsePoint(_ s: String) throws -> PromptInput.Point {
         guard let l = Int(v[2]), l == 0 || l == 1 else { throw CLIError("--point '\(s)': label must be 0 or 1") }
         label = l
     }
-    return PromptInput.Point(x: x, y: y, label: label)
+    return ImagePrompt.Point(x: x, y: y, label: label)
 }
 
 struct MaskSummary: Codable {

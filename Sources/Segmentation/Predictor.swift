@@ -4,7 +4,7 @@ import SAMModels
 import TensorRuntime
 
 /// A prompt in the pixel coordinates of the image as read (x = column, y = row).
-public struct PromptInput: Sendable, Equatable {
+public struct ImagePrompt: Sendable, Equatable {
     public struct Point: Sendable, Equatable {
         public var x: Float
         public var y: Float
@@ -26,7 +26,7 @@ public struct PromptInput: Sendable, Equatable {
 }
 
 /// Prompts that cannot be applied to the current image.
-public enum PromptInputError: Error, CustomStringConvertible, Equatable {
+public enum ImagePromptError: Error, CustomStringConvertible, Equatable {
     case noImage
     case noPrompt
     case boxOutside(box: [Float], width: Int, height: Int)
@@ -52,16 +52,26 @@ public enum PromptInputError: Error, CustomStringConvertible, Equatable {
     private func fmt(_ b: [Float]) -> String { b.map { String(format: "%g", $0) }.joined(separator: ",") }
 }
 
+/// What `Predictor.predict` brings back to the host besides the masks and IoU predictions.
+public struct PredictionOutputs: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// The logits at the image's size (before sigmoid and threshold).
+    public static let logits = PredictionOutputs(rawValue: 1)
+    /// The decoder's low-res logits (what a following prompt can pass as `maskLogits`).
+    public static let lowResLogits = PredictionOutputs(rawValue: 2)
+}
+
 /// Masks for a batch of prompts at the image's size.
 public struct Prediction {
     /// `[P, M, H, W]` with values 0/1 (M = 3 with multimask, else 1).
     public var masks: Tensor
-    /// `[P, M, H, W]` mask logits before thresholding, at the image's size.
-    public var logits: Tensor
     /// `[P, M]` predicted IoU.
     public var iou: Tensor
-    /// `[P, M, 4h, 4w]` low-res logits (what a following prompt can pass as `maskLogits`).
-    public var lowResLogits: Tensor
+    /// `[P, M, H, W]` mask logits before thresholding, at the image's size (when asked for).
+    public var logits: Tensor?
+    /// `[P, M, 4h, 4w]` low-res logits (when asked for).
+    public var lowResLogits: Tensor?
 
     /// Index of the mask with the highest predicted IoU for prompt `p`.
     public func bestMask(_ p: Int) -> Int {
@@ -77,16 +87,56 @@ public struct Prediction {
     }
 }
 
+/// An image as the mask decoder sees it: its embedding, kept on the backend that computed it,
+/// and the transform that maps prompts in and masks back out.
+///
+/// Holding an `ImageEmbedding` holds its device memory (for SAM ViT 4 MiB, for LiteMedSAM
+/// 4 MiB); release it to free that memory. Nothing moves it to the host but `download()`.
+public final class ImageEmbedding {
+    /// `[1, C, h, w]` on the predictor's backend.
+    public let embeddings: DeviceTensor
+    public let transform: ImageTransform
+    /// The decoder's prompt-independent image side, computed on the first prompt without a
+    /// mask input and reused by every later one.
+    var decoderContext: DecoderImageContext?
+
+    public init(embeddings: DeviceTensor, transform: ImageTransform) {
+        self.embeddings = embeddings
+        self.transform = transform
+    }
+
+    /// The embedding on the host (for `medsam embed`, or to cache it on disk).
+    public func download() throws -> Tensor { try embeddings.download() }
+}
+
+/// Errors from setting an embedding computed elsewhere.
+public enum EmbeddingError: Error, CustomStringConvertible, Equatable {
+    case shape(expected: Shape, got: Shape)
+
+    public var description: String {
+        switch self {
+        case .shape(let e, let g):
+            return "the embedding has shape \(g), but this model's image encoder produces \(e)"
+        }
+    }
+}
+
 /// SAM's interactive split: embed an image once, then answer any number of prompt sets.
 ///
-/// The embedding is computed by the image encoder on the backend and kept; each `predict`
-/// runs only the prompt encoder and mask decoder (one decoder call per batch of prompts).
+/// The image encoder runs on the backend and its embedding stays there; each `predict` runs
+/// the prompt encoder and mask decoder (one decoder call per batch of prompts) against that
+/// device tensor, then the family's post-processing graph on the same backend, and downloads
+/// only the masks, the IoU predictions and what `PredictionOutputs` asks for. Embeddings of
+/// several images can be computed in one encoder run (`embed(_:)`) and switched between with
+/// `setEmbedding(_:)`. A predictor is not thread-safe: use one per thread.
 public final class Predictor {
     public let model: SAMModel
     public let backend: any Backend
-    public private(set) var embedding: Tensor?
-    public private(set) var transform: ImageTransform?
-    /// Milliseconds of the last `setImage` (preprocess + encoder) and `predict` (decoder + postprocess).
+    /// The embedding prompts are decoded against (set by `setImage` or `setEmbedding`).
+    public private(set) var current: ImageEmbedding?
+    public var transform: ImageTransform? { current?.transform }
+    /// Milliseconds of the last `setImage`/`embed` (preprocess + encoder) and `predict`
+    /// (decoder + post-processing + downloads).
     public private(set) var lastEncodeMilliseconds: Double = 0
     public private(set) var lastDecodeMilliseconds: Double = 0
 
@@ -95,72 +145,118 @@ public final class Predictor {
         self.backend = backend
     }
 
-    /// Embeds `image` (grey or RGB, intensities already mapped to 0...255).
+    /// Embeds `image` (grey or RGB, intensities already mapped to 0...255) and makes it current.
     public func setImage(_ image: Image) throws {
+        current = try embed([image])[0]
+    }
+
+    /// Embeds `images` in one encoder run (a batch of N), returning one embedding per image
+    /// (each copied on the device into a buffer of its own). The current embedding is unchanged.
+    public func embed(_ images: [Image]) throws -> [ImageEmbedding] {
+        guard !images.isEmpty else { return [] }
         let start = DispatchTime.now().uptimeNanoseconds
-        let rgb = image.rgb()
-        let tensor = Tensor(shape: [rgb.height, rgb.width, 3], data: rgb.pixels)
-        let (input, transform) = try model.preprocess(image: tensor)
-        let encoder = try model.compiledEncoder(on: backend)
-        guard let output = try encoder.run(["image": input]).values.first else {
-            throw BackendError.invalidArgument("the image encoder produced no output")
+        var inputs: [Float] = []
+        var transforms: [ImageTransform] = []
+        let s = model.config.inputSize
+        inputs.reserveCapacity(images.count * 3 * s * s)
+        for image in images {
+            let rgb = image.rgb()
+            let (input, transform) = try model.preprocess(image: Tensor(shape: [rgb.height, rgb.width, 3], data: rgb.pixels))
+            inputs += input.data
+            transforms.append(transform)
         }
-        embedding = output
-        self.transform = transform
+        let batch = try model.encode(Tensor(shape: [images.count, 3, s, s], data: inputs), on: backend)
+        let result = try transforms.enumerated().map { i, t in
+            ImageEmbedding(embeddings: images.count == 1 ? batch : try batch.item(i), transform: t)
+        }
+        try backend.synchronize()
         lastEncodeMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        return result
+    }
+
+    /// Makes an embedding computed earlier by this predictor current.
+    public func setEmbedding(_ embedding: ImageEmbedding) throws {
+        guard embedding.embeddings.backend === backend else {
+            throw BackendError.invalidArgument("the embedding was computed on another backend (\(embedding.embeddings.backend.info.backend))")
+        }
+        current = embedding
     }
 
     /// Uses an embedding computed earlier (e.g. read from `medsam embed` output) for an image of
-    /// the given size.
+    /// the given size: it is uploaded once and stays on the backend.
     public func setEmbedding(_ embedding: Tensor, imageHeight: Int, imageWidth: Int) throws {
+        let pc = model.config.promptEncoder
+        let expected: Shape = [1, model.config.encoder.embeddingChannels, pc.embeddingHeight, pc.embeddingWidth]
+        guard embedding.shape.count == expected.count, embedding.shape.dims.filter({ $0 != 1 }) == expected.dims.filter({ $0 != 1 }) else {
+            throw EmbeddingError.shape(expected: expected, got: embedding.shape)
+        }
         let (_, t) = try model.preprocess(image: Tensor(zeros: [imageHeight, imageWidth, 3]))
-        self.embedding = embedding
-        self.transform = t
+        current = ImageEmbedding(embeddings: try DeviceTensor.upload(embedding.reshaped(expected), to: backend), transform: t)
+    }
+
+    /// The current embedding on the host.
+    public func downloadEmbedding() throws -> Tensor {
+        guard let current else { throw ImagePromptError.noImage }
+        return try current.download()
     }
 
     /// Checks prompts against the image (boxes inside and ordered, points inside, labels 0/1).
-    public func validate(_ prompts: [PromptInput]) throws {
-        guard let t = transform else { throw PromptInputError.noImage }
+    public func validate(_ prompts: [ImagePrompt]) throws {
+        guard let t = transform else { throw ImagePromptError.noImage }
         let w = Float(t.originalWidth), h = Float(t.originalHeight)
         for p in prompts {
-            if p.points.isEmpty && p.box == nil && p.maskLogits == nil { throw PromptInputError.noPrompt }
+            if p.points.isEmpty && p.box == nil && p.maskLogits == nil { throw ImagePromptError.noPrompt }
             if let b = p.box {
-                guard b.count == 4, b.allSatisfy(\.isFinite) else { throw PromptInputError.boxInverted(b) }
-                guard b[2] >= b[0], b[3] >= b[1] else { throw PromptInputError.boxInverted(b) }
+                guard b.count == 4, b.allSatisfy(\.isFinite) else { throw ImagePromptError.boxInverted(b) }
+                guard b[2] >= b[0], b[3] >= b[1] else { throw ImagePromptError.boxInverted(b) }
                 guard b[0] >= 0, b[1] >= 0, b[2] <= w, b[3] <= h else {
-                    throw PromptInputError.boxOutside(box: b, width: t.originalWidth, height: t.originalHeight)
+                    throw ImagePromptError.boxOutside(box: b, width: t.originalWidth, height: t.originalHeight)
                 }
             }
             for pt in p.points {
-                guard pt.label == 0 || pt.label == 1 else { throw PromptInputError.badLabel(pt.label) }
+                guard pt.label == 0 || pt.label == 1 else { throw ImagePromptError.badLabel(pt.label) }
                 guard pt.x >= 0, pt.y >= 0, pt.x <= w, pt.y <= h, pt.x.isFinite, pt.y.isFinite else {
-                    throw PromptInputError.pointOutside(x: pt.x, y: pt.y, width: t.originalWidth, height: t.originalHeight)
+                    throw ImagePromptError.pointOutside(x: pt.x, y: pt.y, width: t.originalWidth, height: t.originalHeight)
                 }
             }
         }
     }
 
     /// Masks for `prompts` (all of the same form: the same number of points, all or none with a
-    /// box, all or none with a mask input), in one decoder call.
-    public func predict(_ prompts: [PromptInput], multimask: Bool = false) throws -> Prediction {
-        guard let embedding, let t = transform else { throw PromptInputError.noImage }
+    /// box, all or none with a mask input), in one decoder call and one post-processing call.
+    public func predict(_ prompts: [ImagePrompt], multimask: Bool = false,
+                        outputs: PredictionOutputs = []) throws -> Prediction {
+        guard let current else { throw ImagePromptError.noImage }
+        let t = current.transform
         try validate(prompts)
         let start = DispatchTime.now().uptimeNanoseconds
-        let modelPrompts = prompts.map { p -> Prompt in
-            Prompt(points: p.points.map { pt in
-                       let q = t.point(x: pt.x, y: pt.y)
-                       return PromptPoint(x: q.x, y: q.y, label: pt.label)
-                   },
-                   box: p.box.map { t.box($0) },
-                   maskInput: p.maskLogits)
+        let modelPrompts = prompts.map { p -> ModelPrompt in
+            ModelPrompt(points: p.points.map { pt in
+                            let q = t.point(x: pt.x, y: pt.y)
+                            return ModelPoint(x: q.x, y: q.y, label: pt.label)
+                        },
+                        box: p.box.map { t.box($0) },
+                        maskInput: p.maskLogits)
         }
-        let out = try model.decode(prompts: modelPrompts, embeddings: embedding, multimask: multimask, on: backend)
-        guard let lowRes = out[DecoderIO.lowResLogits], let iou = out[DecoderIO.iouPredictions] else {
+        let decoded: GraphOutputs
+        if prompts.contains(where: { $0.maskLogits != nil }) {
+            decoded = try model.decode(prompts: modelPrompts, embeddings: .device(current.embeddings), multimask: multimask,
+                                       on: backend, deviceOutputs: [DecoderIO.lowResLogits])
+        } else {
+            if current.decoderContext == nil {
+                current.decoderContext = try model.imageContext(embeddings: .device(current.embeddings), on: backend)
+            }
+            decoded = try model.decode(prompts: modelPrompts, context: current.decoderContext!, multimask: multimask,
+                                       on: backend, deviceOutputs: [DecoderIO.lowResLogits])
+        }
+        guard let lowRes = decoded.device[DecoderIO.lowResLogits], let iou = decoded.host[DecoderIO.iouPredictions] else {
             throw BackendError.invalidArgument("the mask decoder did not produce logits and IoU")
         }
-        let logits = try Postprocessing.upscaledLogits(lowRes, transform: t)
-        let masks = try model.postprocess(lowResLogits: lowRes, transform: t)
+        let post = try model.postprocess(lowResLogits: .device(lowRes), transform: t,
+                                         includesLogits: outputs.contains(.logits), on: backend)
+        let prediction = Prediction(masks: post.masks, iou: iou, logits: post.logits,
+                                    lowResLogits: outputs.contains(.lowResLogits) ? try lowRes.download() : nil)
         lastDecodeMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        return Prediction(masks: masks, logits: logits, iou: iou, lowResLogits: lowRes)
+        return prediction
     }
 }

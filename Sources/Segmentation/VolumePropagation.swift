@@ -5,11 +5,15 @@ import TensorRuntime
 /// Segments a 3-D structure slice by slice from one box on a key slice, the way LiteMedSAM's
 /// 3-D inference does it (spec §8.3): the key slice uses the given box; every other slice uses
 /// the tight box of the previous slice's mask widened by a margin, first upwards from the key
-/// slice, then downwards. Every slice gets its own embedding.
+/// slice, then downwards. Every slice gets its own embedding; slices are encoded in batches of
+/// `encodeBatch` ahead of the propagation (embeddings do not depend on prompts), so a stop
+/// inside a batch costs at most `encodeBatch - 1` encodes that are not used.
 public struct VolumePropagation {
     /// Margin added on each side of the previous mask's box, as a fraction of the slice's long
     /// side. LiteMedSAM adds 3 pixels in its 256-pixel frame, i.e. 3/256 of the long side.
     public var marginFraction: Float = 3.0 / 256.0
+    /// Slices per encoder run.
+    public var encodeBatch = 4
 
     public init() {}
 
@@ -31,7 +35,7 @@ public struct VolumePropagation {
                     predictor: Predictor, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let count = volume.sliceCount(axis)
         guard (0..<count).contains(keySlice) else {
-            throw PromptInputError.sliceOutside(index: keySlice, count: count, axis: axis.rawValue)
+            throw ImagePromptError.sliceOutside(index: keySlice, count: count, axis: axis.rawValue)
         }
         let lo = max(range?.lowerBound ?? 0, 0), hi = min(range?.upperBound ?? count - 1, count - 1)
         var maskVolume = volume.withVoxels([Float](repeating: 0, count: volume.voxels.count), sourceType: .uint8)
@@ -39,19 +43,33 @@ public struct VolumePropagation {
         let planned = hi - lo + 1
         var done = 0
 
-        func segment(_ index: Int, _ b: [Float]) throws -> (mask: [Float], width: Int, height: Int) {
-            let slice = try volume.slice(axis, index)
-            try predictor.setImage(slice)
-            let p = try predictor.predict([PromptInput(box: b)])
+        // Embeddings of the batch being walked through; the previous batch is released.
+        var embedded: [Int: ImageEmbedding] = [:]
+        func embedding(_ index: Int, direction: Int) throws -> ImageEmbedding {
+            if let e = embedded[index] { return e }
+            // The key slice alone; then up to `encodeBatch` slices ahead in the walking direction.
+            let indices = direction == 0 ? [index]
+                : Array(stride(from: index, through: direction > 0 ? hi : lo, by: direction).prefix(max(encodeBatch, 1)))
+            embedded = [:]
+            let embeddings = try predictor.embed(try indices.map { try volume.slice(axis, $0) })
+            embedded = Dictionary(uniqueKeysWithValues: zip(indices, embeddings))
+            return embedded[index]!
+        }
+
+        func segment(_ index: Int, _ b: [Float], direction: Int) throws -> (mask: [Float], width: Int, height: Int) {
+            let e = try embedding(index, direction: direction)
+            try predictor.setEmbedding(e)
+            let p = try predictor.predict([ImagePrompt(box: b)])
             let m = Array(p.masks.data)
-            try maskVolume.setSlice(axis, index, from: Image(pixels: m, height: slice.height, width: slice.width, channels: 1))
+            let height = e.transform.originalHeight, width = e.transform.originalWidth
+            try maskVolume.setSlice(axis, index, from: Image(pixels: m, height: height, width: width, channels: 1))
             areas[index] = m.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
             done += 1
             progress(done, planned)
-            return (m, slice.width, slice.height)
+            return (m, width, height)
         }
 
-        let key = try segment(keySlice, box)
+        let key = try segment(keySlice, box, direction: 0)
         for direction in [1, -1] {
             var previous = key
             var z = keySlice + direction
@@ -64,7 +82,7 @@ public struct VolumePropagation {
                 } else {
                     break
                 }
-                previous = try segment(z, next)
+                previous = try segment(z, next, direction: direction)
                 z += direction
             }
         }

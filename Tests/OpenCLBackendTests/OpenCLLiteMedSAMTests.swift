@@ -24,8 +24,8 @@ final class OpenCLLiteMedSAMTests: XCTestCase {
         let model = try SAMModel.random(ModelKind.litemedsam.config, seed: 11)
         let size = ModelKind.litemedsam.config.inputSize
         let image = Tensor(uniform: [1, 3, size, size], in: 0...1, seed: 5)
-        let got = try model.compiledEncoder(on: opencl).run(["image": image])[DecoderIO.imageEmbedding]!
-        let want = try model.compiledEncoder(on: ReferenceBackend()).run(["image": image])[DecoderIO.imageEmbedding]!
+        let got = try model.compiledEncoder(on: opencl).run(["image": image])[EncoderIO.imageEmbeddings]!
+        let want = try model.compiledEncoder(on: ReferenceBackend()).run(["image": image])[EncoderIO.imageEmbeddings]!
         XCTAssertEqual(got.shape, want.shape)
         let nmse = Comparison.nmse(got.data, want.data)
         XCTAssertLessThanOrEqual(nmse, 1e-6, "encoder embedding NMSE")
@@ -38,7 +38,7 @@ final class OpenCLLiteMedSAMTests: XCTestCase {
         let model = try SAMModel.random(ModelKind.litemedsam.config, seed: 11)
         let p = model.config.promptEncoder
         let want = Tensor(uniform: [1, p.embedDim, p.embeddingHeight, p.embeddingWidth], seed: 6)
-        let prompt = Prompt(box: [40, 52, 190, 170])
+        let prompt = ModelPrompt(box: [40, 52, 190, 170])
         let outO = try model.decode(prompts: [prompt], embeddings: want, multimask: false, on: opencl)
         let outR = try model.decode(prompts: [prompt], embeddings: want, multimask: false, on: reference)
         let logitsNMSE = Comparison.nmse(outO[DecoderIO.lowResLogits]!.data, outR[DecoderIO.lowResLogits]!.data)

@@ -19,7 +19,7 @@ final class FullSizeRunTests: XCTestCase {
             let compileSeconds = Date().timeIntervalSince(start)
             let image = Tensor(uniform: [1, 3, kind.inputSize, kind.inputSize], in: -2...2, seed: 7)
             start = Date()
-            let out = try encoder.run(["image": image])[DecoderIO.imageEmbedding]!
+            let out = try encoder.run(["image": image])[EncoderIO.imageEmbeddings]!
             let runSeconds = Date().timeIntervalSince(start)
             XCTAssertEqual(out.shape, [1, 256, 64, 64])
             XCTAssertTrue(Comparison.allFinite(out.data))

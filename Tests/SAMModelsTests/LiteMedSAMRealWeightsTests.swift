@@ -67,7 +67,7 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
             XCTAssertEqual(input, expectedInput, "\(name): preprocessed input differs from cv2 INTER_AREA + min-max + pad")
 
             let start = Date()
-            let embedding = try model.compiledEncoder(on: backend).run(["image": input])[DecoderIO.imageEmbedding]!
+            let embedding = try model.compiledEncoder(on: backend).run(["image": input])[EncoderIO.imageEmbeddings]!
             print(String(format: "  %@ encoder on the reference backend: %.1f s", name, Date().timeIntervalSince(start)))
             assertNMSE(embedding, try Fixtures.tensor(set, "embedding"), 1e-6, "\(name) embedding")
 
@@ -76,7 +76,7 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
                 let box = (entry["box"] as! [NSNumber]).map { $0.floatValue }
                 let box256 = transform.box(box)
                 XCTAssertEqual(box256, (entry["box256"] as! [NSNumber]).map { $0.floatValue }, "\(name) box \(i) truncation")
-                let out = try model.decode(prompts: [Prompt(box: box256)], embeddings: embedding, multimask: false,
+                let out = try model.decode(prompts: [ModelPrompt(box: box256)], embeddings: embedding, multimask: false,
                                            on: backend, exposesPromptEmbeddings: true)
                 assertNMSE(out[DecoderIO.sparseEmbeddings], try Fixtures.tensor(set, "box\(i).sparse"), 1e-6, "\(name) box\(i) sparse")
                 let densePixel = try Fixtures.tensor(set, "dense_pixel")
@@ -86,7 +86,8 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
                 assertNMSE(logits, try Fixtures.tensor(set, "box\(i).logits"), 1e-6, "\(name) box\(i) logits")
                 let iou = out[DecoderIO.iouPredictions]!.data[0], wantIoU = try Fixtures.tensor(set, "box\(i).iou").data[0]
                 XCTAssertLessThanOrEqual(abs(iou - wantIoU), 1e-4, "\(name) box\(i) IoU prediction \(iou) vs \(wantIoU)")
-                let mask = try model.postprocess(lowResLogits: logits, transform: transform)
+                let mask = try model.postprocess(lowResLogits: .host(logits), transform: transform, includesLogits: false,
+                                                 on: backend).masks
                 let want = try Fixtures.tensor(set, "box\(i).mask")
                 XCTAssertEqual(mask.shape, [1, 1, h, w])
                 let inter = zip(mask.data, want.data).filter { $0 > 0 && $1 > 0 }.count

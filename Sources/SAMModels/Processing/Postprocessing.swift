@@ -1,46 +1,90 @@
 import TensorRuntime
 
-/// Low-res logits back to masks at the original image size, per family (spec §4, §7, §8.3).
-public enum Postprocessing {
-    /// Logits `[B, M, 4h, 4w]` at the original size `[B, M, H, W]`.
-    /// SAM: bilinear to the input size, crop the resized region, bilinear to the original size.
-    /// LiteMedSAM: crop (low-res size equals the input size), bilinear to the original size.
-    /// MedSAM: bilinear straight to the original size (nothing was padded); note that MedSAM
-    /// thresholds sigmoid *before* this resize, which `masks` does.
-    public static func upscaledLogits(_ lowRes: Tensor, transform t: ImageTransform) throws -> Tensor {
-        let b = lowRes.shape[0], m = lowRes.shape[1]
-        var x = lowRes
-        switch t.family {
-        case .sam:
-            x = try ReferenceKernels.execute(.resizeBilinear(height: t.inputSize, width: t.inputSize, antialias: false), inputs: [x])
-            x = try ReferenceKernels.execute(.slice(start: [0, 0, 0, 0], size: [b, m, t.resizedHeight, t.resizedWidth]), inputs: [x])
-        case .liteMedSAM:
-            let scale = x.shape[2] / t.inputSize
-            x = try ReferenceKernels.execute(.slice(start: [0, 0, 0, 0], size: [b, m, t.resizedHeight * scale, t.resizedWidth * scale]),
-                                             inputs: [x])
-        case .medsam:
-            break
-        }
-        return try ReferenceKernels.execute(.resizeBilinear(height: t.originalHeight, width: t.originalWidth, antialias: false),
-                                            inputs: [x])
-    }
+/// What a post-processing graph is built for: one model family's rule, one image size, one
+/// shape of decoder output. Graphs are compiled once per key and backend and reused.
+public struct PostprocessingKey: Hashable, Sendable {
+    public var transform: ImageTransform
+    /// `[B, M, 4h, 4w]` low-res logits from the mask decoder.
+    public var lowResShape: Shape
+    /// Also output the logits at the image's size (before any sigmoid and threshold).
+    public var includesLogits: Bool
 
-    /// Binary masks (1 or 0) `[B, M, H, W]` at the original size, thresholded as each family does:
-    /// SAM logits > 0; LiteMedSAM sigmoid(upscaled logits) > 0.5; MedSAM upscaled sigmoid(logits) > 0.5.
-    public static func masks(_ lowRes: Tensor, transform t: ImageTransform) throws -> Tensor {
+    public init(transform: ImageTransform, lowResShape: Shape, includesLogits: Bool) {
+        self.transform = transform
+        self.lowResShape = lowResShape
+        self.includesLogits = includesLogits
+    }
+}
+
+/// Low-res logits back to masks at the original image size, per family (docs/sam-spec.md §4,
+/// §7, §8.3), as a small graph that runs on the backend where the logits already are, so only
+/// the final masks (and the logits, when asked) come back to the host.
+///
+/// - SAM: bilinear to the input size, crop the resized region, bilinear to the original size;
+///   mask = logits > 0.
+/// - LiteMedSAM: crop (the low-res size equals the input size), bilinear to the original size;
+///   mask = sigmoid(logits) > 0.5.
+/// - MedSAM: bilinear straight to the original size (nothing was padded), but the sigmoid comes
+///   *before* the resize: mask = resize(sigmoid(low-res)) > 0.5.
+///
+/// Each upsampling runs once for the masks; only MedSAM with `includesLogits` resizes twice,
+/// because its mask is computed from resized probabilities, not resized logits.
+public enum Postprocessing {
+    /// Input: `[B, M, 4h, 4w]` low-res logits.
+    public static let lowResLogits = "low_res_logits"
+    /// Output: `[B, M, H, W]` 0/1 masks.
+    public static let masks = "masks"
+    /// Output (with `includesLogits`): `[B, M, H, W]` logits at the image's size.
+    public static let logits = "logits"
+
+    public static func graph(_ key: PostprocessingKey) throws -> Graph {
+        let t = key.transform, s = key.lowResShape
+        guard s.rank == 4, s[2] > 0, s[3] > 0 else {
+            throw BackendError.invalidArgument("post-processing expects low-res logits [B, M, h, w], got \(s)")
+        }
+        let g = GraphBuilder()
+        let b = s[0], m = s[1]
+        let lowRes = g.input(lowResLogits, s)
+        let original = (height: t.originalHeight, width: t.originalWidth)
+
+        /// Logits at the original size, as the family's reference code computes them.
+        func upscale(_ x: Value) -> Value {
+            var x = x
+            switch t.family {
+            case .sam:
+                x = g.resizeBilinear(x, height: t.inputSize, width: t.inputSize, name: "upscale_input")
+                x = g.slice(x, start: [0, 0, 0, 0], size: [b, m, t.resizedHeight, t.resizedWidth], name: "crop_padding")
+            case .liteMedSAM:
+                // The low-res logits cover the padded input at `lowRes / inputSize` per input pixel.
+                let scale = Double(s[2]) / Double(t.inputSize)
+                let h = Int((Double(t.resizedHeight) * scale).rounded()), w = Int((Double(t.resizedWidth) * scale).rounded())
+                x = g.slice(x, start: [0, 0, 0, 0], size: [b, m, h, w], name: "crop_padding")
+            case .medsam:
+                break
+            }
+            return g.resizeBilinear(x, height: original.height, width: original.width, name: "upscale_original")
+        }
+
+        let masks: Value
+        var logits: Value?
         switch t.family {
         case .sam:
-            let up = try upscaledLogits(lowRes, transform: t)
-            return Tensor(shape: up.shape, data: up.data.map { $0 > 0 ? 1 : 0 })
+            let up = upscale(lowRes)
+            masks = g.greater(up, g.constant("threshold", Tensor(shape: [1], data: [0])), name: "threshold")
+            logits = up
         case .liteMedSAM:
-            let up = try upscaledLogits(lowRes, transform: t)
-            let p = try ReferenceKernels.execute(.unary(.sigmoid), inputs: [up])
-            return Tensor(shape: p.shape, data: p.data.map { $0 > 0.5 ? 1 : 0 })
+            let up = upscale(lowRes)
+            masks = g.greater(g.activation(up, .sigmoid, name: "sigmoid"), g.constant("threshold", Tensor(shape: [1], data: [0.5])),
+                             name: "threshold")
+            logits = up
         case .medsam:
-            let p = try ReferenceKernels.execute(.unary(.sigmoid), inputs: [lowRes])
-            let up = try upscaledLogits(p, transform: t)
-            return Tensor(shape: up.shape, data: up.data.map { $0 > 0.5 ? 1 : 0 })
+            let probabilities = upscale(g.activation(lowRes, .sigmoid, name: "sigmoid"))
+            masks = g.greater(probabilities, g.constant("threshold", Tensor(shape: [1], data: [0.5])), name: "threshold")
+            if key.includesLogits { logits = upscale(lowRes) }
         }
+        g.output(Postprocessing.masks, masks)
+        if key.includesLogits, let logits { g.output(Postprocessing.logits, logits) }
+        return try g.build()
     }
 }
 
@@ -48,10 +92,5 @@ extension SAMModel {
     /// `image` `[H, W, 3]` (0…255 RGB) → encoder input `[1, 3, S, S]` and the transform.
     public func preprocess(image: Tensor) throws -> (Tensor, ImageTransform) {
         try Preprocessing.preprocess(image, family: config.preprocessing, inputSize: config.inputSize)
-    }
-
-    /// Low-res logits → binary masks at the original size, as this model's family does it.
-    public func postprocess(lowResLogits: Tensor, transform: ImageTransform) throws -> Tensor {
-        try Postprocessing.masks(lowResLogits, transform: transform)
     }
 }

@@ -1,7 +1,7 @@
 import TensorRuntime
 
 /// Where an image went on its way into the model, to map prompts in and masks back out.
-public struct ImageTransform: Sendable, Equatable, Codable {
+public struct ImageTransform: Sendable, Hashable, Codable {
     public var family: PreprocessingFamily
     public var originalHeight: Int
     public var originalWidth: Int

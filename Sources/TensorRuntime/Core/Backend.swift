@@ -108,6 +108,11 @@ public protocol Backend: AnyObject {
     /// Enqueue `op` reading `inputs` and writing `output` (shapes already validated).
     func encode(_ op: Op, inputs: [TensorRef], output: TensorRef) throws
 
+    /// Enqueue a copy of `source` into `destination` (equal element counts), device to device:
+    /// nothing passes through the host. The default records the backend's own copy kernel
+    /// (`Op.unary(.none)`); a backend may use a native transfer instead.
+    func copy(_ source: TensorRef, to destination: TensorRef) throws
+
     /// Wait until all encoded work has finished.
     func synchronize() throws
 
@@ -125,6 +130,14 @@ public protocol Backend: AnyObject {
 }
 
 extension Backend {
+    public func copy(_ source: TensorRef, to destination: TensorRef) throws {
+        guard source.shape.count == destination.shape.count else {
+            throw BackendError.invalidArgument(
+                "\(info.backend) copy: source \(source.shape) and destination \(destination.shape) differ in element count")
+        }
+        try encode(.unary(.none), inputs: [source], output: destination.reshaped(source.shape))
+    }
+
     public func prepare(_ op: Op, inputs: [TensorRef], output: Shape, constants: [Bool]) throws {}
     public func recordTimestamp() throws -> Int? { nil }
     public func resolveTimestamps() throws -> [Double] { [] }

@@ -11,6 +11,8 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
 public enum BinaryKind: String, Sendable, Codable, CaseIterable {
     case add
     case mul
+    /// 1 where a > b, else 0 (NaN compares false): masks from logits and a threshold.
+    case greater
 }
 
 /// Which axis a layer norm normalises over.
@@ -439,4 +441,15 @@ public func broadcastShapes(_ a: Shape, _ b: Shape, op: String = "broadcast") th
         out[i] = da == 1 ? db : da
     }
     return Shape(out)
+}
+
+extension BinaryKind {
+    /// The code the OpenCL and Vulkan `binary` kernels switch on (Kernels/*/binary*, elementwise.cl).
+    public var kernelCode: Int {
+        switch self {
+        case .add: return 0
+        case .mul: return 1
+        case .greater: return 2
+        }
+    }
 }

@@ -5,6 +5,9 @@ public enum GraphError: Error, CustomStringConvertible {
     case missingInput(String)
     case inputShape(name: String, expected: Shape, got: Shape)
     case unknownInput(String)
+    case unknownOutput(String)
+    /// A device tensor bound as an input lives on another backend than the graph's.
+    case foreignDeviceTensor(name: String, graphBackend: String, tensorBackend: String)
     case constantShape(name: String, expected: Shape, got: Shape)
     /// Check mode: the first node whose output diverged from the reference backend.
     case checkFailed(CheckReport)
@@ -13,6 +16,9 @@ public enum GraphError: Error, CustomStringConvertible {
         switch self {
         case .missingInput(let n): return "graph input '\(n)' was not given"
         case .unknownInput(let n): return "'\(n)' is not an input of this graph"
+        case .unknownOutput(let n): return "'\(n)' is not an output of this graph"
+        case .foreignDeviceTensor(let n, let g, let t):
+            return "graph input '\(n)' is a device tensor of another backend (\(t)); this graph runs on \(g)"
         case .inputShape(let n, let e, let g): return "graph input '\(n)' has shape \(g), expected \(e)"
         case .constantShape(let n, let e, let g): return "constant '\(n)' loaded with shape \(g), expected \(e)"
         case .checkFailed(let r): return r.description
@@ -102,6 +108,26 @@ public struct CompileOptions: Sendable {
     }
 }
 
+/// One input of a graph run: host data to upload, or a tensor already on the graph's backend.
+public enum GraphInput {
+    case host(Tensor)
+    case device(DeviceTensor)
+
+    public var shape: Shape {
+        switch self {
+        case .host(let t): return t.shape
+        case .device(let d): return d.shape
+        }
+    }
+}
+
+/// What a graph run returns: outputs downloaded to the host and outputs kept on the device.
+public struct GraphOutputs {
+    public var host: [String: Tensor] = [:]
+    public var device: [String: DeviceTensor] = [:]
+    public init() {}
+}
+
 /// A graph prepared for one backend: nodes ordered, buffers planned and allocated, constants
 /// uploaded. `run` only binds inputs, dispatches and downloads outputs.
 ///
@@ -141,6 +167,12 @@ public final class CompiledGraph {
     /// Device tensor of every constant, input and planned value.
     private var refs: [Int: TensorRef] = [:]
     private var inputBuffers: [Int: any DeviceBuffer] = [:]
+    /// Reshape → the value owning its storage.
+    private let aliasRoot: [Int: Int]
+    /// Storage root → the reshapes that view it (rebound with it when a run redirects the root).
+    private let aliasesOf: [Int: [Int]]
+    /// Values computed by a run-time step (the others are inputs, constants or folded values).
+    private let stepOutputs: Set<Int>
 
     /// The live part of a graph split into run-time steps and compile-time (folded) steps.
     private struct Schedule {
@@ -219,6 +251,11 @@ public final class CompiledGraph {
         self.steps = steps
         self.inputIDs = schedule.inputIDs
         self.foldedNodes = schedule.foldSteps.map(\.name)
+        var aliasesOf: [Int: [Int]] = [:]
+        for (id, r) in schedule.aliasRoot { aliasesOf[r, default: []].append(id) }
+        self.aliasesOf = aliasesOf
+        self.aliasRoot = schedule.aliasRoot
+        self.stepOutputs = Set(steps.map(\.output))
 
         // Lifetimes in step indices, measured on storage roots.
         let root = schedule.root
@@ -334,37 +371,99 @@ public final class CompiledGraph {
     /// Shapes of the graph's inputs by name.
     public var inputShapes: [String: Shape] { inputIDs.mapValues { shapes[$0] } }
 
-    /// Runs the graph. Inputs are host tensors by name; outputs are downloaded to the host.
+    /// Shapes of the graph's outputs by name.
+    public var outputShapes: [String: Shape] {
+        Dictionary(outputs.map { ($0.name, shapes[$0.id]) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Runs the graph with host inputs and downloads every output to the host.
     public func run(_ inputs: [String: Tensor], options: RunOptions = RunOptions()) throws -> [String: Tensor] {
-        try bind(inputs)
-        try dispatch(options)
-        var result: [String: Tensor] = [:]
-        for o in outputs { result[o.name] = try backend.download(refs[o.id]!) }
+        try run(inputs.mapValues { GraphInput.host($0) }, options: options).host
+    }
+
+    /// Runs the graph.
+    ///
+    /// - Parameters:
+    ///   - inputs: every graph input by name, each a host tensor (uploaded into the graph's own
+    ///     input buffer) or a device tensor of this graph's backend (read in place, no copy).
+    ///   - deviceOutputs: outputs to return as device tensors instead of downloading them. Each
+    ///     is written into a buffer allocated for this run, outside the memory plan, that the
+    ///     caller owns: it stays valid across later runs for as long as the caller keeps it.
+    /// - Returns: the other outputs on the host, and the `deviceOutputs` on the device.
+    public func run(_ inputs: [String: GraphInput], deviceOutputs: Set<String> = [],
+                    options: RunOptions = RunOptions()) throws -> GraphOutputs {
+        for name in deviceOutputs where !outputs.contains(where: { $0.name == name }) {
+            throw GraphError.unknownOutput(name)
+        }
+        var refs = self.refs
+        try bind(inputs, into: &refs)
+        // Device outputs computed by a step are redirected into fresh buffers before dispatch;
+        // those that are inputs or compile-time values are copied after it.
+        var copiedAfterRun: [(name: String, source: TensorRef)] = []
+        var redirected: [Int: TensorRef] = [:]
+        for o in outputs where deviceOutputs.contains(o.name) {
+            let root = rootOf(o.id)
+            if stepOutputs.contains(root) {
+                if redirected[root] == nil {
+                    let buffer = try backend.allocate(elementCount: max(shapes[root].count, 1))
+                    redirected[root] = TensorRef(buffer: buffer, shape: shapes[root])
+                    rebind(root, to: redirected[root]!, in: &refs)
+                }
+            } else {
+                copiedAfterRun.append((o.name, refs[o.id]!))
+            }
+        }
+        try dispatch(options, refs: refs)
+        var result = GraphOutputs()
+        for (name, source) in copiedAfterRun {
+            let destination = TensorRef(buffer: try backend.allocate(elementCount: max(source.shape.count, 1)),
+                                        shape: source.shape)
+            try backend.copy(source, to: destination)
+            result.device[name] = DeviceTensor(backend: backend, ref: destination)
+        }
+        if !copiedAfterRun.isEmpty { try backend.synchronize() }
+        for o in outputs {
+            if deviceOutputs.contains(o.name) {
+                if result.device[o.name] == nil { result.device[o.name] = DeviceTensor(backend: backend, ref: refs[o.id]!) }
+            } else {
+                result.host[o.name] = try backend.download(refs[o.id]!)
+            }
+        }
         return result
     }
 
-    /// Runs the graph and returns its outputs as device tensors, valid until the next run
-    /// (so a following graph can consume them without a trip through the host).
-    public func runOnDevice(_ inputs: [String: Tensor], options: RunOptions = RunOptions()) throws -> [String: TensorRef] {
-        try bind(inputs)
-        try dispatch(options)
-        return Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, refs[$0.id]!) })
+    private func rootOf(_ id: Int) -> Int { aliasRoot[id] ?? id }
+
+    /// Points value `root` and every reshape of it at `ref` for one run.
+    private func rebind(_ root: Int, to ref: TensorRef, in refs: inout [Int: TensorRef]) {
+        refs[root] = ref
+        for alias in aliasesOf[root] ?? [] { refs[alias] = ref.reshaped(shapes[alias]) }
     }
 
-    private func bind(_ inputs: [String: Tensor]) throws {
+    private func bind(_ inputs: [String: GraphInput], into refs: inout [Int: TensorRef]) throws {
         for name in inputs.keys where inputIDs[name] == nil { throw GraphError.unknownInput(name) }
         for (name, id) in inputIDs {
-            guard let t = inputs[name] else { throw GraphError.missingInput(name) }
-            guard t.shape == shapes[id] else { throw GraphError.inputShape(name: name, expected: shapes[id], got: t.shape) }
-            try backend.upload(t.data, to: refs[id]!)
+            guard let input = inputs[name] else { throw GraphError.missingInput(name) }
+            switch input {
+            case .host(let t):
+                guard t.shape == shapes[id] else { throw GraphError.inputShape(name: name, expected: shapes[id], got: t.shape) }
+                try backend.upload(t.data, to: refs[id]!)
+            case .device(let d):
+                guard d.backend === backend else {
+                    throw GraphError.foreignDeviceTensor(name: name, graphBackend: backend.info.backend,
+                                                         tensorBackend: d.backend.info.backend)
+                }
+                guard d.shape == shapes[id] else { throw GraphError.inputShape(name: name, expected: shapes[id], got: d.shape) }
+                rebind(id, to: d.ref, in: &refs)
+            }
         }
     }
 
-    private func dispatch(_ options: RunOptions) throws {
+    private func dispatch(_ options: RunOptions, refs: [Int: TensorRef]) throws {
         lastProfile = nil
         lastCheck = nil
         if options.check {
-            try runChecked(options.thresholds)
+            try runChecked(options.thresholds, refs: refs)
             return
         }
         if !options.profile {
@@ -403,7 +502,7 @@ public final class CompiledGraph {
 
     /// Each node runs on this backend; its inputs, as this backend holds them, are also given
     /// to the reference backend, so a divergence is pinned to the node that caused it.
-    private func runChecked(_ thresholds: ParityThresholds) throws {
+    private func runChecked(_ thresholds: ParityThresholds, refs: [Int: TensorRef]) throws {
         var checks: [NodeCheck] = []
         defer { lastCheck = CheckReport(nodes: checks) }
         for s in steps {

@@ -170,6 +170,8 @@ public final class GraphBuilder {
     public func sigmoid(_ x: Value) -> Value { activation(x, .sigmoid) }
     public func add(_ a: Value, _ b: Value, name: String? = nil) -> Value { op(.binary(.add), [a, b], name: name) }
     public func mul(_ a: Value, _ b: Value, name: String? = nil) -> Value { op(.binary(.mul), [a, b], name: name) }
+    /// 1 where a > b, else 0.
+    public func greater(_ a: Value, _ b: Value, name: String? = nil) -> Value { op(.binary(.greater), [a, b], name: name) }
     public func permute(_ x: Value, _ perm: [Int], name: String? = nil) -> Value { op(.permute(perm), [x], name: name) }
     public func broadcast(_ x: Value, to shape: Shape, name: String? = nil) -> Value { op(.broadcast(shape), [x], name: name) }
     public func reshape(_ x: Value, _ shape: Shape, name: String? = nil) -> Value { op(.reshape(shape), [x], name: name) }

@@ -64,6 +64,8 @@ extension ParityCase {
         c.append(.init("add bcast 2x1x13 + 7x1", .binary(.add), [[2, 1, 13], [7, 1]]))
         c.append(.init("mul bcast 1x5x1x7 * 5x3x1", .binary(.mul), [[1, 5, 1, 7], [5, 3, 1]]))
         c.append(.init("add scalar", .binary(.add), [[13, 7], [1]]))
+        c.append(.init("greater same 7x13", .binary(.greater), [[7, 13], [7, 13]]))
+        c.append(.init("greater scalar 3x37x41", .binary(.greater), [[3, 37, 41], [1]]))
         c.append(.init("fourier 2x7 G2x16", .fourierFeatures, [[2, 7, 2], [2, 16]]))
         // Data movement.
         c.append(.init("permute 2x3x5x7 (0,2,3,1)", .permute([0, 2, 3, 1]), [[2, 3, 5, 7]]))

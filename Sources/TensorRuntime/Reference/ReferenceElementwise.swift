@@ -12,7 +12,11 @@ enum ReferenceElementwise {
         var out = [Float](repeating: 0, count: shape.count)
         for i in 0..<shape.count {
             let a = Double(x.data[xOffsets[i]]), b = Double(y.data[yOffsets[i]])
-            out[i] = Float(kind == .add ? a + b : a * b)
+            switch kind {
+            case .add: out[i] = Float(a + b)
+            case .mul: out[i] = Float(a * b)
+            case .greater: out[i] = a > b ? 1 : 0
+            }
         }
         return Tensor(shape: shape, data: out)
     }

@@ -12,7 +12,7 @@ extension VulkanBackend {
         let dims = padDims(y.shape.dims)
         var pc = PushConstants()
         pc.address(try address(a)); pc.address(try address(b)); pc.address(try address(y))
-        pc.u32(y.shape.count); pc.u32(kind == .add ? 0 : 1)
+        pc.u32(y.shape.count); pc.u32(kind.kernelCode)
         pc.u32s(dims)
         pc.u32s(broadcastStrides(a.shape, to: dims))
         pc.u32s(broadcastStrides(b.shape, to: dims))
