@@ -1,6 +1,6 @@
 import TensorRuntime
 
-/// Low-res logits back to masks at the original image size, per family (spec §4, §7, §8.3).
+/// Low-res logits back to masks at the original image size, per family (docs/sam-spec.md §4, §7, §8.3).
 public enum Postprocessing {
     /// Logits `[B, M, 4h, 4w]` at the original size `[B, M, H, W]`.
     /// SAM: bilinear to the input size, crop the resized region, bilinear to the original size.
