@@ -1,30 +1,34 @@
+/// What every image-encoder family's configuration tells the rest of the model: the size of its
+/// input and of the embedding the prompt encoder and mask decoder work on. Each family's config
+/// conforms in its own folder (`Encoders/<family>/`).
+public protocol ImageEncoderFamilyConfig: Sendable {
+    /// Side of the square encoder input.
+    var inputSize: Int { get }
+    /// Side of the embedding grid.
+    var embeddingSize: Int { get }
+    /// Channels of the embedding.
+    var embeddingChannels: Int { get }
+}
+
 /// Which image encoder a model has: one case per encoder family (`Encoders/<family>/`).
 public enum ImageEncoderConfig: Sendable, Codable, Equatable {
     case vit(SAMViTConfig)
     case tinyViT(TinyViTConfig)
 
+    /// The family's own configuration.
+    public var family: any ImageEncoderFamilyConfig {
+        switch self {
+        case .vit(let c): return c
+        case .tinyViT(let c): return c
+        }
+    }
+
     /// Side of the square encoder input.
-    public var inputSize: Int {
-        switch self {
-        case .vit(let c): return c.imageSize
-        case .tinyViT(let c): return c.imageSize
-        }
-    }
-
+    public var inputSize: Int { family.inputSize }
     /// Side of the embedding grid.
-    public var embeddingSize: Int {
-        switch self {
-        case .vit(let c): return c.gridSize
-        case .tinyViT(let c): return c.outputResolution
-        }
-    }
-
-    public var embeddingChannels: Int {
-        switch self {
-        case .vit(let c): return c.outChannels
-        case .tinyViT(let c): return c.neckChannels
-        }
-    }
+    public var embeddingSize: Int { family.embeddingSize }
+    /// Channels of the embedding.
+    public var embeddingChannels: Int { family.embeddingChannels }
 }
 
 /// How a model family turns an image into its encoder input and logits into masks (docs/sam-spec.md §4, §7, §8.3).

@@ -65,3 +65,9 @@ public struct TinyViTConfig: Sendable, Codable, Equatable {
     /// MobileSAM (`build_sam_vit_t`): 1024 input, 3×3/s2 patch embedding, output 256×64×64.
     public static let mobileSAM = TinyViTConfig(imageSize: 1024, patchEmbedding: .strided3x3, classifierClasses: 1000)
 }
+
+extension TinyViTConfig: ImageEncoderFamilyConfig {
+    public var inputSize: Int { imageSize }
+    public var embeddingSize: Int { outputResolution }
+    public var embeddingChannels: Int { neckChannels }
+}

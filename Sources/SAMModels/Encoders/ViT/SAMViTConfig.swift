@@ -41,3 +41,9 @@ public struct SAMViTConfig: Sendable, Codable, Equatable {
     /// ViT-H: 1280 wide, 32 blocks, 16 heads (head dim 80), global blocks 7, 15, 23, 31.
     public static let vitH = SAMViTConfig(embedDim: 1280, depth: 32, heads: 16, globalAttentionIndexes: [7, 15, 23, 31])
 }
+
+extension SAMViTConfig: ImageEncoderFamilyConfig {
+    public var inputSize: Int { imageSize }
+    public var embeddingSize: Int { gridSize }
+    public var embeddingChannels: Int { outChannels }
+}
