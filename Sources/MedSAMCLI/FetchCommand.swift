@@ -1,6 +1,6 @@
 import ArgumentParser
-import Checkpoints
 import Foundation
+import ModelStore
 import SAMModels
 
 struct Fetch: ParsableCommand {

@@ -32,34 +32,7 @@ public final class SAMModel {
         try self.init(config: kind.config, weights: weights)
     }
 
-    /// A model with seeded random weights (benchmarks, planning, tests).
-    public static func random(_ config: SAMModelConfig, seed: UInt64 = 0) throws -> SAMModel {
-        try SAMModel(config: config, weights: RandomWeights(manifest: manifest(config), seed: seed))
-    }
-
-    /// Every parameter (checkpoint key and shape) this model's graphs read, in declaration order.
-    /// Built by recording the encoder and the largest decoder variants without loading anything.
-    public static func manifest(_ config: SAMModelConfig) -> [(key: String, shape: Shape)] {
-        var all: [(key: String, shape: Shape)] = []
-        var seen: Set<String> = []
-        func record(_ body: (Layers) -> Void) {
-            let g = GraphBuilder()
-            let binder = WeightBinder(builder: g, source: nil)
-            body(Layers(g: g, w: binder))
-            for d in binder.declared where seen.insert(d.key).inserted { all.append(d) }
-        }
-        record { l in _ = buildEncoder(config, batch: 1, layers: l) }
-        // With and without a mask input (the latter reads `no_mask_embed`), single and multimask.
-        for maskInput in [true, false] {
-            for multimask in [false, true] {
-                record { l in
-                    _ = buildDecoder(config, DecoderVariant(prompts: 1, points: 1, box: true, maskInput: maskInput,
-                                                            multimask: multimask), layers: l)
-                }
-            }
-        }
-        return all
-    }
+    // `manifest(_:)`, `checkpointKeys(_:)` and `random(_:seed:)` are in Building/ParameterManifest.swift.
 
     // MARK: Graphs
 

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import ModelStore
 import SAMModels
 import TensorRuntime
 
@@ -45,7 +46,7 @@ public enum ModelLoader {
             guard kind == .litemedsam else { throw ModelLoadError.checkpointRequired(kind) }
             path = try DefaultWeights.liteMedSAM().path
         }
-        let source = try Checkpoint.open(path: path)
+        let source = try SAMCheckpoint.open(path: path)
         let kind = try ModelRecognition.resolve(requested: requested, shapes: source.shapes, path: path)
         return LoadedModel(kind: kind, model: try SAMModel(kind: kind, weights: source), checkpointPath: path)
     }

@@ -3,7 +3,7 @@ import SAMModels
 import TensorRuntime
 
 /// Segments a 3-D structure slice by slice from one box on a key slice, the way LiteMedSAM's
-/// 3-D inference does it (spec §8.3): the key slice uses the given box; every other slice uses
+/// 3-D inference does it (docs/sam-spec.md §8.3): the key slice uses the given box; every other slice uses
 /// the tight box of the previous slice's mask widened by a margin, first upwards from the key
 /// slice, then downwards. Every slice gets its own embedding; slices are encoded in batches of
 /// `encodeBatch` ahead of the propagation (embeddings do not depend on prompts), so a stop

@@ -1,3 +1,4 @@
+import ArchiveIO
 import Foundation
 import TensorRuntime
 import XCTest

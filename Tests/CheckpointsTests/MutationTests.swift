@@ -1,3 +1,4 @@
+import ArchiveIO
 import TensorRuntime
 import XCTest
 @testable import Checkpoints

@@ -1,3 +1,4 @@
+import SAMModels
 import TensorRuntime
 import XCTest
 @testable import Checkpoints
@@ -33,11 +34,21 @@ final class RoundTripTests: XCTestCase {
     }
 
     func testHuggingFaceSafetensorsMapsBackAndMatchesThePth() throws {
-        let safetensors = try Checkpoint.open(path: Fixtures.path("tiny_sam_hf.safetensors"))
-        guard let st = safetensors as? SafetensorsCheckpoint else { return XCTFail("not opened as safetensors") }
-        XCTAssertTrue(st.usedHuggingFaceNames)
+        // The file format reader presents the file's own names...
+        let raw = try Checkpoint.open(path: Fixtures.path("tiny_sam_hf.safetensors"))
+        guard let st = raw as? SafetensorsCheckpoint else { return XCTFail("not opened as safetensors") }
         XCTAssertEqual(st.metadata["format"], "pt")
+        XCTAssertTrue(st.keys.contains("vision_encoder.patch_embed.projection.weight"), "\(st.keys.prefix(5))")
+        XCTAssertTrue(st.keys.contains(HuggingFaceSAMNames.tiedCopy))
+        // ...and the model family maps them back to the original names.
+        let safetensors = try SAMCheckpoint.open(path: Fixtures.path("tiny_sam_hf.safetensors"))
+        guard let renamed = safetensors as? RenamedCheckpoint else { return XCTFail("Hugging Face names were not mapped back") }
+        XCTAssertTrue(renamed.base is SafetensorsCheckpoint)
+        XCTAssertEqual(renamed.keys.count, st.keys.count - 1, "only the tied copy is dropped")
+        XCTAssertEqual(renamed.storedNames["image_encoder.patch_embed.proj.weight"], "vision_encoder.patch_embed.projection.weight")
         let pth = try PyTorchCheckpoint(path: Fixtures.path("tiny_sam.pth"))
+        // A file with original names is presented as it is.
+        XCTAssertTrue(try SAMCheckpoint.withOriginalNames(pth) === pth)
         XCTAssertEqual(Set(safetensors.keys), Set(pth.keys))
         for key in pth.keys {
             XCTAssertEqual(try safetensors.load(key), try pth.load(key), key)

@@ -34,4 +34,46 @@ final class MutationTests: XCTestCase {
         }
         print("mutation outcomes (read, refused):", outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" })
     }
+
+    /// MedSAM `.npz` files go through the shared ZIP reader and zlib wrapper (`ArchiveIO`) from
+    /// bytes in memory: 3,000 damaged copies of each fixture (stored and deflated members; bit
+    /// flips, byte replacements, truncations, insertions) either decode or throw an `ImagingError`
+    /// naming the file.
+    func testThousandsOfDamagedNPZArchivesDecodeOrThrowTyped() throws {
+        var rng = SplitMix64(seed: 0x4E50_5A)
+        for name in ["npz/case2d.npz", "npz/case3d.npz"] {
+            let original = [UInt8](try Data(contentsOf: Fixtures.url(name)))
+            var decoded = 0, refused = 0
+            var kinds: [String: Int] = [:]
+            for _ in 0..<3_000 {
+                var bytes = original
+                for _ in 0..<(1 + Int(rng.next() % 3)) {
+                    let at = Int(rng.next() % UInt64(bytes.count))
+                    switch rng.next() % 5 {
+                    case 0, 1: bytes[at] ^= UInt8(truncatingIfNeeded: 1 << (rng.next() % 8))
+                    case 2: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
+                    case 3: bytes.removeSubrange(at...)
+                    default: bytes.insert(UInt8(truncatingIfNeeded: rng.next()), at: at)
+                    }
+                    if bytes.isEmpty { bytes = [0] }
+                }
+                do {
+                    let npz = try NPZArchive.decode(bytes, path: name)
+                    XCTAssertFalse(npz.arrays.isEmpty)
+                    decoded += 1
+                } catch let error as ImagingError {
+                    XCTAssertEqual(error.path, name)
+                    kinds[error.kind.rawValue, default: 0] += 1
+                    refused += 1
+                } catch {
+                    XCTFail("\(name): untyped error \(type(of: error)): \(error)")
+                }
+            }
+            XCTAssertEqual(decoded + refused, 3_000)
+            // Both outcomes must occur, or the mutations are not exercising anything.
+            XCTAssertGreaterThan(decoded, 30, name)
+            XCTAssertGreaterThan(refused, 300, name)
+            print("npz mutations of \(name): \(decoded) decoded, \(refused) refused \(kinds.sorted { $0.key < $1.key })")
+        }
+    }
 }

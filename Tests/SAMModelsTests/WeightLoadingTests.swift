@@ -3,7 +3,7 @@ import XCTest
 import SAMModels
 
 final class WeightLoadingTests: XCTestCase {
-    /// Key counts of the published state dicts (spec §1.5, §8.4): ViT-B 314, ViT-L 482, ViT-H 594;
+    /// Key counts of the published state dicts (docs/sam-spec.md §1.5, §8.4): ViT-B 314, ViT-L 482, ViT-H 594;
     /// LiteMedSAM 435 minus its 27 `num_batches_tracked` counters.
     func testManifestsMatchPublishedCheckpoints() {
         XCTAssertEqual(SAMModel.manifest(ModelKind.samViTB.config).count, 314)
@@ -21,6 +21,31 @@ final class WeightLoadingTests: XCTestCase {
         XCTAssertEqual(params(lite, "image_encoder."), 5_736_596)
         XCTAssertEqual(params(lite, "prompt_encoder."), 6_476)
         XCTAssertEqual(params(lite, "mask_decoder."), 4_058_340)
+    }
+
+    /// The expected checkpoint keys are the manifest plus stored-only tensors, and those are
+    /// exactly what weight verification ignores: BatchNorm counters, MobileSAM's ImageNet head.
+    func testCheckpointKeysAreTheManifestPlusWhatLoadingIgnores() {
+        for kind in ModelKind.allCases {
+            let config = kind.config
+            let manifest = SAMModel.manifest(config)
+            let stored = SAMModel.checkpointKeys(config)
+            let manifestKeys = Set(manifest.map(\.key))
+            XCTAssertEqual(Set(stored.map(\.key)).count, stored.count, "\(kind.rawValue): duplicate keys")
+            XCTAssertTrue(manifestKeys.isSubset(of: stored.map(\.key)), kind.rawValue)
+            let extra = stored.filter { !manifestKeys.contains($0.key) }
+            XCTAssertTrue(extra.allSatisfy { config.isIgnoredCheckpointKey($0.key) }, "\(kind.rawValue): \(extra.map(\.key))")
+            XCTAssertTrue(manifest.allSatisfy { !config.isIgnoredCheckpointKey($0.key) }, kind.rawValue)
+            let counters = extra.filter { $0.key.hasSuffix("num_batches_tracked") }
+            XCTAssertTrue(counters.allSatisfy { $0.shape == Shape([]) }, kind.rawValue)
+            switch kind {
+            case .litemedsam: XCTAssertEqual(extra.count, 27)
+            case .mobilesam: XCTAssertEqual(extra.map(\.key).filter { !$0.hasSuffix("num_batches_tracked") },
+                                            ["image_encoder.norm_head.weight", "image_encoder.norm_head.bias",
+                                             "image_encoder.head.weight", "image_encoder.head.bias"])
+            default: XCTAssertEqual(extra.count, 0, kind.rawValue)
+            }
+        }
     }
 
     /// Loading the small TinyViT's checkpoint into the small SAM ViT model names the keys.

@@ -20,8 +20,8 @@ Writes small files (well under 1 MB together):
   evil.pth                  a pickle whose object reduces to os.system (must be refused, never run)
   legacy.pth                the pre-1.6 non-zip torch.save format (must be refused clearly)
 
-The fixture folder also holds lite_medsam_keys.tsv, a copy of shared/reference/lite_medsam_keys.tsv
-(every key and shape of the real lite_medsam.pth), which this script does not write.
+The fixture folder also holds lite_medsam_keys.tsv (every key, shape and storage type of the real
+lite_medsam.pth, in file order; docs/sam-spec.md §8.4), which this script does not write.
 
 Also, with --vit-h PATH, writes a ~2.5 GB checkpoint with the real ViT-H key names and shapes and
 random values for Benchmarks/checkpoint-load (never commit it).
@@ -155,7 +155,7 @@ class Evil:
 
 
 def vit_h_state_dict():
-    """Random tensors with the real SAM ViT-H names and shapes (sam-spec section 1)."""
+    """Random tensors with the real SAM ViT-H names and shapes (docs/sam-spec.md §1)."""
     from segment_anything import sam_model_registry
     with torch.device("meta"):
         sam = sam_model_registry["vit_h"]()

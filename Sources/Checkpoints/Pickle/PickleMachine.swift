@@ -1,3 +1,4 @@
+import ArchiveIO
 /// A pickle interpreter for the subset `torch.save` writes (protocols 2 to 5).
 ///
 /// It builds only plain data (numbers, strings, tuples, lists, dicts) and tensor descriptions;
@@ -25,13 +26,13 @@ struct PickleMachine {
     // MARK: reading operands
 
     private mutating func byte() throws -> UInt8 {
-        guard let b = data.u8(at: pos) else { throw CheckpointError(path: path, problem: .truncated("pickle ends without STOP")) }
+        guard let b = ByteReader(data).u8(pos) else { throw CheckpointError(path: path, problem: .truncated("pickle ends without STOP")) }
         pos += 1
         return b
     }
 
     private mutating func bytes(_ n: Int) throws -> UnsafeRawBufferPointer {
-        guard let s = data.slice(pos, n) else {
+        guard let s = ByteReader(data).buffer(pos, n) else {
             throw CheckpointError(path: path, problem: .truncated("pickle operand of \(n) bytes at offset \(pos) runs past its end"))
         }
         pos += n

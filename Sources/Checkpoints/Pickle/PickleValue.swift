@@ -1,3 +1,4 @@
+import ArchiveIO
 /// A value on the pickle machine's stack.
 ///
 /// Containers are indices into a `PickleArena` rather than nested values, so nothing is

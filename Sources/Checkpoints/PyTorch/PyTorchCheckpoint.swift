@@ -1,3 +1,4 @@
+import ArchiveIO
 import TensorRuntime
 
 /// A PyTorch `torch.save` checkpoint (the zip format of torch >= 1.6), memory-mapped.
@@ -38,19 +39,20 @@ public final class PyTorchCheckpoint: CheckpointSource {
             throw CheckpointError(path: path, problem: .unknownFormat(
                 "this is the pre-1.6 (non-zip) torch.save format, which is not supported; re-save it with a recent torch: torch.save(torch.load(f), f)"))
         }
-        zip = try ZipArchive(path: path, bytes: bytes)
-        guard let pickleRecord = zip.records.first(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) else {
+        let archive = try readingZip { try ZipArchive(path: path, bytes: bytes) }
+        zip = archive
+        guard let pickleRecord = archive.records.first(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) else {
             throw CheckpointError(path: path, problem: .missingRecord("…/data.pkl (is this a torch.save file?)"))
         }
         let prefix = String(pickleRecord.name.dropLast("data.pkl".count))
         archivePrefix = prefix
-        if let order = zip.record(named: prefix + "byteorder") {
-            let text = try zip.contents(of: order).withBytes { String(decoding: $0, as: UTF8.self) }
+        if let order = archive.record(named: prefix + "byteorder") {
+            let text = try readingZip { try archive.contents(of: order) }.withBytes { String(decoding: $0, as: UTF8.self) }
             guard text.hasPrefix("little") else {
                 throw CheckpointError(path: path, problem: .unsupportedDType("storages are '\(text)'-endian; only little-endian is supported"))
             }
         }
-        let pickleBytes = try zip.contents(of: pickleRecord)
+        let pickleBytes = try readingZip { try archive.contents(of: pickleRecord) }
         let entries = try pickleBytes.withBytes { data -> [(String, TensorView)] in
             var machine = PickleMachine(path: path, data: data)
             let root = try machine.run()
@@ -61,7 +63,7 @@ public final class PyTorchCheckpoint: CheckpointSource {
         var views: [String: TensorView] = [:], records: [String: ZipRecord] = [:]
         for (key, view) in entries {
             let recordName = prefix + "data/" + view.storageKey
-            guard let record = zip.record(named: recordName) else {
+            guard let record = archive.record(named: recordName) else {
                 throw CheckpointError(path: path, problem: .missingRecord("\(recordName) (storage of '\(key)')"))
             }
             let needed = (view.extent ?? 0) * view.dtype.size
@@ -88,7 +90,7 @@ public final class PyTorchCheckpoint: CheckpointSource {
         }
         var mappedRange: Range<Int>?
         if record.method == 0, let extent = view.extent {
-            let dataOffset = try zip.dataOffset(of: record)
+            let dataOffset = try readingZip { try zip.dataOffset(of: record) }
             let range = (dataOffset + view.storageOffset * view.dtype.size)..<(dataOffset + extent * view.dtype.size)
             // The common case, a contiguous float32 tensor, is one plain read into its array.
             if view.dtype == .float32 && view.isContiguous {
@@ -101,7 +103,7 @@ public final class PyTorchCheckpoint: CheckpointSource {
             file.willNeed(range)
             mappedRange = range
         }
-        let storage = try zip.contents(of: record)
+        let storage = try readingZip { try zip.contents(of: record) }
         let values = storage.withBytes { TensorConversion.float32(from: $0, view: view) }
         if releasesPagesAfterLoad, let mappedRange { file.release(mappedRange) }
         return Tensor(shape: Shape(view.shape), data: values)

@@ -1,11 +1,13 @@
+import ArchiveIO
 import Foundation
 import TensorRuntime
 
 /// A `.safetensors` file, memory-mapped: an 8-byte little-endian header length, a JSON header
 /// mapping names to `{dtype, shape, data_offsets}`, then the raw little-endian data.
 ///
-/// Hugging Face `SamModel` names (`vision_encoder.…`) are mapped back to the original
-/// segment-anything names, so every format presents the same keys.
+/// Keys are the file's own names (less a `module.` prefix every key carries). Mapping another
+/// naming scheme, such as Hugging Face `SamModel`'s, back to a model's names belongs to the model
+/// (`SAMModels`' `SAMCheckpoint.open`).
 public final class SafetensorsCheckpoint: CheckpointSource {
     public let path: String
     public let keys: [String]
@@ -13,8 +15,6 @@ public final class SafetensorsCheckpoint: CheckpointSource {
     public let storedDTypes: [String: StorageDType]
     /// The header's optional `__metadata__` strings.
     public let metadata: [String: String]
-    /// True when the file used Hugging Face names that were mapped back.
-    public let usedHuggingFaceNames: Bool
     /// Drop loaded tensors' pages from the resident set (see `PyTorchCheckpoint`).
     public var releasesPagesAfterLoad = true
 
@@ -43,13 +43,13 @@ public final class SafetensorsCheckpoint: CheckpointSource {
         let bytes = file.bytes
         func bad(_ m: String) -> CheckpointError { CheckpointError(path: path, problem: .safetensorsHeader(m)) }
 
-        guard let length = bytes.u64(at: 0) else {
+        guard let length = ByteReader(bytes).u64(0) else {
             throw CheckpointError(path: path, problem: .truncated("shorter than the 8-byte safetensors header length"))
         }
         guard length <= UInt64(Self.maximumHeaderLength) else {
             throw CheckpointError(path: path, problem: .absurdSize("safetensors header length \(length)"))
         }
-        guard let headerBytes = bytes.slice(8, Int(length)) else {
+        guard let headerBytes = ByteReader(bytes).buffer(8, Int(length)) else {
             throw CheckpointError(path: path, problem: .truncated("header of \(length) bytes runs past the end of the \(bytes.count)-byte file"))
         }
         dataStart = 8 + Int(length)
@@ -102,13 +102,10 @@ public final class SafetensorsCheckpoint: CheckpointSource {
             throw bad("'\(a.0)' [\(a.1.begin), \(a.1.end)) and '\(b.0)' [\(b.1.begin), \(b.1.end)) overlap")
         }
 
-        // File order = data order; map Hugging Face names back to the original ones.
-        let hf = byStart.contains { HuggingFaceSAMNames.isHuggingFaceName($0.0) }
+        // File order = data order.
         var keys: [String] = [], shapes: [String: Shape] = [:], dtypes: [String: StorageDType] = [:]
         var entries: [String: Entry] = [:]
-        for (name, entry) in StateDictUnwrapping.strippingDataParallelPrefix(byStart) {
-            guard let key = hf ? HuggingFaceSAMNames.originalName(for: name) : name else { continue }
-            guard entries[key] == nil else { throw bad("two tensors map to the key '\(key)'") }
+        for (key, entry) in StateDictUnwrapping.strippingDataParallelPrefix(byStart) {
             keys.append(key)
             entries[key] = entry
             shapes[key] = Shape(entry.shape)
@@ -119,7 +116,6 @@ public final class SafetensorsCheckpoint: CheckpointSource {
         self.storedDTypes = dtypes
         self.entries = entries
         self.metadata = metadata
-        self.usedHuggingFaceNames = hf
     }
 
     private static func integers(_ value: Any?) -> [Int]? {
@@ -142,7 +138,7 @@ public final class SafetensorsCheckpoint: CheckpointSource {
                 reading: file, at: dataStart + entry.begin, count: (entry.end - entry.begin) / 4))
         }
         file.willNeed((dataStart + entry.begin)..<(dataStart + entry.end))
-        let region = file.bytes.slice(dataStart + entry.begin, entry.end - entry.begin)!
+        let region = ByteReader(file.bytes).buffer(dataStart + entry.begin, entry.end - entry.begin)!
         let values = TensorConversion.float32(from: region, view: view)
         if releasesPagesAfterLoad { file.release((dataStart + entry.begin)..<(dataStart + entry.end)) }
         return Tensor(shape: Shape(entry.shape), data: values)

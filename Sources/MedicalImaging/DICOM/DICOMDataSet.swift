@@ -1,3 +1,4 @@
+import ArchiveIO
 import Foundation
 
 /// The top-level elements of a DICOM Part 10 file: where each value lies in the file's bytes.
@@ -48,8 +49,9 @@ public struct DICOMDataSet {
             body = meta
             explicit = false
         case TransferSyntax.deflatedExplicitLittle:
-            let inflated = try Zlib.inflate(Array(bytes[offset...]), wrapper: .raw, path: path,
-                                            field: "deflated data set")
+            let inflated = try ImagingError.naming(path: path, field: "deflated data set") {
+                try bytes[offset...].withUnsafeBytes { try Zlib.inflate($0, wrapper: .raw) }
+            }
             body = DICOMDataSet(path: path, bytes: inflated)
             offset = 0
         case TransferSyntax.explicitBig:

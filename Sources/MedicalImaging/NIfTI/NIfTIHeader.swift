@@ -1,3 +1,4 @@
+import ArchiveIO
 import Foundation
 
 /// The parts of a NIfTI-1 or NIfTI-2 header this package reads and writes.

@@ -1,3 +1,4 @@
+import ArchiveIO
 import Foundation
 
 /// Reads NIfTI-1 and NIfTI-2 single-file images (`.nii`, `.nii.gz`), either byte order.
@@ -51,7 +52,10 @@ public enum NIfTIReader {
     public static func readHeader(_ url: URL) throws -> (NIfTIHeader, [UInt8]) {
         var bytes = try AtomicFile.read(url)
         if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
-            bytes = try Zlib.inflate(bytes, wrapper: .gzip, path: url.path, field: "gzip stream")
+            let compressed = bytes
+            bytes = try ImagingError.naming(path: url.path, field: "gzip stream") {
+                try Zlib.inflate(compressed, wrapper: .gzip)
+            }
         } else if url.path.hasSuffix(".gz") {
             throw ImagingError(.corrupt, path: url.path, field: "gzip stream",
                                "file name ends in .gz but the gzip magic bytes 1f 8b are missing")

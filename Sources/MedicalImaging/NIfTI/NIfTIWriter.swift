@@ -1,3 +1,4 @@
+import ArchiveIO
 import Foundation
 
 /// Writes volumes and masks as NIfTI (`.nii`, or gzip-compressed when the name ends in `.gz`).
@@ -11,7 +12,9 @@ public enum NIfTIWriter {
     public static func write(_ volume: Volume, to url: URL, as type: VoxelType = .float32,
                              version: Int? = nil, description: String = "medsam-swift") throws {
         let bytes = try encode(volume, as: type, version: version, description: description, path: url.path)
-        let out = url.path.hasSuffix(".gz") ? try Zlib.gzip(bytes, path: url.path) : bytes
+        let out = url.path.hasSuffix(".gz")
+            ? try ImagingError.naming(path: url.path, field: "gzip stream", writing: true) { try Zlib.gzip(bytes) }
+            : bytes
         try AtomicFile.write(out, to: url)
     }
 

@@ -1,5 +1,5 @@
 /// OpenCV's `cv2.resize(..., interpolation=INTER_AREA)` on 8-bit interleaved images, as
-/// LiteMedSAM's `resize_longest_side` calls it (spec §8.3).
+/// LiteMedSAM's `resize_longest_side` calls it (docs/sam-spec.md §8.3).
 ///
 /// Downscaling follows OpenCV's two area paths: integer factors average whole blocks (2×2 with
 /// the `(sum + 2) >> 2` rounding of its fast path, other factors `sum · (1/area)` rounded half to

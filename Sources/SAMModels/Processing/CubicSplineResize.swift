@@ -2,7 +2,7 @@ import Foundation
 
 /// `skimage.transform.resize(img, (H', W'), order=3, preserve_range=True, anti_aliasing=True)`
 /// with its default mode "reflect", followed by `.astype(np.uint8)`, as MedSAM's inference
-/// preprocessing does (spec §7).
+/// preprocessing does (docs/sam-spec.md §7).
 ///
 /// Steps, each as SciPy does them in float64: a Gaussian pre-filter with σ = max(0, (in/out − 1)/2)
 /// per axis (only when downscaling; kernel radius ⌊4σ + 0.5⌋, whole-sample "mirror" boundary),

@@ -1,5 +1,5 @@
 /// Pillow's `Image.resize(size, BILINEAR)` on 8-bit images, which SAM's `ResizeLongestSide.apply_image`
-/// uses through torchvision (spec §4): a triangle filter widened by the scale when downscaling
+/// uses through torchvision (docs/sam-spec.md §4): a triangle filter widened by the scale when downscaling
 /// (antialiasing), coefficients normalised and rounded to 22-bit fixed point, a horizontal pass
 /// into an 8-bit intermediate image, then a vertical pass.
 public enum PILBilinear {

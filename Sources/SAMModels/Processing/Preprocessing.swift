@@ -58,7 +58,7 @@ public enum PreprocessingError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Image preprocessing of each model family (spec §4, §7, §8.3).
+/// Image preprocessing of each model family (docs/sam-spec.md §4, §7, §8.3).
 public enum Preprocessing {
     /// `ResizeLongestSide.get_preprocess_shape`: long side to `target`, `int(x·scale + 0.5)`.
     public static func resizedSize(height: Int, width: Int, longSide target: Int) -> (height: Int, width: Int) {

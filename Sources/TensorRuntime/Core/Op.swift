@@ -32,9 +32,9 @@ public enum QKVLayout: String, Sendable, Codable {
     /// (the mask decoder's `Attention`).
     case separate
     /// One input `qkv [B, N, 3·H·hd]` with channel `s·H·hd + h·hd + c`, s = 0/1/2 for q/k/v
-    /// (SAM ViT's `qkv` Linear, spec §1.4).
+    /// (SAM ViT's `qkv` Linear, docs/sam-spec.md §1.4).
     case packedSAM
-    /// One input `qkv [B, N, H·3·hd]` with channel `h·3·hd + s·hd + c` (TinyViT, spec §8.2).
+    /// One input `qkv [B, N, H·3·hd]` with channel `h·3·hd + s·hd + c` (TinyViT, docs/sam-spec.md §8.2).
     case packedTinyViT
 }
 
@@ -42,12 +42,12 @@ public enum QKVLayout: String, Sendable, Codable {
 public enum AttentionBias: Sendable, Codable, Equatable {
     /// No bias.
     case none
-    /// SAM's decomposed relative position (spec §1.4). Tokens form an `h × w` grid (row-major).
+    /// SAM's decomposed relative position (docs/sam-spec.md §1.4). Tokens form an `h × w` grid (row-major).
     /// Two extra inputs: `rel_pos_h [2h-1, hd]` and `rel_pos_w [2w-1, hd]`. For query (yq, xq)
     /// and key (yk, xk): bias = Σc q[c]·Rh[yq-yk+h-1, c] + Σc q[c]·Rw[xq-xk+w-1, c], where q is
     /// the *unscaled* query of that head.
     case relativePosition(height: Int, width: Int)
-    /// TinyViT's per-head table (spec §8.2). Tokens form a `window × window` grid. One extra
+    /// TinyViT's per-head table (docs/sam-spec.md §8.2). Tokens form a `window × window` grid. One extra
     /// input `attention_biases [H, window²]`; bias = table[h, |yq-yk|·window + |xq-xk|].
     case biasTable(window: Int)
 }
@@ -153,7 +153,7 @@ public enum Op: Sendable, Codable, Equatable {
     case resizeBilinear(height: Int, width: Int, antialias: Bool)
     /// Concatenation of all inputs along `axis`.
     case concat(axis: Int)
-    /// SAM's random Fourier positional encoding (spec §2.1). Inputs `coords [..., 2]` (x, y) already
+    /// SAM's random Fourier positional encoding (docs/sam-spec.md §2.1). Inputs `coords [..., 2]` (x, y) already
     /// normalised to [0, 1], and `G [2, F]`; output `[..., 2F]` = concat(sin(p), cos(p)) with
     /// p = 2π·((2·coords − 1) · G).
     case fourierFeatures

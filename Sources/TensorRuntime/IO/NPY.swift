@@ -17,6 +17,15 @@ public struct NPYArray {
     public var tensor: Tensor { Tensor(shape: shape, data: values) }
 }
 
+/// A `.npy` file's header: what `NPY.header(of:)` reads before any element.
+public struct NPYHeader: Sendable, Equatable {
+    /// The dtype string, e.g. `<f4`, `|u1`.
+    public var dtype: String
+    public var shape: Shape
+    /// Offset of the first element from the start of the file.
+    public var dataOffset: Int
+}
+
 /// Reader and writer for NumPy's `.npy` format (versions 1.0, 2.0 and 3.0).
 ///
 /// Supported dtypes: little-endian or byte-order-free f2/f4/f8, i1/i2/i4/i8, u1/u2/u4/u8, b1;
@@ -30,7 +39,9 @@ public enum NPY {
         return try decode(data, path: url.path)
     }
 
-    public static func decode(_ data: Data, path: String = "<memory>") throws -> NPYArray {
+    /// The header of a `.npy` file: the dtype string, the shape, and where the data starts.
+    /// Checks the data holds all the elements the shape promises.
+    public static func header(of data: Data, path: String = "<memory>") throws -> NPYHeader {
         func fail(_ m: String) -> NPYError { NPYError(path: path, message: m) }
         let bytes = [UInt8](data.prefix(12))
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
@@ -73,15 +84,22 @@ public enum NPY {
             guard !overflow, p < (1 << 40) else { throw fail("shape \(dims) is absurdly large") }
             count = p
         }
-        guard let (kind, size) = parseDescr(descr) else { throw fail("unsupported dtype '\(descr)'") }
+        guard let (_, size) = parseDescr(descr) else { throw fail("unsupported dtype '\(descr)'") }
         let payloadStart = headerStart + headerLength
         let needed = count * size
         guard data.count - payloadStart >= needed else {
             throw fail("data holds \(data.count - payloadStart) bytes, shape \(dims) of \(descr) needs \(needed)")
         }
+        return NPYHeader(dtype: descr, shape: Shape(dims), dataOffset: payloadStart)
+    }
+
+    public static func decode(_ data: Data, path: String = "<memory>") throws -> NPYArray {
+        let header = try header(of: data, path: path)
+        let (kind, size) = parseDescr(header.dtype)!
+        let count = header.shape.count
         var values = [Float](repeating: 0, count: count)
         data.withUnsafeBytes { raw in
-            let base = raw.baseAddress!.advanced(by: payloadStart)
+            let base = raw.baseAddress!.advanced(by: header.dataOffset)
             values.withUnsafeMutableBufferPointer { out in
                 for i in 0..<count {
                     let p = base.advanced(by: i * size)
@@ -89,7 +107,18 @@ public enum NPY {
                 }
             }
         }
-        return NPYArray(shape: Shape(dims), dtype: descr, values: values)
+        return NPYArray(shape: header.shape, dtype: header.dtype, values: values)
+    }
+
+    /// The values at float64 precision: exact for `<f8` (and every narrower type), where
+    /// `decode` would round to float32.
+    public static func decodeDoubles(_ data: Data, path: String = "<memory>") throws -> [Double] {
+        let header = try header(of: data, path: path)
+        guard header.dtype.hasSuffix("f8") else { return try decode(data, path: path).values.map(Double.init) }
+        let count = header.shape.count
+        return data.withUnsafeBytes { raw in
+            (0..<count).map { raw.loadUnaligned(fromByteOffset: header.dataOffset + 8 * $0, as: Double.self) }
+        }
     }
 
     /// Writes float32 (`<f4`) or, with `asUInt8`, `|u1` (values rounded and clamped to 0...255).

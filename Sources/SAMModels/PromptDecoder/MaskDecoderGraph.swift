@@ -1,0 +1,184 @@
+import TensorRuntime
+
+/// SAM's `MaskDecoder` with its `TwoWayTransformer` (docs/sam-spec.md §3).
+enum MaskDecoderGraph {
+    /// The decoder's work that reads only the image when there is no mask input (the dense
+    /// prompt is then the constant no-mask embedding): the image tokens and their layer-0
+    /// projections, which layer 0 reads before any prompt has touched the image tokens. With a
+    /// batch of prompts against one image they are computed once (batch 1) and broadcast; the
+    /// predictor also computes them once per image and reuses them for every prompt
+    /// (`DecoderVariant.sharesImageContext`).
+    struct ImageContext {
+        /// `[Bi, hw, C]`: image embedding + dense prompt, as tokens.
+        var keys: Value
+        /// `[Bi, hw, C/r]`: layer 0 `cross_attn_token_to_image.k_proj(keys + PE)`.
+        var tokenToImageKeys: Value
+        /// `[Bi, hw, C/r]`: layer 0 `cross_attn_token_to_image.v_proj(keys)`.
+        var tokenToImageValues: Value
+        /// `[Bi, hw, C/r]`: layer 0 `cross_attn_image_to_token.q_proj(keys + PE)`.
+        var imageToTokenQueries: Value
+    }
+
+    /// The image context from `src` `[Bi, C, h, w]` (embedding + dense prompt) and the
+    /// positional encoding of the image tokens `[1, hw, C]` (`keyPE`).
+    static func imageContext(_ c: MaskDecoderConfig, src: Value, keyPE: Value, layers l: Layers,
+                             prefix p: String = "mask_decoder") -> ImageContext {
+        let g = l.g, dim = c.transformerDim, inner = dim / c.attentionDownsampleRate
+        let bi = src.shape[0], hw = src.shape[2] * src.shape[3]
+        let keys = g.reshape(g.permute(src, [0, 2, 3, 1]), [bi, hw, dim])
+        let withPE = g.add(keys, keyPE, name: "\(p).image_keys_pe")
+        let lp = "\(p).transformer.layers.0"
+        return ImageContext(
+            keys: keys,
+            tokenToImageKeys: l.linear(withPE, "\(lp).cross_attn_token_to_image.k_proj", dim, inner),
+            tokenToImageValues: l.linear(keys, "\(lp).cross_attn_token_to_image.v_proj", dim, inner),
+            imageToTokenQueries: l.linear(withPE, "\(lp).cross_attn_image_to_token.q_proj", dim, inner))
+    }
+
+    /// The dense positional encoding `[1, C, h, w]` as `[1, hw, C]` tokens.
+    static func keyPE(_ densePE: Value, layers l: Layers) -> Value {
+        let c = densePE.shape[1], hw = densePE.shape[2] * densePE.shape[3]
+        return l.g.reshape(l.g.permute(densePE, [0, 2, 3, 1]), [1, hw, c])
+    }
+
+    /// - Parameters:
+    ///   - context: the image side (`imageContext`), of batch 1 (broadcast to every prompt) or B.
+    ///   - prompts: B.
+    ///   - sparse: `[B, T, C]` prompt tokens, or nil for none.
+    ///   - keyPE: `[1, hw, C]`, the positional encoding of the image tokens (`keyPE(_:layers:)`).
+    ///   - height, width: the embedding grid.
+    /// - Returns: low-res logits `[B, M, 4h, 4w]` and IoU predictions `[B, M]`, M = 3 or 1.
+    static func build(_ c: MaskDecoderConfig, context: ImageContext, prompts b: Int, sparse: Value?, keyPE: Value,
+                      height h: Int, width w: Int, multimask: Bool, layers l: Layers,
+                      prefix p: String = "mask_decoder") -> (logits: Value, iou: Value) {
+        let g = l.g, dim = c.transformerDim, hw = h * w
+        let nOut = 1 + c.maskTokens
+
+        // Tokens: iou token, mask tokens, then the prompt tokens.
+        let outputTokens = g.concat([l.w.param("\(p).iou_token.weight", [1, dim]),
+                                     l.w.param("\(p).mask_tokens.weight", [c.maskTokens, dim])], axis: 0,
+                                    name: "\(p).output_tokens")
+        var tokens = g.broadcast(g.reshape(outputTokens, [1, nOut, dim]), to: [b, nOut, dim], name: "\(p).output_tokens_b")
+        if let sparse { tokens = g.concat([tokens, sparse], axis: 1, name: "\(p).tokens") }
+
+        let (queries, keys) = twoWayTransformer(c, queries: tokens, context: context, prompts: b, keyPE: keyPE, layers: l,
+                                                prefix: "\(p).transformer")
+
+        // Upscale the image tokens to [B, C/8, 4h, 4w].
+        var up = g.reshape(keys, [b, h, w, dim])
+        up = g.permute(up, [0, 3, 1, 2])
+        up = g.convTranspose2x2(up, weight: l.w.param("\(p).output_upscaling.0.weight", [dim, dim / 4, 2, 2]),
+                                bias: l.w.param("\(p).output_upscaling.0.bias", [dim / 4]), name: "\(p).output_upscaling.0")
+        up = g.gelu(l.layerNorm(up, "\(p).output_upscaling.1", dim / 4, eps: MaskDecoderConfig.upscalingNormEps, axis: .channels))
+        up = g.convTranspose2x2(up, weight: l.w.param("\(p).output_upscaling.3.weight", [dim / 4, dim / 8, 2, 2]),
+                                bias: l.w.param("\(p).output_upscaling.3.bias", [dim / 8]), name: "\(p).output_upscaling.3")
+        up = g.gelu(up)
+
+        // One hypernetwork MLP per selected mask token; masks = hyper_in @ upscaled.
+        let selected = multimask ? Array(1..<c.maskTokens) : [0]
+        let hyper = selected.map { i -> Value in
+            let token = g.slice(queries, start: [0, 1 + i, 0], size: [b, 1, dim])
+            return mlp(token, "\(p).output_hypernetworks_mlps.\(i)", [dim, dim, dim, dim / 8], layers: l)
+        }
+        let hyperIn = hyper.count == 1 ? hyper[0] : g.concat(hyper, axis: 1, name: "\(p).hyper_in")
+        let flat = g.reshape(up, [b, dim / 8, 16 * hw])
+        let masks = g.matmul(hyperIn, flat, name: "\(p).masks")
+        let logits = g.reshape(masks, [b, selected.count, 4 * h, 4 * w])
+
+        // IoU head on the iou token.
+        let iouToken = g.reshape(g.slice(queries, start: [0, 0, 0], size: [b, 1, dim]), [b, dim])
+        var sizes = [dim] + Array(repeating: c.iouHeadHiddenDim, count: c.iouHeadDepth - 1) + [c.maskTokens]
+        if c.iouHeadDepth < 1 { sizes = [dim, c.maskTokens] }
+        let iouAll = mlp(iouToken, "\(p).iou_prediction_head", sizes, layers: l)
+        let iou = g.slice(iouAll, start: [0, selected[0]], size: [b, selected.count])
+        return (logits, iou)
+    }
+
+    /// `MLP`: Linear layers `sizes[i] → sizes[i+1]`, ReLU between them, none after the last.
+    private static func mlp(_ x: Value, _ prefix: String, _ sizes: [Int], layers l: Layers) -> Value {
+        var h = x
+        for i in 0..<(sizes.count - 1) {
+            h = l.linear(h, "\(prefix).layers.\(i)", sizes[i], sizes[i + 1],
+                         activation: i < sizes.count - 2 ? .relu : .none)
+        }
+        return h
+    }
+
+    /// `transformer.Attention`: separate q/k/v projections to `dim / rate`, heads, out projection.
+    private static func attention(_ q: Value, _ k: Value, _ v: Value, _ prefix: String, dim: Int, heads: Int,
+                                  rate: Int, layers l: Layers) -> Value {
+        let inner = dim / rate
+        return attention(projected: l.linear(q, "\(prefix).q_proj", dim, inner), l.linear(k, "\(prefix).k_proj", dim, inner),
+                         l.linear(v, "\(prefix).v_proj", dim, inner), prefix, dim: dim, heads: heads, rate: rate, layers: l)
+    }
+
+    /// The rest of `transformer.Attention` from projected q, k, v (heads, out projection).
+    private static func attention(projected qp: Value, _ kp: Value, _ vp: Value, _ prefix: String, dim: Int, heads: Int,
+                                  rate: Int, layers l: Layers) -> Value {
+        let inner = dim / rate
+        let out = l.g.attention([qp, kp, vp], AttentionParams(heads: heads, headDim: inner / heads, layout: .separate),
+                                name: prefix)
+        return l.linear(out, "\(prefix).out_proj", inner, dim)
+    }
+
+    /// `x` `[1, N, C]` repeated for `b` prompts (the attention op pairs batches one to one).
+    private static func perPrompt(_ x: Value, _ b: Int, layers l: Layers, name: String) -> Value {
+        x.shape[0] == b ? x : l.g.broadcast(x, to: [b, x.shape[1], x.shape[2]], name: name)
+    }
+
+    private static func twoWayTransformer(_ c: MaskDecoderConfig, queries q0: Value, context: ImageContext, prompts b: Int,
+                                          keyPE: Value, layers l: Layers, prefix p: String) -> (Value, Value) {
+        let g = l.g, dim = c.transformerDim, eps = MaskDecoderConfig.transformerNormEps
+        let queryPE = q0
+        var queries = q0, keys = context.keys
+        for i in 0..<c.depth {
+            let lp = "\(p).layers.\(i)"
+            if i == 0 {
+                // skip_first_layer_pe: plain self-attention, no residual.
+                queries = attention(queries, queries, queries, "\(lp).self_attn", dim: dim, heads: c.heads, rate: 1, layers: l)
+            } else {
+                let q = g.add(queries, queryPE)
+                queries = g.add(queries, attention(q, q, queries, "\(lp).self_attn", dim: dim, heads: c.heads, rate: 1, layers: l))
+            }
+            queries = l.layerNorm(queries, "\(lp).norm1", dim, eps: eps)
+
+            let rate = c.attentionDownsampleRate, inner = dim / rate
+            var q = g.add(queries, queryPE)
+            let tokenToImage: Value
+            if i == 0 {
+                // The image side of layer 0 reads the image tokens only: projected once per image.
+                let qp = l.linear(q, "\(lp).cross_attn_token_to_image.q_proj", dim, inner)
+                tokenToImage = attention(projected: qp, perPrompt(context.tokenToImageKeys, b, layers: l, name: "\(lp).image_keys_b"),
+                                         perPrompt(context.tokenToImageValues, b, layers: l, name: "\(lp).image_values_b"),
+                                         "\(lp).cross_attn_token_to_image", dim: dim, heads: c.heads, rate: rate, layers: l)
+            } else {
+                tokenToImage = attention(q, g.add(keys, keyPE), keys, "\(lp).cross_attn_token_to_image", dim: dim,
+                                         heads: c.heads, rate: rate, layers: l)
+            }
+            queries = l.layerNorm(g.add(queries, tokenToImage), "\(lp).norm2", dim, eps: eps)
+
+            var m = l.linear(queries, "\(lp).mlp.lin1", dim, c.mlpDim, activation: .relu)
+            m = l.linear(m, "\(lp).mlp.lin2", c.mlpDim, dim)
+            queries = l.layerNorm(g.add(queries, m), "\(lp).norm3", dim, eps: eps)
+
+            q = g.add(queries, queryPE)
+            let imageToToken: Value
+            if i == 0 {
+                let kp = l.linear(q, "\(lp).cross_attn_image_to_token.k_proj", dim, inner)
+                let vp = l.linear(queries, "\(lp).cross_attn_image_to_token.v_proj", dim, inner)
+                imageToToken = attention(projected: perPrompt(context.imageToTokenQueries, b, layers: l, name: "\(lp).image_queries_b"),
+                                         kp, vp, "\(lp).cross_attn_image_to_token", dim: dim, heads: c.heads, rate: rate, layers: l)
+            } else {
+                imageToToken = attention(g.add(keys, keyPE), q, queries, "\(lp).cross_attn_image_to_token", dim: dim,
+                                         heads: c.heads, rate: rate, layers: l)
+            }
+            // keys may be the image's [1, hw, C]: the add broadcasts it to every prompt.
+            keys = l.layerNorm(g.add(keys, imageToToken), "\(lp).norm4", dim, eps: eps)
+        }
+        let q = g.add(queries, queryPE), k = g.add(keys, keyPE)
+        queries = g.add(queries, attention(q, k, keys, "\(p).final_attn_token_to_image", dim: dim, heads: c.heads,
+                                           rate: c.attentionDownsampleRate, layers: l))
+        queries = l.layerNorm(queries, "\(p).norm_final_attn", dim, eps: eps)
+        return (queries, keys)
+    }
+}
