@@ -53,6 +53,20 @@ for f in ("mask.png", "overlay.png"):
     assert os.path.getsize(os.path.join(out, f)) > 0, f
 print("segment: 2 masks, areas", [m["area"] for m in summary["masks"]])
 PY
+# medsam embed, then segment --embedding with that file, reproduces the plain segment's mask
+# byte for byte (the embedding read back is uploaded once and stays on the device).
+"$medsam" embed --input Tests/MedicalImagingTests/Fixtures/dicom/CT_small.dcm --backend cpu --output "$out/ct.embedding.npy"
+"$medsam" segment --input Tests/MedicalImagingTests/Fixtures/dicom/CT_small.dcm --box 42,4,80,40 --box 72,0,110,28 \
+  --backend cpu --embedding "$out/ct.embedding.npy" --output "$out/mask_from_embedding.png" --json > "$out/summary2.json"
+cmp "$out/mask.png" "$out/mask_from_embedding.png"
+python3 - "$out" <<'PY'
+import json, os, sys
+a = json.load(open(os.path.join(sys.argv[1], "summary.json")))
+b = json.load(open(os.path.join(sys.argv[1], "summary2.json")))
+assert [(m["area"], m["iou"]) for m in a["masks"]] == [(m["area"], m["iou"]) for m in b["masks"]], (a, b)
+assert b["timings_ms"]["encode"] == 0, b["timings_ms"]
+print("segment --embedding: identical masks and IoU predictions")
+PY
 rm -rf "$out"
 echo
 echo "all checks passed"
