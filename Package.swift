@@ -3,13 +3,15 @@
 //
 // Module layers (imports go one way, top to bottom):
 //   C shims (COpenCL, CVulkan, CBLAS, CZlib) and CPUVectorKernels (the cpu backend's SIMD loops)
-//   TensorRuntime   - DType, Shape, Tensor, the op set, Backend, reference backend, graph, executor, parity
-//   backends        - CPUBackend, OpenCLBackend, VulkanBackend (kernels in Kernels/)
+//   TensorRuntime   - DType, Shape, Tensor, the op set, Backend, BackendRegistry, reference backend, graph,
+//                     executor, parity
+//   backends        - CPUBackend, OpenCLBackend, VulkanBackend (kernels in Kernels/); each defines its own
+//                     BackendRegistration, and only the executable links them
 //   Checkpoints     - .pth and .safetensors readers
 //   SAMModels       - encoders, prompt encoder, mask decoder as graph builders; configs; weight loading
 //   MedicalImaging  - NIfTI, DICOM, PNG/JPEG, NPY/NPZ, windowing
-//   Segmentation    - predictor, volume propagation
-//   MedSAMCLI       - the `medsam` executable
+//   Segmentation    - predictor, volume propagation (backend-agnostic: links no backend module)
+//   MedSAMCLI       - the `medsam` executable; registers the backends it links (LinkedBackends.swift)
 import PackageDescription
 
 let package = Package(
@@ -46,23 +48,24 @@ let package = Package(
                 dependencies: ["TensorRuntime", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SAMModels", dependencies: ["TensorRuntime", "Checkpoints"]),
         .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "CZlib", "CPNG", "CJPEG"]),
-        .target(name: "Segmentation",
-                dependencies: ["TensorRuntime", "SAMModels", "MedicalImaging",
-                               "CPUBackend", "OpenCLBackend", "VulkanBackend"]),
+        .target(name: "Segmentation", dependencies: ["TensorRuntime", "SAMModels", "MedicalImaging"]),
         // `cpu` backend benchmarks against PyTorch (Benchmarks/cpu/README.md).
         .executableTarget(name: "CPUBench", dependencies: ["CPUBackend", "SAMModels"], path: "Benchmarks/cpu/Sources"),
         // Checkpoint loading time and memory (Benchmarks/checkpoint-load/README.md).
         .executableTarget(name: "CheckpointLoadBench", dependencies: ["Checkpoints"],
                           path: "Benchmarks/checkpoint-load/Sources"),
         .executableTarget(name: "MedSAMCLI",
-                          dependencies: ["Segmentation",
+                          dependencies: ["Segmentation", "CPUBackend", "OpenCLBackend", "VulkanBackend",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "TensorRuntimeTests", dependencies: ["TensorRuntime"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
-        .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "SAMModels"]),
-        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "SAMModels"]),
+        .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend"]),
+        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
+        // Every registered backend through one parameterised suite (docs/adding-a-backend.md).
+        .testTarget(name: "BackendConformanceTests",
+                    dependencies: ["TensorRuntime", "SAMModels", "CPUBackend", "OpenCLBackend", "VulkanBackend"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "SAMModels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"],
