@@ -24,6 +24,8 @@ extension BackendConformance {
                 #expect(w.data.contains { $0 != 0 }, "\(c.name) \(key): reference output is all zero")
                 let nmse = Comparison.nmse(g.data, w.data)
                 #expect(nmse <= 1e-6, "\(c.name) \(key) NMSE \(nmse) on \(backend.info.name)")
+                print(String(format: "LiteMedSAM decoder on %@ vs reference, %@: %@ NMSE %.2e",
+                             subject.name, c.name, key, nmse))
             }
         }
     }
@@ -93,22 +95,16 @@ final class LiteMedSAMJudgement: @unchecked Sendable {
         let p = config.promptEncoder
         image = Tensor(uniform: [1, 3, config.inputSize, config.inputSize], in: 0...1, seed: 5)
         embedding = Tensor(uniform: [1, p.embedDim, p.embeddingHeight, p.embeddingWidth], seed: 6)
-        // Two prompts in one batch, each with a foreground and a background click, a box and an
-        // earlier mask: the point path, the mask-downscaling convolutions and three masks.
-        let maskShape: Shape = [1, p.maskInputHeight, p.maskInputWidth]
-        var mixed: [Prompt] = []
-        for i in 0..<2 {
-            let shift = Float(i)
-            let points = [PromptPoint(x: 100 + 20 * shift, y: 90, label: 1),
-                          PromptPoint(x: 30, y: 200 - 15 * shift, label: 0)]
-            let box: [Float] = [60 - 10 * shift, 40, 210, 180 + 9 * shift]
-            let mask = Tensor(uniform: maskShape, in: -4...4, seed: 20 + UInt64(i))
-            mixed.append(Prompt(points: points, box: box, maskInput: mask))
-        }
+        // A foreground and a background click, a box and an earlier mask, three masks out: the
+        // point path and the mask-downscaling convolutions. One prompt only: the reference
+        // decoder takes about a minute per prompt in a debug build.
+        let points = [PromptPoint(x: 100, y: 90, label: 1), PromptPoint(x: 30, y: 200, label: 0)]
+        let mask = Tensor(uniform: [1, p.maskInputHeight, p.maskInputWidth], in: -4...4, seed: 20)
+        let mixed = Prompt(points: points, box: [60, 40, 210, 180], maskInput: mask)
         decoderCases = [
             // What the per-backend tests checked: one box, one mask.
             DecoderCase(name: "one box", prompts: [Prompt(box: [40, 52, 190, 170])], multimask: false),
-            DecoderCase(name: "2 prompts: points + box + mask input, multimask", prompts: mixed, multimask: true),
+            DecoderCase(name: "points + box + mask input, multimask", prompts: [mixed], multimask: true),
         ]
     }
 }
