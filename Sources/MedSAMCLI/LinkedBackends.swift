@@ -5,9 +5,10 @@ import VulkanBackend
 
 /// The backends this executable links, one line each, in the order `medsam devices` and
 /// `medsam parity --backend all` show them. Every `--backend` value, `auto`'s choice and the
-/// help text come from the registry these fill (docs/adding-a-backend.md).
-enum LinkedBackends {
-    static let registrations: [BackendRegistration] = [
+/// help text come from the registry these fill, and the conformance suite
+/// (Tests/BackendConformanceTests) runs on exactly these (docs/adding-a-backend.md).
+public enum LinkedBackends {
+    public static let registrations: [BackendRegistration] = [
         ReferenceBackend.registration,
         CPUBackend.registration,
         OpenCLBackend.registration,

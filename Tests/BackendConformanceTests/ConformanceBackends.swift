@@ -1,19 +1,7 @@
-import CPUBackend
 import Foundation
-import OpenCLBackend
+import MedSAMCLI
 import TensorRuntime
 import Testing
-import VulkanBackend
-
-/// The backends the conformance suite runs, one line each (as in the executable's
-/// Sources/MedSAMCLI/LinkedBackends.swift). A new backend adds its line here and its module to
-/// this target's dependencies; every test of the suite then runs on it.
-let conformanceRegistrations: [BackendRegistration] = [
-    ReferenceBackend.registration,
-    CPUBackend.registration,
-    OpenCLBackend.registration,
-    VulkanBackend.registration,
-]
 
 /// Every backend passes the same checks: op parity, LiteMedSAM against the reference,
 /// typed allocation errors, an honest registration. The cases live in extensions of this suite,
@@ -36,7 +24,9 @@ struct BackendConformance {}
 struct ConformanceBackend: Sendable, CustomTestStringConvertible {
     let registration: BackendRegistration
 
-    static let all: [ConformanceBackend] = conformanceRegistrations.map(ConformanceBackend.init)
+    /// Every backend the `medsam` executable links (its one line per backend in
+    /// Sources/MedSAMCLI/LinkedBackends.swift), so a new backend is tested by being linked.
+    static let all: [ConformanceBackend] = LinkedBackends.registrations.map(ConformanceBackend.init)
 
     var name: String { registration.name }
     var testDescription: String { name }
