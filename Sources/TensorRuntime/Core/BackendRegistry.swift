@@ -199,9 +199,9 @@ public final class BackendRegistry: @unchecked Sendable {
     }
 
     /// The request with `auto` replaced by a concrete backend and device: the first hardware
-    /// device of the `autoCandidates`, in their order. Backends whose devices cannot be listed are
-    /// passed over. A request
-    /// naming a backend is returned unchanged once the name is checked.
+    /// device of the `autoCandidates`, in their order (backends whose devices cannot be listed
+    /// are passed over; the error lists why each candidate was). A request naming a backend is
+    /// returned unchanged once the name is checked.
     public func resolve(_ request: BackendRequest) throws -> BackendRequest {
         guard request.name == BackendRequest.auto else {
             try validate(name: request.name)
