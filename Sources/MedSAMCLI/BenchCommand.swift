@@ -45,7 +45,7 @@ struct Bench: ParsableCommand {
         } else {
             sam = try ModelLoader.load(requested: kind, checkpoint: checkpoint).model
         }
-        let backend = try BackendFactory.make(backendOptions.request)
+        let backend = try backendOptions.makeBackend()
         let s = sam.config.inputSize
         let emb = sam.config.promptEncoder
         let encoderGraph = workload == .decoder ? nil : try sam.encoderGraph(batch: batch)

@@ -93,7 +93,7 @@ struct ModelOptions: ParsableArguments {
         return try ModelLoader.load(requested: requested, checkpoint: checkpoint)
     }
 
-    func makeBackend() throws -> any Backend { try BackendFactory.make(backendOptions.request) }
+    func makeBackend() throws -> any Backend { try backendOptions.makeBackend() }
 }
 
 /// Refuses to overwrite (unless forced) and to write into a folder that does not exist.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TensorRuntime
 
 /// The `medsam` command: Segment Anything models on medical images, on GPU (OpenCL, Vulkan) or CPU.
 @main
@@ -14,6 +15,8 @@ struct MedSAM: ParsableCommand {
     /// standard error and exits non-zero (the contract in CLI.md), help and version still work.
     static func main() {
         do {
+            // Before parsing: `--backend` values and help text come from the registry.
+            try LinkedBackends.register()
             var command = try parseAsRoot()
             try command.run()
         } catch let exit as ExitCode {

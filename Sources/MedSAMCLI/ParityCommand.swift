@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Segmentation
 import TensorRuntime
 
 extension ParitySuiteSize: ExpressibleByArgument {}
@@ -11,11 +10,17 @@ struct Parity: ParsableCommand {
         discussion: """
         Each GPU/CPU backend runs the standard op suite with random inputs in [-1, 1] and is compared \
         with the reference backend (NMSE per op class, NaN/Inf and guard-region checks). The reference \
-        backend itself is compared with outputs recorded from PyTorch (scripts/reference/ops.py).
+        backend itself is compared with outputs recorded from PyTorch (scripts/reference/ops.py). \
+        With --backend all, a linked backend without a device is reported and skipped; with \
+        --require-all, or when the environment sets CI=true, it is an error.
         """)
 
-    @Option(help: "Backend to check: reference, cpu, opencl, vulkan, or all (every backend with a device).")
+    @Option(help: ArgumentHelp("Backend to check: \(BackendRegistry.shared.names.joined(separator: ", ")), "
+                               + "or all (every linked backend)."))
     var backend: String = "all"
+
+    @Flag(help: "With --backend all, fail when a linked backend has no device (the default when CI=true).")
+    var requireAll = false
 
     @Option(help: "Device index within the backend.")
     var device: Int = 0
@@ -39,29 +44,35 @@ struct Parity: ParsableCommand {
     var json = false
 
     func run() throws {
-        let names: [BackendName]
+        let registry = BackendRegistry.shared
+        let registrations: [BackendRegistration]
         if backend == "all" {
-            names = [.reference, .cpu, .opencl, .vulkan]
-        } else if let n = BackendName(rawValue: backend), n != .auto {
-            names = [n]
+            registrations = registry.registrations
+        } else if let r = registry.registrations.first(where: { $0.name == backend }) {
+            registrations = [r]
         } else {
-            throw CLIError("unknown backend '\(backend)' (expected reference, cpu, opencl, vulkan or all)")
+            throw CLIError("--backend: unknown backend '\(backend)' (expected all or one of: \(registry.names.joined(separator: ", ")))")
         }
         var results: [ParityResult] = []
-        for name in names {
+        var missing: [String] = []
+        for registration in registrations {
+            let name = registration.name
             let b: any Backend
             do {
-                b = try BackendFactory.make(BackendRequest(name: name, deviceIndex: device, float16: fp16))
+                b = try registration.make(BackendRequest(name: name, deviceIndex: device, float16: fp16))
             } catch {
-                // With `all`, a backend without a device is reported and skipped; named, it is an error.
+                // With `all`, a backend without a device is reported and skipped (an error at the
+                // end under --require-all / CI=true); named, it is an error at once.
                 if backend == "all" {
-                    if !json { print("\(name.rawValue): skipped (\(error))") }
+                    let line = "\(name): not run (\(error))\n"
+                    if json { FileHandle.standardError.write(line.data(using: .utf8)!) } else { print(line, terminator: "") }
+                    missing.append("\(name) (\(error))")
                     continue
                 }
                 throw error
             }
-            if !json { FileHandle.standardError.write("running \(name.rawValue) on \(b.info.name)...\n".data(using: .utf8)!) }
-            if name == .reference {
+            if !json { FileHandle.standardError.write("running \(name) on \(b.info.name)...\n".data(using: .utf8)!) }
+            if b is ReferenceBackend {
                 let cases = try PyTorchFixtures.load(directory: fixtureDirectory()).filter(matches)
                 results += ParityHarness(backend: b).run(fixtures: cases)
             } else {
@@ -75,9 +86,17 @@ struct Parity: ParsableCommand {
         } else {
             print(ParityResult.table(results, perf: perf), terminator: "")
         }
+        if !missing.isEmpty && (requireAll || Self.isCI) {
+            throw CLIError("\(missing.count) linked backend(s) could not run"
+                           + " (\(requireAll ? "--require-all" : "CI=true") needs every one): \(missing.joined(separator: "; "))")
+        }
         if results.isEmpty { throw CLIError("no parity cases matched --op \(op ?? "") on backend \(backend)") }
         if results.contains(where: { !$0.pass }) { throw ExitCode(1) }
     }
+
+    /// CI services set CI=true; there a backend that silently lost its device (no lavapipe,
+    /// no PoCL) must fail the run instead of shrinking it.
+    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"]?.lowercased() == "true" }
 
     private func matches(_ c: FixtureCase) -> Bool { matches(c.op) }
     private func matches(_ o: Op) -> Bool { op.map { o.name.hasPrefix($0) } ?? true }

@@ -10,10 +10,3 @@ func openCLBackendOrSkip(float16: Bool = false) throws -> OpenCLBackend {
         throw XCTSkip("no OpenCL platform/device on this machine: \(reason)")
     }
 }
-
-/// Formats the failed parity results, one per line.
-func describeFailures(_ results: [ParityResult]) -> String {
-    results.filter { !$0.pass }.map {
-        "\($0.name) [\($0.op) \($0.shape)]: nmse \($0.nmse) > \($0.threshold) \($0.failure ?? "")"
-    }.joined(separator: "\n")
-}

@@ -2,30 +2,14 @@ import XCTest
 import TensorRuntime
 @testable import VulkanBackend
 
+/// Vulkan-specific parity paths and device handling. The quick suite on the default fp32 and
+/// fp16 paths runs for every backend in BackendConformanceTests.
 final class VulkanParityTests: XCTestCase {
-    func testQuickSuiteMatchesReferenceOnFloat32Path() throws {
-        let backend = try makeVulkanBackend()
-        let cases = ParityCase.standard(.quick)
-        XCTAssertFalse(cases.isEmpty)
-        let results = assertParity(backend, cases, thresholds: .float32)
-        print(ParityResult.table(results))
-    }
-
     func testQuickSuiteMatchesReferenceWithoutSubgroups() throws {
         let backend = try makeVulkanBackend(.init(subgroups: false))
         let cases = ParityCase.standard(.quick).filter { $0.op.opClass == .normalization || $0.op.opClass == .softmax }
         XCTAssertFalse(cases.isEmpty)
         _ = assertParity(backend, cases, thresholds: .float32)
-    }
-
-    func testQuickSuiteMatchesReferenceOnFloat16StoragePath() throws {
-        let probe = try makeVulkanBackend()
-        guard probe.device.caps.storageBuffer16BitAccess else {
-            throw XCTSkip("\(probe.info.name) lacks storageBuffer16BitAccess: no fp16 path to test")
-        }
-        let backend = try makeVulkanBackend(.init(float16: true))
-        XCTAssertEqual(backend.info.storageType, .float16)
-        _ = assertParity(backend, ParityCase.standard(.quick), thresholds: .float16)
     }
 
     func testDevicesListsFeaturesAndLimits() throws {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Host memory of the reference backend.
 public final class ReferenceBuffer: DeviceBuffer {
     public var storage: [Float]
@@ -19,7 +21,13 @@ public final class ReferenceBackend: Backend {
     public func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? { nil }
 
     public func allocate(elementCount: Int) throws -> any DeviceBuffer {
-        ReferenceBuffer(count: elementCount)
+        guard elementCount >= 0 else { throw BackendError.invalidArgument("reference: negative buffer size \(elementCount)") }
+        // A Swift array larger than memory traps instead of failing, so refuse it up front.
+        let (bytes, overflow) = elementCount.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, UInt64(bytes) <= ProcessInfo.processInfo.physicalMemory else {
+            throw BackendError.outOfMemory(backend: "reference", bytes: overflow ? Int.max : bytes)
+        }
+        return ReferenceBuffer(count: elementCount)
     }
 
     public func upload(_ data: [Float], to ref: TensorRef) throws {
