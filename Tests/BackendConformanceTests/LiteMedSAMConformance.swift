@@ -16,6 +16,14 @@ extension BackendConformance {
         for (c, want) in zip(judged.decoderCases, try judged.referenceDecoderOutputs.get()) {
             let got = try judged.model.decode(prompts: c.prompts, embeddings: judged.embedding,
                                               multimask: c.multimask, on: backend)
+            var paths = [("whole decoder", got)]
+            if !c.prompts.contains(where: { $0.maskInput != nil }) {
+                // As the predictor runs it: the image side once, on the device, then the prompts.
+                let context = try judged.model.imageContext(embeddings: .host(judged.embedding), on: backend)
+                paths.append(("shared image context", try judged.model.decode(prompts: c.prompts, context: context,
+                                                                              multimask: c.multimask, on: backend).host))
+            }
+            for (path, got) in paths {
             for key in [DecoderIO.lowResLogits, DecoderIO.iouPredictions] {
                 let g = try #require(got[key], "\(c.name): no \(key) output on \(subject.name)")
                 let w = try #require(want[key])
@@ -24,8 +32,9 @@ extension BackendConformance {
                 #expect(w.data.contains { $0 != 0 }, "\(c.name) \(key): reference output is all zero")
                 let nmse = Comparison.nmse(g.data, w.data)
                 #expect(nmse <= 1e-6, "\(c.name) \(key) NMSE \(nmse) on \(backend.info.name)")
-                print(String(format: "LiteMedSAM decoder on %@ vs reference, %@: %@ NMSE %.2e",
-                             subject.name, c.name, key, nmse))
+                print(String(format: "LiteMedSAM decoder (%@) on %@ vs reference, %@: %@ NMSE %.2e",
+                             path, subject.name, c.name, key, nmse))
+            }
             }
         }
     }
@@ -43,7 +52,7 @@ extension BackendConformance {
         }
         let judged = try LiteMedSAMJudgement.shared.get()
         let want = try judged.referenceEmbedding.get()
-        let got = try #require(try judged.model.compiledEncoder(on: backend).run(["image": judged.image])[DecoderIO.imageEmbedding])
+        let got = try #require(try judged.model.compiledEncoder(on: backend).run([EncoderIO.image: judged.image])[EncoderIO.imageEmbeddings])
         #expect(got.shape == want.shape)
         let nmse = Comparison.nmse(got.data, want.data)
         #expect(nmse <= 1e-6, "encoder embedding NMSE \(nmse) on \(backend.info.name)")
@@ -53,7 +62,7 @@ extension BackendConformance {
 /// One decoder input: prompts in the model input frame and whether to ask for three masks.
 struct DecoderCase {
     var name: String
-    var prompts: [Prompt]
+    var prompts: [ModelPrompt]
     var multimask: Bool
 }
 
@@ -82,9 +91,9 @@ final class LiteMedSAMJudgement: @unchecked Sendable {
     }
     /// The reference encoder's embedding of `image`.
     private(set) lazy var referenceEmbedding = Result { () throws -> Tensor in
-        let outputs = try model.compiledEncoder(on: ReferenceBackend()).run(["image": image])
-        guard let e = outputs[DecoderIO.imageEmbedding] else {
-            throw ConformanceFailure("the LiteMedSAM encoder graph has no \(DecoderIO.imageEmbedding) output")
+        let outputs = try model.compiledEncoder(on: ReferenceBackend()).run([EncoderIO.image: image])
+        guard let e = outputs[EncoderIO.imageEmbeddings] else {
+            throw ConformanceFailure("the LiteMedSAM encoder graph has no \(EncoderIO.imageEmbeddings) output")
         }
         return e
     }
@@ -98,12 +107,12 @@ final class LiteMedSAMJudgement: @unchecked Sendable {
         // A foreground and a background click, a box and an earlier mask, three masks out: the
         // point path and the mask-downscaling convolutions. One prompt only: the reference
         // decoder takes about a minute per prompt in a debug build.
-        let points = [PromptPoint(x: 100, y: 90, label: 1), PromptPoint(x: 30, y: 200, label: 0)]
+        let points = [ModelPoint(x: 100, y: 90, label: 1), ModelPoint(x: 30, y: 200, label: 0)]
         let mask = Tensor(uniform: [1, p.maskInputHeight, p.maskInputWidth], in: -4...4, seed: 20)
-        let mixed = Prompt(points: points, box: [60, 40, 210, 180], maskInput: mask)
+        let mixed = ModelPrompt(points: points, box: [60, 40, 210, 180], maskInput: mask)
         decoderCases = [
             // What the per-backend tests checked: one box, one mask.
-            DecoderCase(name: "one box", prompts: [Prompt(box: [40, 52, 190, 170])], multimask: false),
+            DecoderCase(name: "one box", prompts: [ModelPrompt(box: [40, 52, 190, 170])], multimask: false),
             DecoderCase(name: "points + box + mask input, multimask", prompts: [mixed], multimask: true),
         ]
     }
