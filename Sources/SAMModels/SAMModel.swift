@@ -198,7 +198,8 @@ public final class SAMModel {
             context = MaskDecoderGraph.imageContext(md, src: src, keyPE: keyPE, layers: l)
         }
         let out = MaskDecoderGraph.build(md, context: context, prompts: v.prompts, sparse: prompts.sparse, keyPE: keyPE,
-                                         height: pc.embeddingHeight, width: pc.embeddingWidth, multimask: v.multimask, layers: l)
+                                         height: pc.embeddingHeight, width: pc.embeddingWidth, multimask: v.multimask,
+                                         factoredAttention: v.factoredAttention, layers: l)
         return (out.logits, out.iou, prompts.sparse, prompts.dense)
     }
 

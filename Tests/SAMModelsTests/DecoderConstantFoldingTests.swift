@@ -12,7 +12,7 @@ final class DecoderConstantFoldingTests: XCTestCase {
     /// debug build.
     func testLiteMedSAMDecoderFoldsDensePE() throws {
         let model = try SAMModel.random(ModelKind.litemedsam.config, seed: 1)
-        let graph = try model.decoderGraph(DecoderVariant(prompts: 1, box: true))
+        let graph = try model.decoderGraph(DecoderVariant(prompts: 1, box: true, factoredAttention: false))
         let folded = try CompiledGraph(graph, backend: ReferenceBackend())
         let unfolded = try CompiledGraph(graph, backend: ReferenceBackend(), options: CompileOptions(foldConstants: false))
         XCTAssertEqual(folded.foldedNodes.sorted(), [
@@ -22,6 +22,12 @@ final class DecoderConstantFoldingTests: XCTestCase {
         XCTAssertEqual(unfolded.foldedNodeCount, 0)
         XCTAssertLessThan(folded.memoryPlan.totalValueElements, unfolded.memoryPlan.totalValueElements)
         print("  LiteMedSAM decoder: \(folded.foldedNodeCount) nodes folded: \(folded.foldedNodes.joined(separator: ", "))")
+
+        // The factored cross-attention also reads projection weights per head, scaled: 14 more
+        // nodes of weights only (3 layers' reshapes, scalings and per-prompt broadcasts), folded.
+        let factored = try CompiledGraph(try model.decoderGraph(DecoderVariant(prompts: 1, box: true)), backend: ReferenceBackend())
+        XCTAssertEqual(factored.foldedNodeCount, folded.foldedNodeCount + 14, "\(factored.foldedNodes)")
+        XCTAssertEqual(factored.foldedNodes.filter { $0 == "broadcast" }.count, 8)
     }
 
     /// LiteMedSAM's decoder on an 8x8 embedding grid (a 64x64 one is too slow for the reference

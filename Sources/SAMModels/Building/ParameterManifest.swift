@@ -39,8 +39,10 @@ extension SAMModel {
         for maskInput in [true, false] {
             for multimask in [false, true] {
                 record { l in
+                    // Unfactored attention: it reads every projection weight and bias, as
+                    // checkpoints store them (the factored form skips biases softmax ignores).
                     _ = buildDecoder(config, DecoderVariant(prompts: 1, points: 1, box: true, maskInput: maskInput,
-                                                            multimask: multimask), layers: l)
+                                                            multimask: multimask, factoredAttention: false), layers: l)
                 }
             }
         }

@@ -18,9 +18,14 @@ public struct DecoderVariant: Hashable, Sendable, Codable {
     /// layer-0 projections, from `SAMModel.imageContext`) instead of from `imageEmbeddings`:
     /// one image, no mask input.
     public var sharesImageContext: Bool
+    /// Cross-attention between prompt and image tokens in factored form (see
+    /// `MaskDecoderGraph`: no projection over the image tokens); nil chooses it when it does
+    /// fewer FLOPs (heads x tokens below the attention width), true or false forces it.
+    public var factoredAttention: Bool?
 
     public init(prompts: Int = 1, points: Int = 0, box: Bool = false, maskInput: Bool = false, images: Int = 1,
-                multimask: Bool = false, exposesPromptEmbeddings: Bool = false, sharesImageContext: Bool = false) {
+                multimask: Bool = false, exposesPromptEmbeddings: Bool = false, sharesImageContext: Bool = false,
+                factoredAttention: Bool? = nil) {
         precondition(!sharesImageContext || (images == 1 && !maskInput),
                      "a shared image context is for one image without mask input")
         self.prompts = prompts
@@ -31,6 +36,7 @@ public struct DecoderVariant: Hashable, Sendable, Codable {
         self.multimask = multimask
         self.exposesPromptEmbeddings = exposesPromptEmbeddings
         self.sharesImageContext = sharesImageContext
+        self.factoredAttention = factoredAttention
     }
 
     /// Point tokens including the padding point.

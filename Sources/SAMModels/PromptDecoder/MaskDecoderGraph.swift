@@ -49,7 +49,7 @@ enum MaskDecoderGraph {
     ///   - height, width: the embedding grid.
     /// - Returns: low-res logits `[B, M, 4h, 4w]` and IoU predictions `[B, M]`, M = 3 or 1.
     static func build(_ c: MaskDecoderConfig, context: ImageContext, prompts b: Int, sparse: Value?, keyPE: Value,
-                      height h: Int, width w: Int, multimask: Bool, layers l: Layers,
+                      height h: Int, width w: Int, multimask: Bool, factoredAttention: Bool?, layers l: Layers,
                       prefix p: String = "mask_decoder") -> (logits: Value, iou: Value) {
         let g = l.g, dim = c.transformerDim, hw = h * w
         let nOut = 1 + c.maskTokens
@@ -61,8 +61,9 @@ enum MaskDecoderGraph {
         var tokens = g.broadcast(g.reshape(outputTokens, [1, nOut, dim]), to: [b, nOut, dim], name: "\(p).output_tokens_b")
         if let sparse { tokens = g.concat([tokens, sparse], axis: 1, name: "\(p).tokens") }
 
-        let (queries, keys) = twoWayTransformer(c, queries: tokens, context: context, prompts: b, keyPE: keyPE, layers: l,
-                                                prefix: "\(p).transformer")
+        let factored = factoredAttention ?? (c.heads * tokens.shape[1] < c.transformerDim / c.attentionDownsampleRate)
+        let (queries, keys) = twoWayTransformer(c, queries: tokens, context: context, prompts: b, keyPE: keyPE,
+                                                factored: factored, layers: l, prefix: "\(p).transformer")
 
         // Upscale the image tokens to [B, C/8, 4h, 4w].
         var up = g.reshape(keys, [b, h, w, dim])
@@ -126,8 +127,102 @@ enum MaskDecoderGraph {
         x.shape[0] == b ? x : l.g.broadcast(x, to: [b, x.shape[1], x.shape[2]], name: name)
     }
 
+    // MARK: Factored cross-attention
+    //
+    // Between T prompt tokens (about 7) and N image tokens (4096), `transformer.Attention`
+    // projects all N image tokens to the inner width (q, k or v: N x C x C/r each) although
+    // every head only ever multiplies them by T vectors. With H heads of width d and H·T < C/r,
+    // the products can be taken in the other order: for token-to-image,
+    //   scores_h = s · q_h (X W_k,hᵀ + b_k,h)ᵀ = (s · q_h W_k,h) Xᵀ + (per-row constant, which
+    //              softmax ignores)
+    //   out_h    = P_h (X W_v,hᵀ + b_v,h) = (P_h X) W_v,hᵀ + b_v,h          (rows of P_h sum to 1)
+    // and for image-to-token (image tokens as queries),
+    //   scores_h = s · (X W_q,hᵀ + b_q,h) k_hᵀ = X (s · k_h W_q,h)ᵀ + s · b_q,h k_hᵀ
+    //   out      = Σ_h P_h v_h W_o,hᵀ + b_o = P · [v_h W_o,hᵀ]_h + b_o
+    // so each side costs two N x C x H·T products instead of two N x C x C/r projections (and a
+    // fused attention). The result is the same function of the weights (checked against PyTorch
+    // by SAMModelsTests and against the unfactored graph by the conformance suite); only the
+    // float rounding differs. Weight reshapes and scalings are constants, folded at compile time.
+
+    /// `w [H·d, C]` (a Linear weight) as per-head `[B, H, d, C]`, times `scale`.
+    private static func perHead(_ w: Value, heads: Int, prompts b: Int, scale: Float? = nil, layers l: Layers) -> Value {
+        let g = l.g, inner = w.shape[0], dim = w.shape[1]
+        var x = g.reshape(w, [heads, inner / heads, dim])
+        if let scale { x = g.mul(x, g.constant("\(w.id).scale", Tensor(shape: [1], data: [scale]))) }
+        return g.broadcast(x, to: [b, heads, inner / heads, dim])
+    }
+
+    /// `x [B, T, H·d]` → `[B, H, T, d]`.
+    private static func splitHeads(_ x: Value, heads: Int, layers l: Layers) -> Value {
+        let b = x.shape[0], t = x.shape[1], d = x.shape[2] / heads
+        return l.g.permute(l.g.reshape(x, [b, t, heads, d]), [0, 2, 1, 3])
+    }
+
+    /// Prompt tokens `q [B, T, C]` attending to image tokens (`keysWithPE` for keys, `keys` for
+    /// values, `[B, N, C]`), factored as above; the same function as `attention(q, kPE, k, ...)`.
+    private static func factoredTokenToImage(_ q: Value, keysWithPE xk: Value, keys xv: Value, _ prefix: String, dim: Int,
+                                             heads h: Int, rate: Int, layers l: Layers) -> Value {
+        let g = l.g, inner = dim / rate, b = q.shape[0], t = q.shape[1], d = inner / h
+        let qh = splitHeads(l.linear(q, "\(prefix).q_proj", dim, inner), heads: h, layers: l)           // [B, H, T, d]
+        let wk = perHead(l.w.param("\(prefix).k_proj.weight", [inner, dim]), heads: h, prompts: b,
+                         scale: 1 / Float(d).squareRoot(), layers: l)
+        let queriesInImage = g.reshape(g.matmul(qh, wk), [b, h * t, dim], name: "\(prefix).queries_in_image")
+        let probabilities = g.softmax(g.matmul(queriesInImage, xk, transposeB: true, name: "\(prefix).scores"))  // [B, H·T, N]
+        let pooled = g.reshape(g.matmul(probabilities, xv, name: "\(prefix).pooled"), [b, h, t, dim])         // P_h X
+        let wv = perHead(l.w.param("\(prefix).v_proj.weight", [inner, dim]), heads: h, prompts: b, layers: l)
+        let bv = g.reshape(l.w.param("\(prefix).v_proj.bias", [inner]), [h, 1, d])
+        let values = g.add(g.matmul(pooled, wv, transposeB: true), bv)                                         // [B, H, T, d]
+        let merged = g.reshape(g.permute(values, [0, 2, 1, 3]), [b, t, inner])
+        return l.linear(merged, "\(prefix).out_proj", inner, dim)
+    }
+
+    /// Image tokens `[Bi, N, C]` (with their positional encoding) attending to the prompt tokens
+    /// (`tokens` for keys, `tokenValues` for values, `[B, T, C]`), factored as above.
+    private static func factoredImageToToken(imageQueries xq: Value, tokens kt: Value, tokenValues vt: Value, _ prefix: String,
+                                             dim: Int, heads h: Int, rate: Int, layers l: Layers) -> Value {
+        let g = l.g, inner = dim / rate, b = kt.shape[0], t = kt.shape[1], n = xq.shape[1], d = inner / h
+        let scale = 1 / Float(d).squareRoot()
+        let kh = splitHeads(l.linear(kt, "\(prefix).k_proj", dim, inner), heads: h, layers: l)          // [B, H, T, d]
+        let wq = perHead(l.w.param("\(prefix).q_proj.weight", [inner, dim]), heads: h, prompts: b, scale: scale, layers: l)
+        let keysInImage = g.reshape(g.matmul(kh, wq), [b, h * t, dim], name: "\(prefix).keys_in_image")   // s·k_h W_q,h
+        let bq = g.broadcast(g.mul(g.reshape(l.w.param("\(prefix).q_proj.bias", [inner]), [h, d, 1]),
+                                   g.constant("\(prefix).bias_scale", Tensor(shape: [1], data: [scale]))), to: [b, h, d, 1])
+        let biasScores = g.reshape(g.matmul(kh, bq), [b, 1, h * t])                                    // s·b_q,h·k_hᵀ
+        let queries = xq.shape[0] == b ? xq : g.broadcast(xq, to: [b, n, dim], name: "\(prefix).image_queries_b")
+        let scores = g.add(g.matmul(queries, keysInImage, transposeB: true, name: "\(prefix).scores"), biasScores)
+        return output(probabilities: g.reshape(g.softmax(g.reshape(scores, [b, n, h, t])), [b, n, h * t]),
+                      tokenValues: vt, prefix, dim: dim, heads: h, rate: rate, layers: l)
+    }
+
+    /// Image-to-token attention of layer 0, whose image-side query projection (`[1, N, C/r]`)
+    /// is part of the image context: only the output side is factored.
+    private static func factoredImageToToken(projectedImageQueries qp: Value, tokens kt: Value, tokenValues vt: Value,
+                                             _ prefix: String, dim: Int, heads h: Int, rate: Int, layers l: Layers) -> Value {
+        let g = l.g, inner = dim / rate, b = kt.shape[0], t = kt.shape[1], n = qp.shape[1], d = inner / h
+        let scale = g.constant("\(prefix).scale", Tensor(shape: [1], data: [1 / Float(d).squareRoot()]))
+        let kh = g.mul(splitHeads(l.linear(kt, "\(prefix).k_proj", dim, inner), heads: h, layers: l), scale)  // [B, H, T, d]
+        var qh = g.permute(g.reshape(qp, [qp.shape[0], n, h, d]), [0, 2, 1, 3])                             // [Bi, H, N, d]
+        if qp.shape[0] != b { qh = g.broadcast(qh, to: [b, h, n, d], name: "\(prefix).image_queries_b") }
+        let probabilities = g.softmax(g.matmul(qh, kh, transposeB: true, name: "\(prefix).scores"))        // [B, H, N, T]
+        return output(probabilities: g.reshape(g.permute(probabilities, [0, 2, 1, 3]), [b, n, h * t]),
+                      tokenValues: vt, prefix, dim: dim, heads: h, rate: rate, layers: l)
+    }
+
+    /// `P [B, N, H·T]` times the tokens' values carried through the output projection:
+    /// Σ_h P_h (v_h W_o,hᵀ) + b_o, `[B, N, C]`.
+    private static func output(probabilities p: Value, tokenValues vt: Value, _ prefix: String, dim: Int, heads h: Int,
+                               rate: Int, layers l: Layers) -> Value {
+        let g = l.g, inner = dim / rate, b = vt.shape[0], t = vt.shape[1], d = inner / h
+        let vh = splitHeads(l.linear(vt, "\(prefix).v_proj", dim, inner), heads: h, layers: l)           // [B, H, T, d]
+        // W_o [C, H·d]: head h's columns as [d, C].
+        let wo = g.broadcast(g.permute(g.reshape(l.w.param("\(prefix).out_proj.weight", [dim, inner]), [dim, h, d]), [1, 2, 0]),
+                             to: [b, h, d, dim])
+        let valuesOut = g.reshape(g.matmul(vh, wo), [b, h * t, dim], name: "\(prefix).values_out")
+        return g.matmul(p, valuesOut, bias: l.w.param("\(prefix).out_proj.bias", [dim]), name: "\(prefix).out")
+    }
+
     private static func twoWayTransformer(_ c: MaskDecoderConfig, queries q0: Value, context: ImageContext, prompts b: Int,
-                                          keyPE: Value, layers l: Layers, prefix p: String) -> (Value, Value) {
+                                          keyPE: Value, factored: Bool, layers l: Layers, prefix p: String) -> (Value, Value) {
         let g = l.g, dim = c.transformerDim, eps = MaskDecoderConfig.transformerNormEps
         let queryPE = q0
         var queries = q0, keys = context.keys
@@ -151,6 +246,9 @@ enum MaskDecoderGraph {
                 tokenToImage = attention(projected: qp, perPrompt(context.tokenToImageKeys, b, layers: l, name: "\(lp).image_keys_b"),
                                          perPrompt(context.tokenToImageValues, b, layers: l, name: "\(lp).image_values_b"),
                                          "\(lp).cross_attn_token_to_image", dim: dim, heads: c.heads, rate: rate, layers: l)
+            } else if factored {
+                tokenToImage = factoredTokenToImage(q, keysWithPE: g.add(keys, keyPE), keys: keys, "\(lp).cross_attn_token_to_image",
+                                                    dim: dim, heads: c.heads, rate: rate, layers: l)
             } else {
                 tokenToImage = attention(q, g.add(keys, keyPE), keys, "\(lp).cross_attn_token_to_image", dim: dim,
                                          heads: c.heads, rate: rate, layers: l)
@@ -163,11 +261,17 @@ enum MaskDecoderGraph {
 
             q = g.add(queries, queryPE)
             let imageToToken: Value
-            if i == 0 {
+            if i == 0 && factored {
+                imageToToken = factoredImageToToken(projectedImageQueries: context.imageToTokenQueries, tokens: q, tokenValues: queries,
+                                                    "\(lp).cross_attn_image_to_token", dim: dim, heads: c.heads, rate: rate, layers: l)
+            } else if i == 0 {
                 let kp = l.linear(q, "\(lp).cross_attn_image_to_token.k_proj", dim, inner)
                 let vp = l.linear(queries, "\(lp).cross_attn_image_to_token.v_proj", dim, inner)
                 imageToToken = attention(projected: perPrompt(context.imageToTokenQueries, b, layers: l, name: "\(lp).image_queries_b"),
                                          kp, vp, "\(lp).cross_attn_image_to_token", dim: dim, heads: c.heads, rate: rate, layers: l)
+            } else if factored {
+                imageToToken = factoredImageToToken(imageQueries: g.add(keys, keyPE), tokens: q, tokenValues: queries,
+                                                    "\(lp).cross_attn_image_to_token", dim: dim, heads: c.heads, rate: rate, layers: l)
             } else {
                 imageToToken = attention(g.add(keys, keyPE), q, queries, "\(lp).cross_attn_image_to_token", dim: dim,
                                          heads: c.heads, rate: rate, layers: l)
@@ -176,8 +280,12 @@ enum MaskDecoderGraph {
             keys = l.layerNorm(g.add(keys, imageToToken), "\(lp).norm4", dim, eps: eps)
         }
         let q = g.add(queries, queryPE), k = g.add(keys, keyPE)
-        queries = g.add(queries, attention(q, k, keys, "\(p).final_attn_token_to_image", dim: dim, heads: c.heads,
-                                           rate: c.attentionDownsampleRate, layers: l))
+        let final = factored
+            ? factoredTokenToImage(q, keysWithPE: k, keys: keys, "\(p).final_attn_token_to_image", dim: dim, heads: c.heads,
+                                   rate: c.attentionDownsampleRate, layers: l)
+            : attention(q, k, keys, "\(p).final_attn_token_to_image", dim: dim, heads: c.heads,
+                        rate: c.attentionDownsampleRate, layers: l)
+        queries = g.add(queries, final)
         queries = l.layerNorm(queries, "\(p).norm_final_attn", dim, eps: eps)
         return (queries, keys)
     }
