@@ -58,6 +58,27 @@ final class ProcessingTests: XCTestCase {
         XCTAssertEqual(IntensityMapping.automatic(for: try PNGCodec.read(Fixtures.url("raster/grey16.png"))), .minMax)
     }
 
+    /// Without a modality, CT is told by its air (>= 1 % of voxels below -500 HU), not by the
+    /// minimum: nibabel's brain MR `anatomical.nii` has 2 voxels below -500 and is an MR.
+    func testAutomaticMappingOfVolumesWithoutModality() throws {
+        let brain = try NIfTIReader.read(Fixtures.url("nifti/anatomical.nii"))
+        XCTAssertNil(brain.modality)
+        XCTAssertLessThan(brain.valueRange!.lowerBound, -500)
+        XCTAssertEqual(IntensityMapping.automatic(for: brain), .mr)
+        func volume(_ v: [Float], modality: String? = nil) -> Volume {
+            Volume(voxels: v, dims: [v.count, 1, 1], spacing: [1, 1, 1],
+                   affine: Affine([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), frame: .ras,
+                   sourceType: .int16, source: "test", modality: modality)
+        }
+        // 1 voxel of 100 at -1000 HU (1 %): CT; none: MR normalisation.
+        let body = [Float](repeating: 40, count: 99)
+        XCTAssertEqual(IntensityMapping.automatic(for: volume(body + [-1000])), .window(.softTissue))
+        XCTAssertEqual(IntensityMapping.automatic(for: volume(body + [-400])), .mr)
+        XCTAssertEqual(IntensityMapping.automatic(for: volume(body + [-1000] + body)), .mr)
+        // A DICOM that says MR stays MR whatever its values.
+        XCTAssertEqual(IntensityMapping.automatic(for: volume(body + [-1000], modality: "MR")), .mr)
+    }
+
     /// CLI.md's conventions: axial picks k (x = i, y = j), coronal picks j (x = i, y = k),
     /// sagittal picks i (x = j, y = k); no flips.
     func testSliceConventions() throws {

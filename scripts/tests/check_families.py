@@ -24,8 +24,9 @@ and the margin are in the constants' comments).
 
 Usage: check_families.py MEDSAM_BINARY [--families sam,medsam,mobilesam,litemedsam]
                           [--backend cpu] [--keep DIR]
-Exit status 0 when every comparison holds, 1 otherwise. Takes about 2.5 minutes on the cpu backend
-of a 2-core machine (ViT-B: 7 encoder runs of ~8 s; checkpoint files 230 MB in a temporary folder).
+Exit status 0 when every comparison holds, 1 otherwise. Takes about 2 minutes on the cpu backend
+of an idle 2-core machine (ViT-B: 7 encoder runs of ~8 s; 6.3 minutes measured on a shared one);
+the checkpoint files take 230 MB in a temporary folder.
 """
 import argparse
 import json

@@ -13,17 +13,30 @@ public enum IntensityMapping: Equatable, Sendable {
     /// Values already are 0...255 grey levels (8-bit PNG/JPEG, MedSAM npz): kept as they are.
     case identity
 
-    /// MedSAM's choice for a volume: the soft-tissue window for CT (DICOM Modality CT, or values
-    /// that reach below -500 as Hounsfield units do), MR normalisation otherwise; 8-bit data that
-    /// already spans 0...255 is kept.
+    /// MedSAM's choice for a volume: the soft-tissue window for CT (DICOM Modality CT, or, without
+    /// a modality, at least `ctAirFraction` of the voxels below -500 as the air around a CT body is
+    /// in Hounsfield units), MR normalisation otherwise; 8-bit data that already spans 0...255 is kept.
+    ///
+    /// A fraction rather than the minimum: an MR volume can hold a few negative outliers
+    /// (nibabel's `anatomical.nii`, a brain MR, has 2 of its 33,825 voxels below -500), and the CT
+    /// window would saturate 99.8 % of such a brain at 255.
     public static func automatic(for volume: Volume) -> IntensityMapping {
         if volume.modality == "CT" { return .window(.softTissue) }
         if volume.modality == nil || volume.modality == "MR" {
+            if volume.modality == nil && looksLikeHounsfieldUnits(volume.voxels) { return .window(.softTissue) }
             let range = volume.valueRange ?? 0...0
-            if range.lowerBound < -500 { return .window(.softTissue) }
             if volume.sourceType == .uint8 && range.lowerBound >= 0 && range.upperBound <= 255 { return .identity }
         }
         return .mr
+    }
+
+    /// The share of voxels below -500 from which a volume without a modality is taken for CT.
+    public static let ctAirFraction = 0.01
+
+    static func looksLikeHounsfieldUnits(_ values: [Float]) -> Bool {
+        guard !values.isEmpty else { return false }
+        let air = values.reduce(0) { $0 + ($1 < -500 ? 1 : 0) }
+        return Double(air) >= ctAirFraction * Double(values.count)
     }
 
     /// The choice for a 2-D image: kept when it is 8-bit, min-max otherwise (16-bit PNG, float NPY).
