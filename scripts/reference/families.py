@@ -153,6 +153,15 @@ def load_weights(module, family, extra_ignored=()):
         path = Path(tmp) / f"{family}.safetensors"
         mrc.write_safetensors(path, family, SEED)
         arrays = mrc.read_safetensors(path)
+        # The generator's torch.save zip (CI loads LiteMedSAM's that way) must read back in torch
+        # as the very same tensors.
+        pth = Path(tmp) / f"{family}.pth"
+        mrc.write_pth(pth, family, SEED)
+        loaded = torch.load(pth, weights_only=True)
+        assert list(loaded) == list(arrays), "pth keys differ from the safetensors file"
+        for k, v in arrays.items():
+            assert loaded[k].dtype == (torch.float16 if v.dtype == np.float16 else torch.int64), k
+            assert np.array_equal(loaded[k].numpy(), v), k
     state = {k: torch.from_numpy(v.astype(np.float64) if v.dtype == np.float16 else v.copy())
              for k, v in arrays.items() if k not in extra_ignored}
     want = module.state_dict()

@@ -2,7 +2,8 @@
 """Every model family end to end through `medsam segment`, against PyTorch-recorded outputs.
 
 For SAM ViT-B, MedSAM, MobileSAM and LiteMedSAM this writes the family's seeded random-weights
-checkpoint with NumPy (make_random_checkpoint.py; no torch), runs the release `medsam segment` on
+checkpoint with NumPy (make_random_checkpoint.py; no torch; `.safetensors`, and a torch.save `.pth`
+zip for LiteMedSAM), runs the release `medsam segment` on
 the real input file each fixture names (a NIfTI slice with --axis/--window, CT and MR DICOM files
 with the automatic intensity mapping, an 8-bit PNG), with the fixture's box, point (with labels),
 box + point and mask-input prompts, with and without --multimask, writing .npy, .png and .nii.gz
@@ -54,6 +55,9 @@ LOGITS_NMSE = 1e-9
 LOW_RES_NMSE = 1e-8
 # Predicted IoU, absolute. Worst measured 9.7e-7; limit ~100x.
 IOU_TOLERANCE = 1e-4
+# Families whose checkpoint is written as a torch.save `.pth` zip (the rest as `.safetensors`), so
+# both formats go through --checkpoint; families.py checks torch.load reads it as the same tensors.
+PTH_FAMILIES = ("litemedsam",)
 # Pixels whose reference value is this close to the family's threshold (in logit units) may fall
 # either side for any float32 implementation (the logits' RMS error is ~1e-6 here): they are
 # reported, not required to agree. Every other pixel must be identical. The closest pixel in the
@@ -273,12 +277,14 @@ def main():
             meta = json.load(open(os.path.join(FIXTURES, family, "meta.json")))
             ck = meta["checkpoint_family"]
             if ck not in checkpoints:
-                path = os.path.join(tmp, f"{ck}.safetensors")
+                ext = "pth" if ck in PTH_FAMILIES else "safetensors"
+                path = os.path.join(tmp, f"{ck}.{ext}")
                 start = time.time()
                 if not os.path.exists(path):
-                    mrc.write_safetensors(path, ck, meta["checkpoint"]["seed"])
+                    write = mrc.write_pth if ext == "pth" else mrc.write_safetensors
+                    write(path, ck, meta["checkpoint"]["seed"])
                 checkpoints[ck] = path
-                print(f"checkpoint {ck}: {os.path.getsize(path) / 1e6:.0f} MB, seed {meta['checkpoint']['seed']} "
+                print(f"checkpoint {os.path.basename(path)}: {os.path.getsize(path) / 1e6:.0f} MB, seed {meta['checkpoint']['seed']} "
                       f"[{time.time() - start:.1f} s]")
         for family in families:
             run_family(args, checker, family, checkpoints, tmp)

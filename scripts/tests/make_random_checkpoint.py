@@ -23,7 +23,9 @@ numerically tame and every prompt path visible in the output:
   * pos_embed +-0.5, relative-position tables and TinyViT attention biases +-0.3;
   * BatchNorm `num_batches_tracked`: int64 0, as published files hold it.
 
-Usage: make_random_checkpoint.py FAMILY OUT.safetensors [--seed N]
+The same tensors can be written as a torch.save `.pth` zip (`OUT.pth`), pickled opcode by opcode.
+
+Usage: make_random_checkpoint.py FAMILY OUT.safetensors|OUT.pth [--seed N]
 FAMILY: sam-vit-b (also MedSAM: same architecture), mobilesam, litemedsam.
 """
 import argparse
@@ -263,6 +265,69 @@ def write_safetensors(path, family, seed):
     return len(entries), offset
 
 
+def _pickle_state_dict(entries):
+    """Protocol-2 pickle of an OrderedDict of tensors as torch.save lays it out: each value is
+    REDUCE(torch._utils._rebuild_tensor_v2, (persistent storage id, 0, shape, strides, False,
+    OrderedDict())), each storage ('storage', torch.<X>Storage, key, 'cpu', numel). Written
+    opcode by opcode so no torch is needed."""
+    out = bytearray(b"\x80\x02")  # PROTO 2
+
+    def text(v):
+        b = v.encode()
+        out.extend(b"X" + struct.pack("<I", len(b)) + b)  # BINUNICODE
+
+    def integer(v):
+        out.extend(b"J" + struct.pack("<i", v))  # BININT
+
+    def ints(values):
+        out.extend(b"(")  # MARK
+        for v in values:
+            integer(v)
+        out.extend(b"t")  # TUPLE
+
+    out.extend(b"ccollections\nOrderedDict\n)R(")  # GLOBAL, EMPTY_TUPLE, REDUCE, MARK
+    for index, (key, shape, dtype) in enumerate(entries):
+        numel = int(np.prod(shape)) if shape else 1
+        strides = [int(np.prod(shape[i + 1:])) for i in range(len(shape))]
+        text(key)
+        out.extend(b"ctorch._utils\n_rebuild_tensor_v2\n(")
+        out.extend(b"(")
+        text("storage")
+        out.extend(b"ctorch\n" + (b"HalfStorage" if dtype == "F16" else b"LongStorage") + b"\n")
+        text(str(index))
+        text("cpu")
+        integer(numel)
+        out.extend(b"tQ")  # TUPLE, BINPERSID
+        integer(0)
+        ints(shape)
+        ints(strides)
+        out.extend(b"\x89ccollections\nOrderedDict\n)R")  # NEWFALSE, empty OrderedDict
+        out.extend(b"tR")  # TUPLE, REDUCE
+    out.extend(b"u.")  # SETITEMS, STOP
+    return bytes(out)
+
+
+def write_pth(path, family, seed):
+    """The same tensors as `write_safetensors`, as a torch.save zip (stored entries, payloads
+    64-byte aligned through an 'FB' extra field, as torch writes them)."""
+    import zipfile
+    entries = manifest(family)
+    prefix = "archive/"
+    records = [("data.pkl", _pickle_state_dict(entries)), ("byteorder", b"little")]
+    for index, (key, shape, dtype) in enumerate(entries):
+        data = np.zeros(shape, "<i8").tobytes() if dtype == "I64" else tensor_values(key, shape, seed).astype("<f2").tobytes()
+        records.append((f"data/{index}", data))
+    records.append(("version", b"3\n"))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in records:
+            info = zipfile.ZipInfo(prefix + name, date_time=(1980, 1, 1, 0, 0, 0))
+            header_end = zf.fp.tell() + 30 + len(info.filename)
+            pad = (-(header_end + 4)) % 64
+            info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
+            zf.writestr(info, data)
+    return len(entries)
+
+
 def read_safetensors(path):
     """{key: array} of a file written above (float16 tensors as float16), for the reference script."""
     with open(path, "rb") as f:
@@ -285,6 +350,10 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=2026)
     args = ap.parse_args()
+    if args.out.endswith(".pth"):
+        count = write_pth(args.out, args.family, args.seed)
+        print(f"{args.out}: {args.family}, {count} tensors (torch.save zip), seed {args.seed}")
+        return 0
     count, size = write_safetensors(args.out, args.family, args.seed)
     print(f"{args.out}: {args.family}, {count} tensors, {size / 1e6:.1f} MB of data, seed {args.seed}")
     return 0
