@@ -18,6 +18,26 @@ final class ProcessingTests: XCTestCase {
         XCTAssertNil(IntensityWindow(argument: "40"))
     }
 
+    /// Mapped images and volumes hold whole 8-bit grey levels, truncated as `np.uint8` does in
+    /// MedSAM's `pre_CT_MR.py`: the family preprocessing (cubic, area, PIL resizes) then sees the
+    /// input the published pipelines see.
+    func testMappedImagesAndVolumesAreTruncatedGreyLevels() {
+        let hu: [Float] = [-1000, -160, -159, 40, 41, 239.9, 3000, .nan]
+        // Window values: 0, 0, 0.6375, 127.5, 128.1375, 254.94, 255, NaN -> 0.
+        let expected: [Float] = [0, 0, 0, 127, 128, 254, 255, 0]
+        let image = Image(pixels: hu, height: 2, width: 4, channels: 1)
+        let mapped = IntensityMapping.window(.softTissue).apply(image)
+        XCTAssertEqual(mapped.pixels, expected)
+        XCTAssertEqual(mapped.bitDepth, 8)
+        let volume = Volume(voxels: hu, dims: [4, 2, 1], spacing: [1, 1, 1],
+                            affine: Affine([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), frame: .ras,
+                            sourceType: .int16, source: "test")
+        XCTAssertEqual(IntensityMapping.window(.softTissue).apply(volume).voxels, expected)
+        // The value arrays themselves stay exact (fractional) for callers that want them.
+        XCTAssertEqual(IntensityMapping.window(.softTissue).apply([41])[0], 128.1375, accuracy: 1e-4)
+        XCTAssertEqual(IntensityMapping.grey8([-3, 0.999, 254.999, 300]), [0, 0, 254, 255])
+    }
+
     /// MedSAM's MR normalisation against NumPy's result of `pre_CT_MR.py`'s formula.
     func testMRNormalisationMatchesNumPy() {
         let e = Fixtures.entry("mr_normalisation")
@@ -36,6 +56,27 @@ final class ProcessingTests: XCTestCase {
         let png = try PNGCodec.read(Fixtures.url("raster/grey8.png"))
         XCTAssertEqual(IntensityMapping.automatic(for: png), .identity)
         XCTAssertEqual(IntensityMapping.automatic(for: try PNGCodec.read(Fixtures.url("raster/grey16.png"))), .minMax)
+    }
+
+    /// Without a modality, CT is told by its air (>= 1 % of voxels below -500 HU), not by the
+    /// minimum: nibabel's brain MR `anatomical.nii` has 2 voxels below -500 and is an MR.
+    func testAutomaticMappingOfVolumesWithoutModality() throws {
+        let brain = try NIfTIReader.read(Fixtures.url("nifti/anatomical.nii"))
+        XCTAssertNil(brain.modality)
+        XCTAssertLessThan(brain.valueRange!.lowerBound, -500)
+        XCTAssertEqual(IntensityMapping.automatic(for: brain), .mr)
+        func volume(_ v: [Float], modality: String? = nil) -> Volume {
+            Volume(voxels: v, dims: [v.count, 1, 1], spacing: [1, 1, 1],
+                   affine: Affine([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), frame: .ras,
+                   sourceType: .int16, source: "test", modality: modality)
+        }
+        // 1 voxel of 100 at -1000 HU (1 %): CT; none: MR normalisation.
+        let body = [Float](repeating: 40, count: 99)
+        XCTAssertEqual(IntensityMapping.automatic(for: volume(body + [-1000])), .window(.softTissue))
+        XCTAssertEqual(IntensityMapping.automatic(for: volume(body + [-400])), .mr)
+        XCTAssertEqual(IntensityMapping.automatic(for: volume(body + [-1000] + body)), .mr)
+        // A DICOM that says MR stays MR whatever its values.
+        XCTAssertEqual(IntensityMapping.automatic(for: volume(body + [-1000], modality: "MR")), .mr)
     }
 
     /// CLI.md's conventions: axial picks k (x = i, y = j), coronal picks j (x = i, y = k),
