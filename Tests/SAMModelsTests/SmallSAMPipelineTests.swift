@@ -29,7 +29,7 @@ final class SmallSAMPipelineTests: XCTestCase {
         let rgb = Tensor(shape: [h, w, 3], data: grey.data.flatMap { [$0, $0, $0] })
         let (input, transform) = try model.preprocess(image: rgb)
         XCTAssertEqual([transform.resizedHeight, transform.resizedWidth], (meta["input_size"] as! [Int]))
-        let embedding = try XCTUnwrap(try model.compiledEncoder(on: backend).run(["image": input]).values.first)
+        let embedding = try XCTUnwrap(try model.compiledEncoder(on: backend).run([EncoderIO.image: input]).values.first)
         let maskInput = try Fixtures.tensor(Self.set, "mask_input")
 
         for run in meta["runs"] as! [[String: Any]] {
@@ -37,18 +37,18 @@ final class SmallSAMPipelineTests: XCTestCase {
             // `medsam segment`'s prompt rules: each box one prompt; the points one prompt, with the box
             // when there is exactly one.
             let boxes = (run["boxes"] as? [[Double]] ?? []).map { transform.box($0.map(Float.init)) }
-            let points = (run["points"] as? [[Double]] ?? []).map { p -> PromptPoint in
+            let points = (run["points"] as? [[Double]] ?? []).map { p -> ModelPoint in
                 let q = transform.point(x: Float(p[0]), y: Float(p[1]))
-                return PromptPoint(x: q.x, y: q.y, label: Int(p[2]))
+                return ModelPoint(x: q.x, y: q.y, label: Int(p[2]))
             }
             let mask = (run["mask_input"] as? Bool ?? false) ? maskInput : nil
-            let prompts = boxes.count > 1 ? boxes.map { Prompt(box: $0, maskInput: mask) }
-                                          : [Prompt(points: points, box: boxes.first, maskInput: mask)]
+            let prompts = boxes.count > 1 ? boxes.map { ModelPrompt(box: $0, maskInput: mask) }
+                                          : [ModelPrompt(points: points, box: boxes.first, maskInput: mask)]
             let multimask = run["multimask"] as! Bool
             let out = try model.decode(prompts: prompts, embeddings: embedding, multimask: multimask, on: backend)
             let lowRes = try XCTUnwrap(out[DecoderIO.lowResLogits])
-            let logits = try Postprocessing.upscaledLogits(lowRes, transform: transform)
-            let masks = try model.postprocess(lowResLogits: lowRes, transform: transform)
+            let post = try model.postprocess(lowResLogits: .host(lowRes), transform: transform, includesLogits: true, on: backend)
+            let logits = try XCTUnwrap(post.logits), masks = post.masks
 
             let wantLogits = try Fixtures.tensor(Self.set, "\(name).logits")
             XCTAssertEqual(logits.shape, wantLogits.shape, name)
