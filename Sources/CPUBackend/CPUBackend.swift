@@ -37,6 +37,7 @@ public final class CPUBackend: Backend {
             memoryBytes: ProcessInfo.processInfo.physicalMemory, storageType: .float32,
             computeUnits: ProcessInfo.processInfo.activeProcessorCount,
             details: ["threads": "\(n)", "blas": "OpenBLAS (single-threaded calls from the backend's workers)",
+                      "blas kernels": BLAS.kernelSelection,
                       "simd": vec.instructionSet.rawValue])
     }
 

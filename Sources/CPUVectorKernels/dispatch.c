@@ -31,6 +31,16 @@ const cvk_kernels *cvk_kernels_for(cvk_isa isa) {
     return NULL;
 }
 
+cvk_x86_level cvk_x86_level_of_this_cpu(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) return CVK_X86_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CVK_X86_AVX2;
+#endif
+    return CVK_X86_BASELINE;
+}
+
 const cvk_kernels *cvk_best_kernels(void) {
     const char *forced = getenv("MEDSAM_CPU_ISA");
     if (forced && strcmp(forced, "baseline") == 0) return &cvk_baseline_table;

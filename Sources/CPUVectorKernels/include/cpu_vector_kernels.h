@@ -119,6 +119,16 @@ long cvk_depthwise_scratch(long w, long kh, long stride_x);
 /// `baseline` (then the SSE2 table; useful to compare the two or to rule out a CPU issue).
 const cvk_kernels *_Nonnull cvk_best_kernels(void);
 
+/// The widest x86 vector level this CPU runs (for choosing other libraries' kernels too).
+typedef enum {
+    CVK_X86_BASELINE = 0,
+    /// AVX2 and FMA.
+    CVK_X86_AVX2 = 1,
+    /// AVX-512 F, BW, DQ and VL (Skylake-SP and later).
+    CVK_X86_AVX512 = 2
+} cvk_x86_level;
+cvk_x86_level cvk_x86_level_of_this_cpu(void);
+
 /// The table for one level, or NULL when this CPU (or this build) cannot run it.
 const cvk_kernels *_Nullable cvk_kernels_for(cvk_isa isa);
 
