@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # The test command (README): sets up a fresh machine, then runs every check CI runs.
 #   1. generated kernel sources are up to date with Kernels/ (OpenCL embed, Vulkan SPIR-V)
-#   2. unit and integration tests (swift test)
-#   3. op parity of every backend with a device (PoCL and lavapipe here) and of the
+#   2. the devices CI tests are present (in CI: an OpenCL and a Vulkan device, else fail)
+#   3. unit and integration tests (swift test); in CI every skip must be on
+#      Tests/skip-allowlist.txt with its justification, and the allowed skips are printed last
+#   4. op parity of every backend with a device (PoCL and lavapipe here) and of the
 #      reference backend against PyTorch fixtures, on the release binary
-#   4. cross-checks of our outputs with pydicom and nibabel
+#   5. cross-checks of our outputs with pydicom and nibabel
+# CI is recognised by the environment variable CI=true (or 1/yes). Off CI, a missing device
+# or a skipped test is reported, not fatal: a user's machine may lack a driver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 step() { printf '\n=== %s ===\n' "$*"; }
 jobs=$(nproc)
+skip_report=$(mktemp)
+# The allowed skips (and any refused ones) close every run, passed or failed, so a reader of
+# the log sees what did not run and why.
+trap 'if [ -s "$skip_report" ]; then step "skipped tests (from the swift test step)"; cat "$skip_report"; fi; rm -f "$skip_report"' EXIT
 
 step "generated kernels are up to date"
 python3 scripts/kernels/embed-opencl.py --check
@@ -20,14 +28,25 @@ step "build (release)"
 swift build -c release -j "$jobs" --product medsam
 medsam=$(swift build -c release --show-bin-path)/medsam
 
+step "devices (CI requires an OpenCL and a Vulkan device)"
+python3 scripts/tests/check_devices.py "$medsam" --require opencl,vulkan
+
 step "unit and integration tests"
-swift test -j "$jobs" 2>&1 | tee .test-output.log
-grep -Eq "Executed [0-9]+ tests?, with 0 failures" .test-output.log
+# NIfTIExportTests leaves the NIfTI files it writes here, for nibabel to read below.
+nifti_export=$(mktemp -d)
+MEDSAM_NIFTI_EXPORT_DIR="$nifti_export" swift test -j "$jobs" 2>&1 | tee .test-output.log
+grep -Eq "Executed [0-9]+ tests?, with (([0-9]+ tests? skipped and )?)0 failures" .test-output.log
+python3 scripts/tests/check_skips.py .test-output.log --allowlist Tests/skip-allowlist.txt > "$skip_report" \
+  || { cat "$skip_report"; exit 1; }
 
 step "op parity: every backend, quick suite"
 "$medsam" parity --backend all
 
 step "cross-checks with pydicom and nibabel"
+# Every file NIfTIWriter wrote in the tests (each datatype, .nii and .nii.gz, NIfTI-2, a mask on
+# a real MR's grid, a DICOM series) read by nibabel: header fields, affine, datatype, voxels.
+python3 scripts/tests/check_nifti_writer.py "$nifti_export"
+rm -rf "$nifti_export"
 # medsam info --input agrees with pydicom on every DICOM test file pydicom ships.
 python3 scripts/tests/check_dicom_info.py "$medsam"
 # LiteMedSAM with its real weights through the CLI on the cpu and OpenCL (PoCL) backends equals the

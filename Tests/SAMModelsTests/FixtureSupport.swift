@@ -64,14 +64,18 @@ final class PlanningBackend: Backend {
     func synchronize() throws {}
 }
 
+/// NMSE of `got` against `want` at most `limit`, after checking the shapes are equal (an output
+/// with the right element count in the wrong layout is a failure, not a comparison).
 func assertNMSE(_ got: Tensor?, _ want: Tensor, _ limit: Double, _ what: String,
                 file: StaticString = #filePath, line: UInt = #line) {
     guard let got else { return XCTFail("\(what): no output", file: file, line: line) }
-    XCTAssertEqual(got.shape.count, want.shape.count, "\(what): \(got.shape) vs \(want.shape)", file: file, line: line)
-    guard got.shape.count == want.shape.count else { return }
-    let e = Comparison.nmse(got.data, want.data)
-    XCTAssertLessThanOrEqual(e, limit, "\(what): NMSE \(e)", file: file, line: line)
-    print(String(format: "  %-40@ NMSE %.3e", what as NSString, e))
+    do {
+        let e = try Comparison.nmse(got, want)
+        XCTAssertLessThanOrEqual(e, limit, "\(what): NMSE \(e)", file: file, line: line)
+        print(String(format: "  %-40@ NMSE %.3e (limit %.0e)", what as NSString, e, limit))
+    } catch {
+        XCTFail("\(what): \(error)", file: file, line: line)
+    }
 }
 
 var isDebugBuild: Bool {

@@ -19,6 +19,9 @@ FIXTURES = os.path.join(ROOT, "Tests", "SAMModelsTests", "Fixtures", "litemedsam
 
 
 def nmse(a, b):
+    # Same shape first: equal element counts in another layout are a failure, not a comparison.
+    if a.shape != b.shape:
+        raise ValueError(f"shape {a.shape} compared with expected shape {b.shape}")
     a = a.astype(np.float64).ravel(); b = b.astype(np.float64).ravel()
     return float(((a - b) ** 2).sum() / max((b ** 2).sum(), 1e-30))
 
