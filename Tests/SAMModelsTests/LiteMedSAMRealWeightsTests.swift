@@ -74,7 +74,7 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
             let start = Date()
             let embedding = try model.compiledEncoder(on: backend).run(["image": input])[DecoderIO.imageEmbedding]!
             print(String(format: "  %@ encoder on the reference backend: %.1f s", name, Date().timeIntervalSince(start)))
-            assertNMSE(embedding, try Fixtures.tensor(set, "embedding"), 1e-6, "\(name) embedding")
+            assertNMSE(embedding, try Fixtures.tensor(set, "embedding"), ModelTolerance.float16Fixture, "\(name) embedding")
 
             let boxes = info["boxes"] as! [[String: Any]]
             for (i, entry) in boxes.enumerated() {
@@ -83,12 +83,12 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
                 XCTAssertEqual(box256, (entry["box256"] as! [NSNumber]).map { $0.floatValue }, "\(name) box \(i) truncation")
                 let out = try model.decode(prompts: [Prompt(box: box256)], embeddings: embedding, multimask: false,
                                            on: backend, exposesPromptEmbeddings: true)
-                assertNMSE(out[DecoderIO.sparseEmbeddings], try Fixtures.tensor(set, "box\(i).sparse"), 1e-6, "\(name) box\(i) sparse")
+                assertNMSE(out[DecoderIO.sparseEmbeddings], try Fixtures.tensor(set, "box\(i).sparse"), ModelTolerance.float16Fixture, "\(name) box\(i) sparse")
                 let densePixel = try Fixtures.tensor(set, "dense_pixel")
                 let dense = out[DecoderIO.denseEmbeddings]!
                 XCTAssertEqual((0..<256).map { dense.data[$0 * 64 * 64] }, densePixel.data)
                 let logits = out[DecoderIO.lowResLogits]!
-                assertNMSE(logits, try Fixtures.tensor(set, "box\(i).logits"), 1e-6, "\(name) box\(i) logits")
+                assertNMSE(logits, try Fixtures.tensor(set, "box\(i).logits"), ModelTolerance.float16Fixture, "\(name) box\(i) logits")
                 let iou = out[DecoderIO.iouPredictions]!.data[0], wantIoU = try Fixtures.tensor(set, "box\(i).iou").data[0]
                 XCTAssertLessThanOrEqual(abs(iou - wantIoU), 1e-4, "\(name) box\(i) IoU prediction \(iou) vs \(wantIoU)")
                 let mask = try model.postprocess(lowResLogits: logits, transform: transform)

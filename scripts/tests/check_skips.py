@@ -10,8 +10,9 @@ one per line: `TestName | justification`; `#` starts a comment. Test names are X
 Reads the output of `swift test` and finds skips in both formats:
   XCTest       Test Case 'Class.testMethod' skipped (0.001 seconds).       (Linux)
                Test Case '-[Module.Class testMethod]' skipped (0.001 seconds).  (macOS)
-  Swift Testing  <symbol> Test testMethod() skipped: "reason"
-               <symbol> Suite Name skipped: "reason"
+  Swift Testing  ➜ Test testMethod() skipped: "reason"
+               ➜ Test "display name" skipped: "reason"   (listed without the quotes)
+               ➜ Suite Name skipped: "reason"
 
 In CI (CI=true/1/yes) the run fails on any skip not on the list, and on a list entry without a
 justification. Off CI it only reports. Either way it ends by printing the allowed skips that
@@ -54,7 +55,8 @@ def find_skips(lines):
             continue
         m = SWIFT_TESTING_SKIP.match(line)
         if m:
-            skips.setdefault(m.group(2), (m.group(3) or "").strip())
+            # A display name is printed in quotes ("name"), a function name without (name()).
+            skips.setdefault(m.group(2).strip('"'), (m.group(3) or "").strip())
     for name in skips:
         if not skips[name] and name in reasons:
             skips[name] = reasons[name]
