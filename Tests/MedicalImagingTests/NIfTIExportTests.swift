@@ -42,7 +42,10 @@ final class NIfTIExportTests: XCTestCase {
         if exportFolder == nil { addTeardownBlock { try? FileManager.default.removeItem(at: dir) } }
         var manifest: [[String: Any]] = []
 
-        func record(_ name: String, _ written: Volume, type: VoxelType, version: Int, qformCode: Int, sformCode: Int) throws {
+        /// `qformExact`: the affine is a rotation times scales (a qform can hold it); a sheared
+        /// affine lives only in the sform, the qform being its nearest rigid approximation.
+        func record(_ name: String, _ written: Volume, type: VoxelType, version: Int, qformCode: Int, sformCode: Int,
+                    qformExact: Bool = true) throws {
             let url = dir.appendingPathComponent(name)
             // Our reader agrees with the manifest first.
             let back = try NIfTIReader.read(url)
@@ -58,14 +61,15 @@ final class NIfTIExportTests: XCTestCase {
             manifest.append([
                 "file": name, "version": version, "datatype": Self.datatypeCode[type]!, "dtype": type.rawValue,
                 "shape": written.dims, "zooms": written.spacing, "affine": written.rasAffine.m,
-                "qform_code": qformCode, "sform_code": sformCode,
+                "qform_code": qformCode, "sform_code": sformCode, "qform_exact": qformExact,
                 "voxels_fortran_order": written.voxels.map(Double.init),
             ])
         }
 
-        // 1. Geometry from an affine alone: oblique, left-handed, anisotropic (a DICOM-like
-        //    volume in RAS). Every datatype, plain and gzipped.
-        let oblique = Affine([[0, 0.3, -2.5, 10.5], [0.8, 0.05, 0, -4.25], [0, -1.5, 0.1, 7], [0, 0, 0, 1]])
+        // 1. Geometry from an affine alone: oblique (rotations with cosines 0.6 and 0.8, exact
+        //    in binary to a few ulps), left-handed, anisotropic voxels 0.8 x 1.5 x 2.5 mm. Every
+        //    datatype, plain and gzipped.
+        let oblique = Affine([[0.48, -1.2, 0, 10.5], [0.512, 0.72, 1.5, -4.25], [0.384, 0.54, -2.0, 7], [0, 0, 0, 1]])
         let dims = [5, 4, 3]
         for type in VoxelType.allCases {
             for suffix in ["nii", "nii.gz"] {
@@ -83,6 +87,14 @@ final class NIfTIExportTests: XCTestCase {
                            frame: .ras, sourceType: .float32, source: "synthetic")
             try NIfTIWriter.write(v, to: dir.appendingPathComponent("nifti2_float32.nii"), as: .float32, version: 2)
             try record("nifti2_float32.nii", v, type: .float32, version: 2, qformCode: 1, sformCode: 1)
+        }
+        // 2b. A sheared affine: exact in the sform only.
+        do {
+            let sheared = Affine([[0, 0.3, -2.5, 10.5], [0.8, 0.05, 0, -4.25], [0, -1.5, 0.1, 7], [0, 0, 0, 1]])
+            let v = Volume(voxels: values(60, .int16, seed: 3), dims: dims, spacing: sheared.columnNorms, affine: sheared,
+                           frame: .ras, sourceType: .int16, source: "synthetic")
+            try NIfTIWriter.write(v, to: dir.appendingPathComponent("sheared_int16.nii"), as: .int16)
+            try record("sheared_int16.nii", v, type: .int16, version: 1, qformCode: 1, sformCode: 1, qformExact: false)
         }
         // 3. A mask on a real MR's grid (nibabel's anatomical.nii): its header geometry is copied.
         do {
@@ -102,6 +114,6 @@ final class NIfTIExportTests: XCTestCase {
         }
         let json = try JSONSerialization.data(withJSONObject: ["files": manifest], options: [.prettyPrinted, .sortedKeys])
         try json.write(to: dir.appendingPathComponent("manifest.json"))
-        XCTAssertEqual(manifest.count, VoxelType.allCases.count * 2 + 3)
+        XCTAssertEqual(manifest.count, VoxelType.allCases.count * 2 + 4)
     }
 }
