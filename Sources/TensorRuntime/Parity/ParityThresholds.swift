@@ -19,10 +19,12 @@ import Foundation
 ///   No fp16 threshold can catch a fault smaller than fp16 rounding itself (~1e-7).
 ///
 /// The measurements (`measuredFloat32`, `measuredFloat16`) are kept next to the thresholds so a
-/// change of either is visible in review. They were taken with `medsam parity --suite full
-/// --json` (release build) on this project's CI machine: `cpu` (OpenBLAS, AVX2+FMA), `opencl`
-/// (PoCL 3.1; the published NVIDIA H100 full-suite results in docs/opencl.md agree to two
-/// digits), `vulkan` (lavapipe, Mesa 22.3). Data movement must be exact in float32.
+/// change of either is visible in review. They were taken with `medsam parity --suite quick|full
+/// --json` (release build, 2026-12-03) on this project's CI machine: `cpu` (OpenBLAS, AVX2+FMA;
+/// quick and full), `vulkan` (lavapipe, Mesa 22.3; quick and full), `opencl` (PoCL 3.1; quick
+/// measured then, full from the PoCL table in docs/opencl.md, same machine and kernels, which
+/// the NVIDIA H100 table there matches to two digits). float16: quick suites on PoCL and
+/// lavapipe. Data movement must be exact in float32.
 public struct ParityThresholds: Sendable, Codable, Equatable {
     public var byClass: [OpClass: Double]
 
@@ -45,7 +47,7 @@ public struct ParityThresholds: Sendable, Codable, Equatable {
     /// Margin over the worst measured NMSE for float16 storage.
     public static let float16Margin = 10.0
 
-    /// Worst NMSE per op class, float32, over the quick and full suites.
+    /// Worst NMSE per op class, float32, over the quick and full suites (case named after each).
     public static let measuredFloat32: [BackendKind: [OpClass: Double]] = [
         .cpu: [
             .elementwise: 2.5e-13,    // dense pe 64x64 G2x128 (sin/cos of float32 arguments)
@@ -69,18 +71,24 @@ public struct ParityThresholds: Sendable, Codable, Equatable {
         ],
         .vulkan: [
             .elementwise: 2.2e-13,    // fourier 2x7 G2x16
-            .normalization: 3.8e-15,  // ln2d 2x13x7x5
+            .normalization: 1.1e-14,  // ln2d 256x64x64
             .softmax: 1.4e-14,        // softmax 13x197
             .resize: 1.6e-11,         // bilinear down 64x48 -> 13x10 (float32 source coordinates)
-            .gemm: 2.4e-14,           // linear 197x64 -> 33 +b gelu
-            .convolution: 3.0e-13,    // patch 16/16 3->8 32x48
-            .attention: 1.6e-13,      // packedSAM relpos 13x13 hd13
+            .gemm: 1.7e-12,           // vit-h mlp2 4096x5120 -> 1280
+            .convolution: 7.3e-13,    // neck 3x3 256->256 64x64
+            // decoder token->image 7x4096. The two 4096-token global-attention cases of the full
+            // suite FAIL on lavapipe (NMSE ~2e7: wrong results, a Vulkan backend bug to fix), so
+            // they could not be measured; OpenCL's correct kernels reach 3.0e-11 there, within
+            // the 100x margin of this value.
+            .attention: 2.2e-12,
             .dataMovement: 0,
         ],
     ]
 
-    /// Worst NMSE per op class with float16 storage (OpenCL on PoCL, Vulkan on lavapipe; the
-    /// cpu backend has no float16 path), over the quick and full suites.
+    /// Worst NMSE per op class with float16 storage (OpenCL on PoCL, Vulkan on lavapipe, quick
+    /// suite; the cpu backend has no float16 path and shares the values). Storage rounding does
+    /// not grow with the reduction length, so SAM's full-size shapes should stay at this level
+    /// (not yet measured: rerun `medsam parity --fp16 --suite full` and update).
     public static let measuredFloat16: [BackendKind: [OpClass: Double]] = {
         let storageRounding: [OpClass: Double] = [
             .elementwise: 3.5e-6,     // fourier 2x7 G2x16 (rounded inputs, multiplied by up to 2π)
