@@ -85,10 +85,10 @@ public struct ParityThresholds: Sendable, Codable, Equatable {
         ],
     ]
 
-    /// Worst NMSE per op class with float16 storage (OpenCL on PoCL, Vulkan on lavapipe, quick
-    /// suite; the cpu backend has no float16 path and shares the values). Storage rounding does
-    /// not grow with the reduction length, so SAM's full-size shapes should stay at this level
-    /// (not yet measured: rerun `medsam parity --fp16 --suite full` and update).
+    /// Worst NMSE per op class with float16 storage: OpenCL on PoCL (quick suite) and Vulkan on
+    /// lavapipe (quick and full), which agree to three digits on every shared case; the cpu
+    /// backend has no float16 path and shares the values. Storage rounding hardly grows with
+    /// the reduction length: the full suite raised only attention (3.3e-7 -> 6.8e-7).
     public static let measuredFloat16: [BackendKind: [OpClass: Double]] = {
         let storageRounding: [OpClass: Double] = [
             .elementwise: 3.5e-6,     // fourier 2x7 G2x16 (rounded inputs, multiplied by up to 2π)
@@ -97,7 +97,8 @@ public struct ParityThresholds: Sendable, Codable, Equatable {
             .resize: 8.3e-8,          // bilinear aa down 64x48 -> 13x10
             .gemm: 1.6e-7,            // batched A^T 3x(13x7) * 13x9
             .convolution: 1.3e-7,     // 3x3 s2 p1 4->6 9x7 gelu
-            .attention: 3.3e-7,       // packedSAM relpos 13x13 hd13 (Vulkan; OpenCL 1.8e-7)
+            .attention: 6.8e-7,       // vit-b window attn 25x196 12h (Vulkan full; the global-attention
+                                      // cases fail on lavapipe, see measuredFloat32)
             .dataMovement: 4.4e-8,    // pad 3x5x7 (inputs rounded to float16, copied exactly)
         ]
         return [.cpu: storageRounding, .opencl: storageRounding, .vulkan: storageRounding]
