@@ -35,6 +35,9 @@ final class WorkerPoolTests: XCTestCase {
                 return
             }
             if busy[worker].value.exchange(true, ordering: .acquiring) { shared.increment() }
+            // A pause now and then so every worker really takes tasks while others run (tiny
+            // tasks could all be taken by the first worker, leaving ThreadSanitizer nothing).
+            if task % 8 == 0 { usleep(200) }
             // Per-worker scratch, as kernels use it: plain (racy if shared) reads and writes.
             for i in 0..<16 { scratch[worker * 16 + i] = task &+ i }
             var sum = 0
