@@ -10,21 +10,22 @@ import Foundation
 ///   rounding in a summation order of their own; another device or driver of the same kind
 ///   (a GPU instead of PoCL or lavapipe, another BLAS) may sum in another order, so the margin
 ///   is wide. It is still far below what a wrong kernel gives: a tanh-approximated GELU
-///   (NMSE ~3e-8 on [-1, 1]), a bias dropped from an epilogue (~1e-1), a reduction whose running
-///   sum is one ulp off per step (~1e-9 over 768 terms, ~1e-8 over 4096). `PlantedFaultTests`
-///   plants each of these in a wrapper backend and checks the harness fails it.
+///   (NMSE ~3e-8 on [-1, 1]), a bias dropped from an epilogue (~1e-1), a reduction whose
+///   running sum is one ulp off per step (1.3e-10 for a layer norm over 768, 3e-8 for a softmax
+///   over 4096). `PlantedFaultTests` plants each of these in a wrapper backend and checks the
+///   harness fails it.
 /// - float16 storage: margin **10x**. The error is the rounding of stored inputs and outputs to
 ///   11 significant bits, the same on every device (the measured values agree between OpenCL
 ///   and Vulkan to three digits), so a narrower margin still leaves room for summation order.
 ///   No fp16 threshold can catch a fault smaller than fp16 rounding itself (~1e-7).
 ///
 /// The measurements (`measuredFloat32`, `measuredFloat16`) are kept next to the thresholds so a
-/// change of either is visible in review. They were taken with `medsam parity --suite quick|full
-/// --json` (release build, 2026-12-03) on this project's CI machine: `cpu` (OpenBLAS, AVX2+FMA;
-/// quick and full), `vulkan` (lavapipe, Mesa 22.3; quick and full), `opencl` (PoCL 3.1; quick
+/// change of either is visible in review. They were taken with `medsam parity --suite
+/// quick|full --json` (release build, 2026-12-03) on the project's 2-core x86-64 machine: `cpu`
+/// (OpenBLAS, AVX2+FMA; quick and full), `vulkan` (lavapipe, Mesa 22.3; quick and full), `opencl` (PoCL 3.1; quick
 /// measured then, full from the PoCL table in docs/opencl.md, same machine and kernels, which
-/// the NVIDIA H100 table there matches to two digits). float16: quick suites on PoCL and
-/// lavapipe. Data movement must be exact in float32.
+/// the NVIDIA H100 table there matches to two digits). float16: quick suite on PoCL, quick
+/// and full on lavapipe. Data movement must be exact in float32.
 public struct ParityThresholds: Sendable, Codable, Equatable {
     public var byClass: [OpClass: Double]
 
