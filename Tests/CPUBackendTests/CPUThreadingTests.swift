@@ -10,7 +10,7 @@ final class CPUThreadingTests: XCTestCase {
         for c in ParityCase.standard(.quick) {
             let inputs = c.inputShapes.enumerated().map { i, s in Tensor(uniform: s, seed: c.seed &+ UInt64(i)) }
             let a = try run(c.op, inputs, on: one), b = try run(c.op, inputs, on: two)
-            let nmse = Comparison.nmse(a.data, b.data)
+            let nmse = try Comparison.nmse(b, a)
             XCTAssertLessThanOrEqual(nmse, thresholds.threshold(for: c.op), "\(c.name): 1 vs 2 threads differ")
             XCTAssertTrue(Comparison.allFinite(b.data), "\(c.name): non-finite output")
         }
@@ -27,9 +27,9 @@ final class CPUThreadingTests: XCTestCase {
         ]
         for (op, shapes) in cases {
             let inputs = shapes.enumerated().map { i, s in Tensor(uniform: s, seed: 7 &+ UInt64(i)) }
-            let results = try [1, 2, 3].map { try run(op, inputs, on: CPUBackend(threads: $0)).data }
+            let results = try [1, 2, 3].map { try run(op, inputs, on: CPUBackend(threads: $0)) }
             for r in results.dropFirst() {
-                let nmse = Comparison.nmse(r, results[0])
+                let nmse = try Comparison.nmse(r, results[0])
                 XCTAssertLessThanOrEqual(nmse, 1e-12, "\(op.name): thread counts disagree, NMSE \(nmse)")
             }
         }

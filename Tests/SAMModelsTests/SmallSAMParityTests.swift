@@ -20,7 +20,7 @@ final class SmallSAMParityTests: XCTestCase {
     func testEncoderMatchesPyTorch() throws {
         let m = try model()
         let out = try m.compiledEncoder(on: ReferenceBackend()).run(["image": Fixtures.tensor(Self.set, "image")])
-        assertNMSE(out[EncoderIO.imageEmbeddings], try Fixtures.tensor(Self.set, "embedding"), 1e-6, "encoder")
+        assertNMSE(out[EncoderIO.imageEmbeddings], try Fixtures.tensor(Self.set, "embedding"), ModelTolerance.embedding, "encoder")
     }
 
     func prompts(points: Bool, box: Bool, mask: Bool) throws -> [ModelPrompt] {
@@ -52,12 +52,12 @@ final class SmallSAMParityTests: XCTestCase {
                                        multimask: multimask, on: backend, exposesPromptEmbeddings: true)
                 let tag = multimask ? "multi" : "single"
                 let sparse = try Fixtures.tensor(Self.set, "\(name).sparse")
-                if sparse.count > 0 { assertNMSE(out[DecoderIO.sparseEmbeddings], sparse, 1e-6, "\(name).sparse") }
+                if sparse.count > 0 { assertNMSE(out[DecoderIO.sparseEmbeddings], sparse, ModelTolerance.promptEmbedding, "\(name).sparse") }
                 else { XCTAssertNil(out[DecoderIO.sparseEmbeddings]) }
-                assertNMSE(out[DecoderIO.denseEmbeddings], try Fixtures.tensor(Self.set, "\(name).dense"), 1e-6, "\(name).dense")
-                assertNMSE(out[DecoderIO.lowResLogits], try Fixtures.tensor(Self.set, "\(name).\(tag).logits"), 1e-6,
+                assertNMSE(out[DecoderIO.denseEmbeddings], try Fixtures.tensor(Self.set, "\(name).dense"), ModelTolerance.promptEmbedding, "\(name).dense")
+                assertNMSE(out[DecoderIO.lowResLogits], try Fixtures.tensor(Self.set, "\(name).\(tag).logits"), ModelTolerance.logits,
                            "\(name).\(tag).logits")
-                assertNMSE(out[DecoderIO.iouPredictions], try Fixtures.tensor(Self.set, "\(name).\(tag).iou"), 1e-6,
+                assertNMSE(out[DecoderIO.iouPredictions], try Fixtures.tensor(Self.set, "\(name).\(tag).iou"), ModelTolerance.iou,
                            "\(name).\(tag).iou")
             }
         }
@@ -69,7 +69,7 @@ final class SmallSAMParityTests: XCTestCase {
         let out = try m.decode(prompts: try prompts(points: false, box: true, mask: false),
                                embeddings: try Fixtures.tensor(Self.set, "paired.embeddings"), multimask: false,
                                on: ReferenceBackend())
-        assertNMSE(out[DecoderIO.lowResLogits], try Fixtures.tensor(Self.set, "paired.logits"), 1e-6, "paired.logits")
-        assertNMSE(out[DecoderIO.iouPredictions], try Fixtures.tensor(Self.set, "paired.iou"), 1e-6, "paired.iou")
+        assertNMSE(out[DecoderIO.lowResLogits], try Fixtures.tensor(Self.set, "paired.logits"), ModelTolerance.logits, "paired.logits")
+        assertNMSE(out[DecoderIO.iouPredictions], try Fixtures.tensor(Self.set, "paired.iou"), ModelTolerance.iou, "paired.iou")
     }
 }

@@ -1,66 +1,6 @@
 import XCTest
 @testable import TensorRuntime
 
-/// The reference backend with hooks: a test double that refuses some ops or tampers with
-/// what a kernel writes, so the executor's and the harness's checks have something to catch.
-private final class TamperingBackend: Backend {
-    let inner = ReferenceBackend()
-    let name: String
-    var refuse: (Op) -> String? = { _ in nil }
-    /// Runs the real kernel (possibly a different op), then may overwrite memory.
-    var encodeHook: (ReferenceBackend, Op, [TensorRef], TensorRef) throws -> Void = { b, op, ins, out in
-        try b.encode(op, inputs: ins, output: out)
-    }
-    init(_ name: String) { self.name = name }
-    var info: DeviceInfo { DeviceInfo(backend: name, name: "test double") }
-    func unsupportedReason(_ op: Op, inputs: [Shape]) -> String? { refuse(op) }
-    func allocate(elementCount: Int) throws -> any DeviceBuffer { try inner.allocate(elementCount: elementCount) }
-    func upload(_ data: [Float], to ref: TensorRef) throws { try inner.upload(data, to: ref) }
-    func download(_ ref: TensorRef) throws -> Tensor { try inner.download(ref) }
-    func encode(_ op: Op, inputs: [TensorRef], output: TensorRef) throws { try encodeHook(inner, op, inputs, output) }
-    func synchronize() throws {}
-
-    /// Computes ReLU where GELU was asked for.
-    static func wrongGELU() -> TamperingBackend {
-        let b = TamperingBackend("wrong-gelu")
-        b.encodeHook = { inner, op, ins, out in
-            if case .unary(.gelu) = op { try inner.encode(.unary(.relu), inputs: ins, output: out) }
-            else { try inner.encode(op, inputs: ins, output: out) }
-        }
-        return b
-    }
-
-    /// Refuses attention at compile time.
-    static func noAttention() -> TamperingBackend {
-        let b = TamperingBackend("no-attention")
-        b.refuse = { op in
-            if case .attention = op { return "not implemented in this test double" }
-            return nil
-        }
-        return b
-    }
-
-    /// Writes one element past the end of every output.
-    static func overrun() -> TamperingBackend {
-        let b = TamperingBackend("overrun")
-        b.encodeHook = { inner, op, ins, out in
-            try inner.encode(op, inputs: ins, output: out)
-            try inner.upload([0], to: TensorRef(buffer: out.buffer, offset: out.offset + out.shape.count, shape: [1]))
-        }
-        return b
-    }
-
-    /// Puts NaN in the first element of every output.
-    static func nan() -> TamperingBackend {
-        let b = TamperingBackend("nan")
-        b.encodeHook = { inner, op, ins, out in
-            try inner.encode(op, inputs: ins, output: out)
-            try inner.upload([.nan], to: TensorRef(buffer: out.buffer, offset: out.offset, shape: [1]))
-        }
-        return b
-    }
-}
-
 final class ExecutorTests: XCTestCase {
     /// An MLP stack: x -> (linear, gelu) x depth -> output; every layer's output is an intermediate.
     private func mlpGraph(depth: Int, width: Int = 32, tokens: Int = 16) throws -> Graph {
@@ -132,11 +72,15 @@ final class ExecutorTests: XCTestCase {
             XCTAssertEqual(report.firstFailure?.node, "layer0.gelu")
             XCTAssertEqual(report.nodes.count, 2, "the first linear passes, the first gelu fails")
         }
-        // The honest backend passes every node.
-        let ok = try CompiledGraph(graph, backend: ReferenceBackend())
+        // A backend that differs from the reference by rounding only (one ulp per output
+        // element) passes every node, with a non-zero NMSE: check mode compares two different
+        // computations, not the reference with itself.
+        let ok = try CompiledGraph(graph, backend: TamperingBackend.oneULPOff())
         _ = try ok.run(["x": Tensor(uniform: [16, 32], seed: 1)], options: RunOptions(check: true))
-        XCTAssertEqual(ok.lastCheck?.nodes.count, 6)
-        XCTAssertNil(ok.lastCheck?.firstFailure)
+        let report = try XCTUnwrap(ok.lastCheck)
+        XCTAssertEqual(report.nodes.count, 6)
+        XCTAssertNil(report.firstFailure)
+        XCTAssertTrue(report.nodes.allSatisfy { $0.nmse > 0 }, "\(report.nodes.map(\.nmse))")
     }
 
     func testUnsupportedOpFailsAtCompileTime() throws {
@@ -174,18 +118,37 @@ final class ExecutorTests: XCTestCase {
     func testInputValidation() throws {
         let graph = try mlpGraph(depth: 1)
         let compiled = try CompiledGraph(graph, backend: ReferenceBackend())
-        XCTAssertThrowsError(try compiled.run([:]))
-        XCTAssertThrowsError(try compiled.run(["x": Tensor(zeros: [2, 2])]))
-        XCTAssertThrowsError(try compiled.run(["x": Tensor(zeros: [16, 32]), "y": Tensor(zeros: [1])]))
+        XCTAssertThrowsError(try compiled.run([:])) { error in
+            guard case GraphError.missingInput("x") = error else { return XCTFail("unexpected \(error)") }
+        }
+        XCTAssertThrowsError(try compiled.run(["x": Tensor(zeros: [2, 2])])) { error in
+            guard case GraphError.inputShape("x", [16, 32], [2, 2]) = error else { return XCTFail("unexpected \(error)") }
+        }
+        XCTAssertThrowsError(try compiled.run(["x": Tensor(zeros: [16, 32]), "y": Tensor(zeros: [1])])) { error in
+            guard case GraphError.unknownInput("y") = error else { return XCTFail("unexpected \(error)") }
+        }
     }
 }
 
 final class ParityHarnessTests: XCTestCase {
-    /// The reference backend agrees with its own kernels on the quick suite (sanity of the harness).
-    func testReferenceBackendPassesQuickSuite() {
+    /// The harness's plumbing (upload, guarded output, download, grading) is transparent: the
+    /// reference backend run through it reproduces the reference kernels bit for bit.
+    func testReferenceBackendReproducesItsKernelsExactly() {
         let results = ParityHarness(backend: ReferenceBackend()).run(ParityCase.standard(.quick))
+        let inexact = results.filter { !$0.pass || $0.nmse != 0 }
+        XCTAssertTrue(inexact.isEmpty, ParityResult.table(inexact))
+    }
+
+    /// A backend one ulp away from the reference on every computed element (what a correct
+    /// float32 kernel may differ by) passes every case of the quick suite, with non-zero NMSE
+    /// wherever it computes: the thresholds are not tighter than float32 rounding.
+    func testRoundingLevelDifferencesPassQuickSuite() {
+        let cases = ParityCase.standard(.quick)
+        let results = ParityHarness(backend: TamperingBackend.oneULPOff()).run(cases)
         let failed = results.filter { !$0.pass }
         XCTAssertTrue(failed.isEmpty, ParityResult.table(failed))
+        let computed = zip(cases, results).filter { $0.0.op.opClass != .dataMovement }.map(\.1)
+        XCTAssertTrue(computed.allSatisfy { $0.nmse > 0 }, ParityResult.table(computed.filter { $0.nmse == 0 }))
         // Every op of the set appears in the suite.
         let ops = Set(results.map(\.op))
         for name in ["matmul", "conv2d", "conv2d_depthwise", "conv_transpose_2x2", "layer_norm", "layer_norm_2d", "softmax",

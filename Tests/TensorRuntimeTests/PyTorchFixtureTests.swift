@@ -26,12 +26,12 @@ final class PyTorchFixtureTests: XCTestCase {
                     failures.append("\(c.name): output has NaN or Inf")
                     continue
                 }
-                let nmse = Comparison.nmse(out.data, c.expected.data)
+                let nmse = try Comparison.nmse(out, c.expected)
                 let limit = ParityThresholds.pytorchFixture.threshold(for: c.op)
                 if nmse >= worst.nmse { worst = (c.name, nmse) }
                 if !(nmse <= limit) {
                     failures.append("\(c.name) (\(c.op.name)): NMSE \(nmse) > \(limit), max |diff| "
-                                    + "\(Comparison.maxAbsDiff(out.data, c.expected.data))")
+                                    + "\(try Comparison.maxAbsDiff(out, c.expected))")
                 }
             } catch {
                 failures.append("\(c.name): threw \(error)")

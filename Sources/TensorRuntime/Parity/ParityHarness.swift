@@ -78,7 +78,7 @@ public struct ParityHarness {
                                       backend: backend.info.backend, nmse: .nan, threshold: threshold, pass: false)
             do {
                 let got = try execute(c.op, c.inputs, outputShape: c.expected.shape)
-                grade(&result, got: got, want: c.expected.data)
+                grade(&result, got: Tensor(shape: c.expected.shape, data: got), want: c.expected)
             } catch {
                 result.failure = "\(error)"
             }
@@ -101,7 +101,7 @@ public struct ParityHarness {
             }
             let want = try ReferenceKernels.execute(c.op, inputs: inputs)
             let got = try execute(c.op, inputs, outputShape: outShape)
-            grade(&result, got: got, want: want.data)
+            grade(&result, got: Tensor(shape: outShape, data: got), want: want)
             if perf {
                 let t = try time(c.op, inputs, outputShape: outShape)
                 let flops = c.op.flops(inputs: c.inputShapes, output: outShape)
@@ -116,14 +116,19 @@ public struct ParityHarness {
         return result
     }
 
-    private func grade(_ result: inout ParityResult, got: [Float], want: [Float]) {
+    private func grade(_ result: inout ParityResult, got: Tensor, want: Tensor) {
         if let f = result.failure, !f.isEmpty { return }
-        guard Comparison.allFinite(got) else {
+        guard Comparison.allFinite(got.data) else {
             result.failure = "output holds NaN or Inf"
             return
         }
-        result.nmse = Comparison.nmse(got, want)
-        result.pass = result.nmse <= result.threshold
+        do {
+            result.nmse = try Comparison.nmse(got, want)
+            result.pass = result.nmse <= result.threshold
+        } catch {
+            // The op's declared output shape and the reference's result disagree.
+            result.failure = "\(error)"
+        }
     }
 
     /// Uploads inputs, runs the op into a guarded output buffer and returns the output, or sets
