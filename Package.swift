@@ -76,7 +76,7 @@ let package = Package(
                     dependencies: ["TensorRuntime", "SAMModels", "MedSAMCLI"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["ArchiveIO", "Checkpoints", "ModelStore", "SAMModels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels"],
+        .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "ModelStore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MedicalImagingTests", dependencies: ["ArchiveIO", "MedicalImaging"],
                     resources: [.copy("Fixtures")]),

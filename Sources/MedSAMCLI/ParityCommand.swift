@@ -76,7 +76,7 @@ struct Parity: ParsableCommand {
                 let cases = try PyTorchFixtures.load(directory: fixtureDirectory()).filter(matches)
                 results += ParityHarness(backend: b).run(fixtures: cases)
             } else {
-                let thresholds: ParityThresholds = b.info.storageType == .float16 ? .float16 : .float32
+                let thresholds = ParityThresholds.standard(for: b.info)
                 let cases = ParityCase.standard(suite).filter { matches($0.op) }
                 results += ParityHarness(backend: b, thresholds: thresholds).run(cases, perf: perf)
             }

@@ -52,7 +52,7 @@ extension BackendConformance {
             let wantLogits = want[Postprocessing.logits]!, gotLogits = try #require(got[Postprocessing.logits])
             #expect(gotLogits.shape == [2, 1, height, width], "\(label)")
             let nmse = Comparison.nmse(gotLogits.data, wantLogits.data)
-            #expect(nmse <= ParityThresholds.float32.threshold(for: .resizeBilinear(height: 1, width: 1, antialias: false)),
+            #expect(nmse <= ParityThresholds.standard(for: backend.info).threshold(for: .resizeBilinear(height: 1, width: 1, antialias: false)),
                     "\(label): logits NMSE \(nmse)")
             // Masks agree wherever the decision is not within float32 rounding of the threshold.
             let wantMasks = want[Postprocessing.masks]!.data, gotMasks = try #require(got[Postprocessing.masks]).data

@@ -16,7 +16,7 @@ extension BackendConformance {
             expectAllPass(ParityHarness(backend: backend).run(fixtures: fixtures), count: fixtures.count, on: backend)
         } else {
             let cases = ParityCase.standard(.quick)
-            expectAllPass(ParityHarness(backend: backend, thresholds: .float32).run(cases), count: cases.count, on: backend)
+            expectAllPass(ParityHarness(backend: backend, thresholds: .standard(for: backend.info)).run(cases), count: cases.count, on: backend)
         }
     }
 
@@ -25,7 +25,7 @@ extension BackendConformance {
         let backend = try subject.open(float16: true)
         #expect(backend.info.storageType == .float16)
         let cases = ParityCase.standard(.quick)
-        expectAllPass(ParityHarness(backend: backend, thresholds: .float16).run(cases), count: cases.count, on: backend)
+        expectAllPass(ParityHarness(backend: backend, thresholds: .standard(for: backend.info)).run(cases), count: cases.count, on: backend)
     }
 }
 

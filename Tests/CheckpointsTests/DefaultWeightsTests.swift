@@ -1,6 +1,6 @@
 @testable import Checkpoints
 import Foundation
-import ModelStore
+@testable import ModelStore
 import TensorRuntime
 import XCTest
 @testable import SAMModels

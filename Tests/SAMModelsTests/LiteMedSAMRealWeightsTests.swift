@@ -1,4 +1,5 @@
 import Checkpoints
+import ModelStore
 import Foundation
 import TensorRuntime
 import XCTest
