@@ -86,11 +86,7 @@ extension CPUBackend {
         let rows = out.count / n
         let X = x.const, O = out.ptr, vec = self.vec
         pool.forEachRange(rows, grain: max(1, 4096 / n)) { range, _ in
-            for r in range {
-                let dst = O + r * n
-                dst.update(from: X + r * n, count: n)
-                vec.softmaxRow(dst, n)
-            }
+            vec.softmaxRows(X + range.lowerBound * n, O + range.lowerBound * n, rows: range.count, n)
         }
     }
 }

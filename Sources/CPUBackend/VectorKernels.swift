@@ -90,6 +90,12 @@ struct VectorKernels: @unchecked Sendable {
         scaleRow(x, n, 1 / sum)
     }
 
+    /// dst rows = softmax(src rows), `rows` rows of `n`.
+    @inline(__always)
+    func softmaxRows(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, rows: Int, _ n: Int) {
+        if rows > 0 && n > 0 { table.softmax_rows(src, dst, rows, n) }
+    }
+
     @inline(__always)
     func sincos(_ p: UnsafePointer<Float>, sin: UnsafeMutablePointer<Float>, cos: UnsafeMutablePointer<Float>, _ n: Int) {
         if n > 0 { table.sincos(p, sin, cos, n) }

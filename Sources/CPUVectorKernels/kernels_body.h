@@ -182,6 +182,39 @@ static void CVK_NAME(scale_row)(float *x, long n, float s) {
     for (; i < n; i++) x[i] *= s;
 }
 
+// Softmax of `rows` rows of `n` from src into dst, in one call: the mask decoder has rows of 7
+// (a quarter-million per prompt batch), where a call per row and pass cost more than the math.
+static void CVK_NAME(softmax_rows)(const float *src, float *dst, long rows, long n) {
+    if (n <= 8) {
+        for (long r = 0; r < rows; r++) {
+            v8 x = CVK_NAME(load_partial)(src + r * n, n, -INFINITY);
+            float m = x[0];
+            for (int j = 1; j < 8; j++) m = x[j] > m ? x[j] : m;
+            v8 e = CVK_NAME(exp)(x - SPLAT(m));
+            CVK_NAME(store_partial)(dst + r * n, e * SPLAT(1.0f / CVK_NAME(hsum)(e)), n);
+        }
+        return;
+    }
+    for (long r = 0; r < rows; r++) {
+        const float *x = src + r * n;
+        float *y = dst + r * n;
+        const float m = CVK_NAME(row_max)(x, n);
+        v8 s = SPLAT(m), acc = SPLAT(0.0f);
+        long i = 0;
+        for (; i + 8 <= n; i += 8) {
+            v8 e = CVK_NAME(exp)(LOAD(x + i) - s);
+            STORE(y + i, e);
+            acc += e;
+        }
+        if (i < n) {
+            v8 e = CVK_NAME(exp)(CVK_NAME(load_partial)(x + i, n - i, -INFINITY) - s);
+            CVK_NAME(store_partial)(y + i, e, n - i);
+            acc += e;
+        }
+        CVK_NAME(scale_row)(y, n, 1.0f / CVK_NAME(hsum)(acc));
+    }
+}
+
 // sin/cos: p = k·π/2 + r with |r| ≤ π/4 (π/2 split in three so k·c1 is exact for |k| < 2^15),
 // then Taylor polynomials, exact to float32 rounding on that interval.
 INLINE void CVK_NAME(sincos8)(v8 p, v8 *sin_out, v8 *cos_out) {
@@ -558,6 +591,7 @@ const cvk_kernels CVK_NAME(table) = {
     .row_max = CVK_NAME(row_max),
     .exp_shift_row = CVK_NAME(exp_shift_row),
     .scale_row = CVK_NAME(scale_row),
+    .softmax_rows = CVK_NAME(softmax_rows),
     .sincos = CVK_NAME(sincos),
     .depthwise_plane = CVK_NAME(depthwise_plane),
     .attention = CVK_NAME(attention),

@@ -92,6 +92,8 @@ typedef struct {
     float (*_Nonnull exp_shift_row)(float *_Nonnull x, long n, float shift);
     /// x[i] *= s.
     void (*_Nonnull scale_row)(float *_Nonnull x, long n, float s);
+    /// dst row r = softmax(src row r) for `rows` rows of `n` (src and dst may be the same).
+    void (*_Nonnull softmax_rows)(const float *_Nonnull src, float *_Nonnull dst, long rows, long n);
     /// sin_out[i] = sin p[i], cos_out[i] = cos p[i], for |p| up to a few thousand.
     void (*_Nonnull sincos)(const float *_Nonnull p, float *_Nonnull sin_out, float *_Nonnull cos_out, long n);
     /// One plane of a depthwise convolution. `scratch` holds at least `cvk_depthwise_scratch` floats.

@@ -238,6 +238,9 @@ enum MaskDecoderGraph {
             queries = l.layerNorm(queries, "\(lp).norm1", dim, eps: eps)
 
             let rate = c.attentionDownsampleRate, inner = dim / rate
+            // The image tokens with their positional encoding: both cross-attentions of a layer
+            // read the same sum (the keys change only at the end of the layer).
+            let keysWithPE = i == 0 ? nil : g.add(keys, keyPE, name: "\(lp).keys_pe")
             var q = g.add(queries, queryPE)
             let tokenToImage: Value
             if i == 0 {
@@ -247,10 +250,10 @@ enum MaskDecoderGraph {
                                          perPrompt(context.tokenToImageValues, b, layers: l, name: "\(lp).image_values_b"),
                                          "\(lp).cross_attn_token_to_image", dim: dim, heads: c.heads, rate: rate, layers: l)
             } else if factored {
-                tokenToImage = factoredTokenToImage(q, keysWithPE: g.add(keys, keyPE), keys: keys, "\(lp).cross_attn_token_to_image",
+                tokenToImage = factoredTokenToImage(q, keysWithPE: keysWithPE!, keys: keys, "\(lp).cross_attn_token_to_image",
                                                     dim: dim, heads: c.heads, rate: rate, layers: l)
             } else {
-                tokenToImage = attention(q, g.add(keys, keyPE), keys, "\(lp).cross_attn_token_to_image", dim: dim,
+                tokenToImage = attention(q, keysWithPE!, keys, "\(lp).cross_attn_token_to_image", dim: dim,
                                          heads: c.heads, rate: rate, layers: l)
             }
             queries = l.layerNorm(g.add(queries, tokenToImage), "\(lp).norm2", dim, eps: eps)
@@ -270,10 +273,10 @@ enum MaskDecoderGraph {
                 imageToToken = attention(projected: perPrompt(context.imageToTokenQueries, b, layers: l, name: "\(lp).image_queries_b"),
                                          kp, vp, "\(lp).cross_attn_image_to_token", dim: dim, heads: c.heads, rate: rate, layers: l)
             } else if factored {
-                imageToToken = factoredImageToToken(imageQueries: g.add(keys, keyPE), tokens: q, tokenValues: queries,
+                imageToToken = factoredImageToToken(imageQueries: keysWithPE!, tokens: q, tokenValues: queries,
                                                     "\(lp).cross_attn_image_to_token", dim: dim, heads: c.heads, rate: rate, layers: l)
             } else {
-                imageToToken = attention(g.add(keys, keyPE), q, queries, "\(lp).cross_attn_image_to_token", dim: dim,
+                imageToToken = attention(keysWithPE!, q, queries, "\(lp).cross_attn_image_to_token", dim: dim,
                                          heads: c.heads, rate: rate, layers: l)
             }
             // keys may be the image's [1, hw, C]: the add broadcasts it to every prompt.
