@@ -158,21 +158,26 @@ static float CVK_NAME(row_max)(const float *x, long n) {
     return r;
 }
 
-static float CVK_NAME(exp_shift_row)(float *x, long n, float shift) {
+// y = e^(x − shift) (y may be x); returns the sum of y.
+INLINE float CVK_NAME(exp_shift_into)(const float *x, float *y, long n, float shift) {
     v8 s = SPLAT(shift), acc = SPLAT(0.0f);
     long i = 0;
     for (; i + 8 <= n; i += 8) {
         v8 e = CVK_NAME(exp)(LOAD(x + i) - s);
-        STORE(x + i, e);
+        STORE(y + i, e);
         acc += e;
     }
     if (i < n) {
         // Padding lanes hold −∞, whose exponential is 0, so they add nothing to the sum.
         v8 e = CVK_NAME(exp)(CVK_NAME(load_partial)(x + i, n - i, -INFINITY) - s);
-        CVK_NAME(store_partial)(x + i, e, n - i);
+        CVK_NAME(store_partial)(y + i, e, n - i);
         acc += e;
     }
     return CVK_NAME(hsum)(acc);
+}
+
+static float CVK_NAME(exp_shift_row)(float *x, long n, float shift) {
+    return CVK_NAME(exp_shift_into)(x, x, n, shift);
 }
 
 static void CVK_NAME(scale_row)(float *x, long n, float s) {
@@ -198,20 +203,8 @@ static void CVK_NAME(softmax_rows)(const float *src, float *dst, long rows, long
     for (long r = 0; r < rows; r++) {
         const float *x = src + r * n;
         float *y = dst + r * n;
-        const float m = CVK_NAME(row_max)(x, n);
-        v8 s = SPLAT(m), acc = SPLAT(0.0f);
-        long i = 0;
-        for (; i + 8 <= n; i += 8) {
-            v8 e = CVK_NAME(exp)(LOAD(x + i) - s);
-            STORE(y + i, e);
-            acc += e;
-        }
-        if (i < n) {
-            v8 e = CVK_NAME(exp)(CVK_NAME(load_partial)(x + i, n - i, -INFINITY) - s);
-            CVK_NAME(store_partial)(y + i, e, n - i);
-            acc += e;
-        }
-        CVK_NAME(scale_row)(y, n, 1.0f / CVK_NAME(hsum)(acc));
+        const float sum = CVK_NAME(exp_shift_into)(x, y, n, CVK_NAME(row_max)(x, n));
+        CVK_NAME(scale_row)(y, n, 1.0f / sum);
     }
 }
 

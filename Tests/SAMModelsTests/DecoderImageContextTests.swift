@@ -6,22 +6,6 @@ import XCTest
 /// the whole decoder gives, and the whole decoder still matches PyTorch with a batch of prompts
 /// sharing one image (the image side then runs at batch 1 and is broadcast).
 final class DecoderImageContextTests: XCTestCase {
-    /// Two prompts from the recorded fixture (as SmallSAMParityTests builds them).
-    static func prompts(points: Bool, box: Bool, mask: Bool) throws -> [ModelPrompt] {
-        let set = SmallSAMParityTests.set
-        let pts = try Fixtures.tensor(set, "points"), labels = try Fixtures.tensor(set, "labels")
-        let boxes = try Fixtures.tensor(set, "boxes"), masks = try Fixtures.tensor(set, "mask_input")
-        let n = pts.shape[1], side = masks.shape[2] * masks.shape[3]
-        return (0..<2).map { i in
-            ModelPrompt(points: points ? (0..<n).map { j in
-                            ModelPoint(x: pts.data[(i * n + j) * 2], y: pts.data[(i * n + j) * 2 + 1], label: Int(labels.data[i * n + j]))
-                        } : [],
-                        box: box ? Array(boxes.data[(i * 4)..<(i * 4 + 4)]) : nil,
-                        maskInput: mask ? Tensor(shape: [1, masks.shape[2], masks.shape[3]],
-                                                 data: Array(masks.data[(i * side)..<((i + 1) * side)])) : nil)
-        }
-    }
-
     func model() throws -> SAMModel {
         try SAMModel(config: SmallSAMParityTests.config,
                      weights: NPYFolderSource(Fixtures.root.appendingPathComponent("\(SmallSAMParityTests.set)/weights")))
@@ -35,7 +19,7 @@ final class DecoderImageContextTests: XCTestCase {
         XCTAssertEqual(Set(context.tensors.keys), [DecoderIO.imageKeys, DecoderIO.tokenToImageKeys,
                                                     DecoderIO.tokenToImageValues, DecoderIO.imageToTokenQueries])
         for (points, box) in [(false, true), (true, false), (true, true)] {
-            let prompts = try Self.prompts(points: points, box: box, mask: false)
+            let prompts = try SmallSAMParityTests.prompts(points: points, box: box, mask: false)
             for multimask in [false, true] {
                 let whole = try m.decode(prompts: prompts, embeddings: embedding, multimask: multimask, on: backend)
                 let split = try m.decode(prompts: prompts, context: context, multimask: multimask, on: backend).host
@@ -69,7 +53,7 @@ final class DecoderImageContextTests: XCTestCase {
 
         let context = try m.imageContext(embeddings: .host(try Fixtures.tensor(SmallSAMParityTests.set, "embedding")),
                                          on: ReferenceBackend())
-        let withMask = try Self.prompts(points: false, box: true, mask: true)
+        let withMask = try SmallSAMParityTests.prompts(points: false, box: true, mask: true)
         XCTAssertThrowsError(try m.decode(prompts: withMask, context: context, multimask: false, on: ReferenceBackend())) {
             guard case PromptError.inconsistent = $0 else { return XCTFail("unexpected \($0)") }
         }

@@ -20,7 +20,7 @@ final class FactoredAttentionTests: XCTestCase {
         var worst = 0.0
         for (name, p, b, mk) in cases {
             for multimask in [false, true] {
-                let prompts = try DecoderImageContextTests.prompts(points: p, box: b, mask: mk)
+                let prompts = try SmallSAMParityTests.prompts(points: p, box: b, mask: mk)
                 var (variant, inputs) = try m.decoderInputs(prompts: prompts, embeddingShape: embedding.shape, multimask: multimask)
                 inputs[DecoderIO.imageEmbeddings] = embedding
                 variant.factoredAttention = true

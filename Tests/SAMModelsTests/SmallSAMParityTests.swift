@@ -23,7 +23,8 @@ final class SmallSAMParityTests: XCTestCase {
         assertNMSE(out[EncoderIO.imageEmbeddings], try Fixtures.tensor(Self.set, "embedding"), ModelTolerance.embedding, "encoder")
     }
 
-    func prompts(points: Bool, box: Bool, mask: Bool) throws -> [ModelPrompt] {
+    /// Two prompts from the recorded fixture, in the model input frame.
+    static func prompts(points: Bool, box: Bool, mask: Bool) throws -> [ModelPrompt] {
         let pts = try Fixtures.tensor(Self.set, "points"), labels = try Fixtures.tensor(Self.set, "labels")
         let boxes = try Fixtures.tensor(Self.set, "boxes"), masks = try Fixtures.tensor(Self.set, "mask_input")
         let n = pts.shape[1], side = masks.shape[2] * masks.shape[3]
@@ -48,7 +49,7 @@ final class SmallSAMParityTests: XCTestCase {
         ]
         for (name, p, b, mk) in cases {
             for multimask in [false, true] {
-                let out = try m.decode(prompts: try prompts(points: p, box: b, mask: mk), embeddings: embedding,
+                let out = try m.decode(prompts: try Self.prompts(points: p, box: b, mask: mk), embeddings: embedding,
                                        multimask: multimask, on: backend, exposesPromptEmbeddings: true)
                 let tag = multimask ? "multi" : "single"
                 let sparse = try Fixtures.tensor(Self.set, "\(name).sparse")
@@ -66,7 +67,7 @@ final class SmallSAMParityTests: XCTestCase {
     /// MedSAM's decoder pairs image i with prompt i when given B embeddings for B prompts.
     func testImagesPairedWithPrompts() throws {
         let m = try model()
-        let out = try m.decode(prompts: try prompts(points: false, box: true, mask: false),
+        let out = try m.decode(prompts: try Self.prompts(points: false, box: true, mask: false),
                                embeddings: try Fixtures.tensor(Self.set, "paired.embeddings"), multimask: false,
                                on: ReferenceBackend())
         assertNMSE(out[DecoderIO.lowResLogits], try Fixtures.tensor(Self.set, "paired.logits"), ModelTolerance.logits, "paired.logits")
