@@ -104,14 +104,14 @@ final class ErrorPathTests: XCTestCase {
         let none = try Fixtures.temporaryFile(
             zip(name: "archive/data.pkl", data: pickle, centralSize: 0xFFFF_FFFF, extra: unrelated), name: "zip64-none.pth")
         assertCheckpointError(none, { _ = try Checkpoint.open(path: none) }) {
-            if case .corruptZip(let why) = $0 { return why.contains("needs a zip64 extra field but has none") }; return false
+            if case .corruptZip(let why) = $0 { return why.contains("need a zip64 extra field but the record has none") }; return false
         }
         // A zip64 field holding one size where two are needed.
         let short = try Fixtures.temporaryFile(
             zip(name: "archive/data.pkl", data: pickle, centralSize: 0xFFFF_FFFF, extra: zip64Field([UInt64(pickle.count)])),
             name: "zip64-short.pth")
         assertCheckpointError(short, { _ = try Checkpoint.open(path: short) }) {
-            if case .corruptZip(let why) = $0 { return why.contains("zip64 extra field of 'archive/data.pkl' is too short") }
+            if case .corruptZip(let why) = $0 { return why.contains("archive/data.pkl: the zip64 extra field is too short") }
             return false
         }
         // A zip64 field whose declared length runs past the extra area.
@@ -120,7 +120,7 @@ final class ErrorPathTests: XCTestCase {
         let cut = try Fixtures.temporaryFile(
             zip(name: "archive/data.pkl", data: pickle, centralSize: 0xFFFF_FFFF, extra: overlong), name: "zip64-overlong.pth")
         assertCheckpointError(cut, { _ = try Checkpoint.open(path: cut) }) {
-            if case .corruptZip(let why) = $0 { return why.contains("needs a zip64 extra field") }; return false
+            if case .corruptZip(let why) = $0 { return why.contains("need a zip64 extra field") }; return false
         }
         // Sizes in the field that point far beyond the file.
         let huge = try Fixtures.temporaryFile(
