@@ -55,7 +55,7 @@ struct Bench: ParsableCommand {
                                 in: -0.5...0.5, seed: 4)
         let side = Float(emb.inputWidth)
         // The pipeline's images are the encoder's input size (no padding to crop).
-        let (_, transform) = try sam.preprocess(image: Tensor(zeros: [s, s, 3]))
+        let transform = ImageTransform(family: sam.config.preprocessing, originalHeight: s, originalWidth: s, inputSize: s)
         let prompts = (0..<batch).map { i in
             ModelPrompt(box: [side * 0.2 + Float(i), side * 0.25, side * 0.7, side * 0.8 - Float(i % 7)])
         }

@@ -190,7 +190,9 @@ public final class Predictor {
         guard embedding.shape.count == expected.count, embedding.shape.dims.filter({ $0 != 1 }) == expected.dims.filter({ $0 != 1 }) else {
             throw EmbeddingError.shape(expected: expected, got: embedding.shape)
         }
-        let (_, t) = try model.preprocess(image: Tensor(zeros: [imageHeight, imageWidth, 3]))
+        guard imageHeight > 0, imageWidth > 0 else { throw PreprocessingError.imageShape([imageHeight, imageWidth, 3]) }
+        let t = ImageTransform(family: model.config.preprocessing, originalHeight: imageHeight, originalWidth: imageWidth,
+                               inputSize: model.config.inputSize)
         current = ImageEmbedding(embeddings: try DeviceTensor.upload(embedding.reshaped(expected), to: backend), transform: t)
     }
 

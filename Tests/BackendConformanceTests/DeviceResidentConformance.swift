@@ -87,10 +87,7 @@ final class PostprocessingJudgement: @unchecked Sendable {
         var cases: [Case] = []
         for (family, s, low) in families {
             for (height, width) in [(1, 1), (7, 13), (517, 389)] {
-                let resized = family == .medsam ? (height: s, width: s)
-                    : Preprocessing.resizedSize(height: height, width: width, longSide: s)
-                let t = ImageTransform(family: family, originalHeight: height, originalWidth: width,
-                                       resizedHeight: resized.height, resizedWidth: resized.width, inputSize: s)
+                let t = ImageTransform(family: family, originalHeight: height, originalWidth: width, inputSize: s)
                 let lowRes = Tensor(uniform: [2, 1, low, low], in: -4...4, seed: UInt64(height * 7 + width))
                 let graph = try Postprocessing.graph(PostprocessingKey(transform: t, lowResShape: lowRes.shape,
                                                                        includesLogits: true))

@@ -31,9 +31,7 @@ final class PostprocessingGraphTests: XCTestCase {
     }
 
     static func transform(_ family: PreprocessingFamily, height h: Int, width w: Int, inputSize s: Int) -> ImageTransform {
-        let resized = family == .medsam ? (height: s, width: s) : Preprocessing.resizedSize(height: h, width: w, longSide: s)
-        return ImageTransform(family: family, originalHeight: h, originalWidth: w, resizedHeight: resized.height,
-                              resizedWidth: resized.width, inputSize: s)
+        ImageTransform(family: family, originalHeight: h, originalWidth: w, inputSize: s)
     }
 
     /// (family, input size, low-res side) as the published models have them.

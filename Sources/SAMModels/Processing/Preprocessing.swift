@@ -21,6 +21,16 @@ public struct ImageTransform: Sendable, Hashable, Codable {
         self.inputSize = inputSize
     }
 
+    /// Where an image of `height` x `width` goes in `family`'s preprocessing: the long side to
+    /// `inputSize` (SAM, LiteMedSAM), or the whole square input (MedSAM). Needs no pixels, so an
+    /// embedding computed earlier can be given its transform without preprocessing again.
+    public init(family: PreprocessingFamily, originalHeight h: Int, originalWidth w: Int, inputSize: Int) {
+        let resized = family == .medsam ? (height: inputSize, width: inputSize)
+            : Preprocessing.resizedSize(height: h, width: w, longSide: inputSize)
+        self.init(family: family, originalHeight: h, originalWidth: w, resizedHeight: resized.height,
+                  resizedWidth: resized.width, inputSize: inputSize)
+    }
+
     /// A point of the original image in the model input frame.
     public func point(x: Float, y: Float) -> (x: Float, y: Float) {
         switch family {
@@ -72,15 +82,13 @@ public enum Preprocessing {
             throw PreprocessingError.imageShape(image.shape)
         }
         let h = image.shape[0], w = image.shape[1]
+        let t = ImageTransform(family: family, originalHeight: h, originalWidth: w, inputSize: inputSize)
+        let nh = t.resizedHeight, nw = t.resizedWidth
         switch family {
         case .liteMedSAM:
-            let (nh, nw) = resizedSize(height: h, width: w, longSide: inputSize)
             let resized = AreaResize.resize(image.data, height: h, width: w, channels: 3, newHeight: nh, newWidth: nw)
-            let input = padChannelsFirst(minMax(resized), height: nh, width: nw, size: inputSize)
-            return (input, ImageTransform(family: family, originalHeight: h, originalWidth: w,
-                                          resizedHeight: nh, resizedWidth: nw, inputSize: inputSize))
+            return (padChannelsFirst(minMax(resized), height: nh, width: nw, size: inputSize), t)
         case .sam:
-            let (nh, nw) = resizedSize(height: h, width: w, longSide: inputSize)
             let resized = PILBilinear.resize(image.data, height: h, width: w, channels: 3, newHeight: nh, newWidth: nw)
             let mean: [Double] = [123.675, 116.28, 103.53], std: [Double] = [58.395, 57.12, 57.375]
             var normalised = resized
@@ -88,15 +96,10 @@ public enum Preprocessing {
                 let c = i % 3
                 normalised[i] = Float((Double(resized[i]) - mean[c]) / std[c])
             }
-            let input = padChannelsFirst(normalised, height: nh, width: nw, size: inputSize)
-            return (input, ImageTransform(family: family, originalHeight: h, originalWidth: w,
-                                          resizedHeight: nh, resizedWidth: nw, inputSize: inputSize))
+            return (padChannelsFirst(normalised, height: nh, width: nw, size: inputSize), t)
         case .medsam:
-            let resized = CubicSplineResize.resize(image.data, height: h, width: w, channels: 3,
-                                                   newHeight: inputSize, newWidth: inputSize)
-            let input = padChannelsFirst(minMax(resized), height: inputSize, width: inputSize, size: inputSize)
-            return (input, ImageTransform(family: family, originalHeight: h, originalWidth: w,
-                                          resizedHeight: inputSize, resizedWidth: inputSize, inputSize: inputSize))
+            let resized = CubicSplineResize.resize(image.data, height: h, width: w, channels: 3, newHeight: nh, newWidth: nw)
+            return (padChannelsFirst(minMax(resized), height: nh, width: nw, size: inputSize), t)
         }
     }
 
