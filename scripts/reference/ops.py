@@ -28,7 +28,7 @@ meta.json "op" values and their "params" (names match the Swift `Op` cases):
                       bias: {"kind": "none"} | {"kind": "relativePosition", "height": h, "width": w}
                             | {"kind": "biasTable", "window": ws}
   unary               activation
-  binary              kind (add|mul)
+  binary              kind (add|mul|greater)
   permute             perm (list of int)
   broadcast           shape (list of int)
   reshape             shape (list of int)
@@ -338,6 +338,17 @@ for name, shape, size, aa in [("resize_bilinear_up_7x9_to_13x20", (1, 2, 7, 9), 
     else:
         y = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=aa)
     case(name, "resize_bilinear", {"height": size[0], "width": size[1], "antialias": aa}, [x], y)
+
+
+# ---- comparison (post-processing thresholds), appended last so the cases above keep their inputs
+
+a = rand(3, 13, 7)
+b = rand(3, 13, 7)
+b[1] = a[1]   # exact ties: greater is strict
+case("binary_greater_same_with_ties", "binary", {"kind": "greater"}, [a, b], (f64(a) > f64(b)).double())
+a = rand(2, 5, 9) * np.float32(4)
+case("binary_greater_scalar_threshold", "binary", {"kind": "greater"}, [a, np.array([0.5], dtype=np.float32)],
+     (f64(a) > 0.5).double())
 
 
 def main():

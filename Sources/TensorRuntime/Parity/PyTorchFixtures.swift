@@ -112,7 +112,7 @@ public enum PyTorchFixtures {
         case "unary": return .unary(try params.activation())
         case "binary":
             let kindName = try params.string("kind")
-            guard let kind = BinaryKind(rawValue: kindName) else { throw params.bad("kind", "add or mul", kindName) }
+            guard let kind = BinaryKind(rawValue: kindName) else { throw params.bad("kind", "add, mul or greater", kindName) }
             return .binary(kind)
         case "permute": return .permute(try params.ints("perm"))
         case "broadcast": return .broadcast(Shape(try params.ints("shape")))
