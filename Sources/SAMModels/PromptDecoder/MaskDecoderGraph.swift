@@ -65,16 +65,6 @@ enum MaskDecoderGraph {
         let (queries, keys) = twoWayTransformer(c, queries: tokens, context: context, prompts: b, keyPE: keyPE,
                                                 factored: factored, layers: l, prefix: "\(p).transformer")
 
-        // Upscale the image tokens to [B, C/8, 4h, 4w].
-        var up = g.reshape(keys, [b, h, w, dim])
-        up = g.permute(up, [0, 3, 1, 2])
-        up = g.convTranspose2x2(up, weight: l.w.param("\(p).output_upscaling.0.weight", [dim, dim / 4, 2, 2]),
-                                bias: l.w.param("\(p).output_upscaling.0.bias", [dim / 4]), name: "\(p).output_upscaling.0")
-        up = g.gelu(l.layerNorm(up, "\(p).output_upscaling.1", dim / 4, eps: MaskDecoderConfig.upscalingNormEps, axis: .channels))
-        up = g.convTranspose2x2(up, weight: l.w.param("\(p).output_upscaling.3.weight", [dim / 4, dim / 8, 2, 2]),
-                                bias: l.w.param("\(p).output_upscaling.3.bias", [dim / 8]), name: "\(p).output_upscaling.3")
-        up = g.gelu(up)
-
         // One hypernetwork MLP per selected mask token; masks = hyper_in @ upscaled.
         let selected = multimask ? Array(1..<c.maskTokens) : [0]
         let hyper = selected.map { i -> Value in
@@ -82,9 +72,7 @@ enum MaskDecoderGraph {
             return mlp(token, "\(p).output_hypernetworks_mlps.\(i)", [dim, dim, dim, dim / 8], layers: l)
         }
         let hyperIn = hyper.count == 1 ? hyper[0] : g.concat(hyper, axis: 1, name: "\(p).hyper_in")
-        let flat = g.reshape(up, [b, dim / 8, 16 * hw])
-        let masks = g.matmul(hyperIn, flat, name: "\(p).masks")
-        let logits = g.reshape(masks, [b, selected.count, 4 * h, 4 * w])
+        let logits = upscaledMasks(c, keys: keys, hyperIn: hyperIn, height: h, width: w, layers: l, prefix: p)
 
         // IoU head on the iou token.
         let iouToken = g.reshape(g.slice(queries, start: [0, 0, 0], size: [b, 1, dim]), [b, dim])
@@ -93,6 +81,43 @@ enum MaskDecoderGraph {
         let iouAll = mlp(iouToken, "\(p).iou_prediction_head", sizes, layers: l)
         let iou = g.slice(iouAll, start: [0, selected[0]], size: [b, selected.count])
         return (logits, iou)
+    }
+
+    /// `output_upscaling` (ConvTranspose 2x2 → LayerNorm2d → GELU → ConvTranspose 2x2 → GELU)
+    /// followed by `hyper_in @ upscaled`, from the image tokens `keys [B, hw, C]`: low-res
+    /// logits `[B, M, 4h, 4w]`.
+    ///
+    /// A 2x2 stride-2 transposed convolution maps each input pixel to its own 2x2 output patch,
+    /// so on channels-last tokens it is one GEMM, `[rows, Cin] x [Cin, 2·2·Cout]`, whose output
+    /// row is the patch (sub-pixel i, j, then channel). Run that way, the upscaling reads the
+    /// tokens as they are (no permute to NCHW of `[B, C, h, w]`), LayerNorm2d becomes a layer
+    /// norm over the last axis, the second convolution's GELU is the GEMM's epilogue, and the
+    /// only reordering is of the logits (M channels instead of C/8). Sub-pixels stay
+    /// interleaved in row order (y, x, i, j, k, l) until the end, where two small permutes put
+    /// them at row 4y + 2i + k, column 4x + 2j + l (rank ≤ 6, as every backend's kernels take).
+    /// The weight reorderings are constants, folded at compile time.
+    private static func upscaledMasks(_ c: MaskDecoderConfig, keys: Value, hyperIn: Value, height h: Int, width w: Int,
+                                      layers l: Layers, prefix p: String) -> Value {
+        let g = l.g, dim = c.transformerDim, b = keys.shape[0], hw = h * w, m = hyperIn.shape[1]
+        let c1 = dim / 4, c2 = dim / 8
+        /// ConvTranspose2d(cin, cout, 2, stride 2) as a GEMM weight `[cin, 2·2·cout]` and bias.
+        func patchGEMM(_ name: String, _ cin: Int, _ cout: Int) -> (weight: Value, bias: Value) {
+            let weight = g.reshape(g.permute(l.w.param("\(name).weight", [cin, cout, 2, 2]), [0, 2, 3, 1]), [cin, 4 * cout])
+            let bias = g.reshape(g.broadcast(l.w.param("\(name).bias", [cout]), to: [4, cout]), [4 * cout])
+            return (weight, bias)
+        }
+        let up0 = patchGEMM("\(p).output_upscaling.0", dim, c1)
+        var up = g.matmul(keys, up0.weight, bias: up0.bias, name: "\(p).output_upscaling.0")          // [B, hw, 2·2·c1]
+        up = g.reshape(up, [b, hw * 4, c1])                                                             // rows (y, x, i, j)
+        up = g.gelu(l.layerNorm(up, "\(p).output_upscaling.1", c1, eps: MaskDecoderConfig.upscalingNormEps))
+        let up3 = patchGEMM("\(p).output_upscaling.3", c1, c2)
+        up = g.matmul(up, up3.weight, bias: up3.bias, activation: .gelu, name: "\(p).output_upscaling.3")
+        up = g.reshape(up, [b, hw * 16, c2])                                                            // rows (y, x, i, j, k, l)
+        let masks = g.matmul(hyperIn, up, transposeB: true, name: "\(p).masks")                         // [B, M, hw·16]
+        // (y, x, i, j, k, l) → (y, i, x, j, k, l) → (y, i, k, x, j, l).
+        var out = g.permute(g.reshape(masks, [b * m, h, w, 2, 2, 4]), [0, 1, 3, 2, 4, 5])
+        out = g.permute(g.reshape(out, [b * m * h * 2, w, 2, 2, 2]), [0, 3, 1, 2, 4], name: "\(p).masks_pixels")
+        return g.reshape(out, [b, m, 4 * h, 4 * w])
     }
 
     /// `MLP`: Linear layers `sizes[i] → sizes[i+1]`, ReLU between them, none after the last.
