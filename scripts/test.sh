@@ -108,6 +108,12 @@ print("segment --embedding: identical masks and IoU predictions")
 PY
 rm -rf "$out"
 
+step "command line: every option with its output checked, traps refused"
+# Repeated options, negative values, empty boxes, PNG masks (0/255, palette), overlay scale,
+# box-only model warnings, info, --version, --window/--window-preset/--axis content, --fp16 on
+# OpenCL, devices, bench, and fetch through pip into an empty and then a damaged cache.
+python3 scripts/tests/check_cli.py "$medsam"
+
 step "threading under ThreadSanitizer"
 # WorkerPool and the cpu backend driven from several threads, built with --sanitize=thread in
 # .build-tsan; any race report fails.

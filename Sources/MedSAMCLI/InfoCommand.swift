@@ -26,12 +26,60 @@ struct Info: ParsableCommand {
                 return k
             }
             let summary = try CheckpointSummary.read(path: c, requested: requested)
-            if json { try printJSON(summary) } else { print(try summary.json()) }
+            if json { try printJSON(summary) } else { print(describe(summary)) }
         case (nil, let i?):
             let info = try MedicalImageInfo.read(URL(fileURLWithPath: i))
-            if json { try printJSON(info) } else { print(try info.jsonString()) }
+            if json { try printJSON(info) } else { print(describe(info, path: i)) }
         default:
             throw CLIError("give exactly one of --checkpoint PATH or --input PATH")
         }
     }
+}
+
+/// `info --input` for a person: one fact per line, geometry in the words viewers use.
+func describe(_ info: MedicalImageInfo, path: String) -> String {
+    func number(_ v: Double) -> String { String(format: "%g", v) }
+    var lines = ["\(path): \(info.format) \(info.kind)" + (info.modality.map { " (\($0))" } ?? "")]
+    if info.kind == "volume" {
+        lines.append("  voxels      \(info.shape.map(String.init).joined(separator: " x ")) (i x j x k, file order)")
+        lines.append("  spacing     \(info.spacing.map(number).joined(separator: " x ")) mm")
+        if let frame = info.frame {
+            let origin = info.affine.prefix(3).map { number($0[3]) }.joined(separator: ", ")
+            lines.append("  origin      (\(origin)) mm in \(frame)")
+            lines.append("  axis codes  \(axisCodes(info.affine, frame: frame)) (where i, j, k point)")
+        }
+    } else {
+        lines.append("  pixels      \(info.shape.map(String.init).joined(separator: " x ")) (height x width" + (info.shape.count == 3 ? " x channels)" : ")"))
+        lines.append("  spacing     \(info.spacing.map(number).joined(separator: " x ")) (row x column)")
+    }
+    lines.append("  stored as   \(info.dtype)")
+    lines.append("  values      \(number(info.min)) ... \(number(info.max))" + (info.modality == "CT" ? " HU" : ""))
+    return lines.joined(separator: "\n")
+}
+
+/// The direction each voxel index axis (i, j, k) points most along, as the letter of the world
+/// direction it increases toward (nibabel's `aff2axcodes`: "RAS" means i toward the patient's
+/// right, j anterior, k superior).
+func axisCodes(_ affine: [[Double]], frame: String) -> String {
+    // Letters for the positive ends of the frame's x, y, z; a negative column flips the letter.
+    let positive: [Character] = frame.uppercased() == "LPS" ? ["L", "P", "S"] : ["R", "A", "S"]
+    let negative: [Character] = frame.uppercased() == "LPS" ? ["R", "A", "I"] : ["L", "P", "I"]
+    return String((0..<3).map { col -> Character in
+        let c = (0..<3).map { affine[$0][col] }
+        let row = (0..<3).max { abs(c[$0]) < abs(c[$1]) }!
+        return c[row] >= 0 ? positive[row] : negative[row]
+    })
+}
+
+/// `info --checkpoint` for a person.
+func describe(_ summary: CheckpointSummary) -> String {
+    var lines = ["\(summary.path): \(summary.format) checkpoint of \(summary.model.rawValue)",
+                 "  tensors     \(summary.tensors)",
+                 "  parameters  \(summary.parameters) (\(String(format: "%.1f", Double(summary.parameters) / 1e6)) M)",
+                 "  dtypes      " + summary.dtypes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
+    if !summary.unexpectedKeys.isEmpty {
+        lines.append("  ignored     \(summary.unexpectedKeys.count) keys the model does not use: "
+                     + summary.unexpectedKeys.prefix(5).joined(separator: ", ") + (summary.unexpectedKeys.count > 5 ? ", ..." : ""))
+    }
+    return lines.joined(separator: "\n")
 }

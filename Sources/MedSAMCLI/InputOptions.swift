@@ -13,13 +13,15 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Input: .nii, .nii.gz, a DICOM file or series folder, .png, .jpg, .npy or MedSAM .npz.")
     var input: String
 
-    @Option(help: "Slice index of a 3-D input (along --axis).")
+    // `.unconditional` lets values start with "-" (`--slice -1` gets a range error, not
+    // "missing value"; `--window -600,1500` is the lung window).
+    @Option(parsing: .unconditional, help: "Slice index of a 3-D input (along --axis).")
     var slice: Int?
 
     @Option(help: "Slice orientation of a 3-D input: axial (k), coronal (j) or sagittal (i).")
     var axis: SliceAxis = .axial
 
-    @Option(help: "CT window LEVEL,WIDTH in Hounsfield units (e.g. 40,400).")
+    @Option(parsing: .unconditional, help: "CT window LEVEL,WIDTH in Hounsfield units (e.g. 40,400).")
     var window: String?
 
     @Option(help: "CT window preset: soft-tissue, lung, bone or brain.")

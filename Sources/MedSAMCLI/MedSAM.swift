@@ -8,6 +8,7 @@ struct MedSAM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "medsam",
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
+        version: medsamVersion,
         subcommands: [Segment.self, VolumeSegment.self, Embed.self, Info.self, Devices.self, Fetch.self,
                       Parity.self, Bench.self])
 
@@ -17,6 +18,7 @@ struct MedSAM: ParsableCommand {
         do {
             // Before parsing: `--backend` values and help text come from the registry.
             try LinkedBackends.register()
+            try RepeatedOptionCheck.check(Array(CommandLine.arguments.dropFirst()), root: MedSAM.self)
             var command = try parseAsRoot()
             try command.run()
         } catch let exit as ExitCode {
@@ -39,6 +41,9 @@ struct MedSAM: ParsableCommand {
         }
     }
 }
+
+/// The release this build reports with `medsam --version` (one place; bump with each release).
+let medsamVersion = "0.5.0"
 
 /// An error for the user: one line that names the file, field or value at fault.
 struct CLIError: Error, CustomStringConvertible {

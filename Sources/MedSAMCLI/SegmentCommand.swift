@@ -16,10 +16,11 @@ struct Segment: ParsableCommand {
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .customLong("box"), help: "A box prompt X0,Y0,X1,Y1 (repeatable).")
+    // `.unconditionalSingleValue`: a value may start with "-" (`--box -4,10,60,70`).
+    @Option(name: .customLong("box"), parsing: .unconditionalSingleValue, help: "A box prompt X0,Y0,X1,Y1 (repeatable).")
     var boxes: [String] = []
 
-    @Option(name: .customLong("point"), help: "A point X,Y[,L] with label 1 foreground (default) or 0 background (repeatable).")
+    @Option(name: .customLong("point"), parsing: .unconditionalSingleValue, help: "A point X,Y[,L] with label 1 foreground (default) or 0 background (repeatable).")
     var points: [String] = []
 
     @Option(help: "Low-res logits (.npy, [1,256,256] or [256,256]) of an earlier prediction, as extra input.")
@@ -43,6 +44,9 @@ struct Segment: ParsableCommand {
     @Option(help: "Also draw the masks and prompts over the image (.png).")
     var overlay: String?
 
+    @Option(help: "Enlarge the overlay by this integer factor (default: enough to make its longer side at least 512 px).")
+    var overlayScale: Int?
+
     @Flag(help: "Overwrite existing output files.")
     var force = false
 
@@ -59,11 +63,13 @@ struct Segment: ParsableCommand {
         guard ext != nil else { throw CLIError("--output \(output): expected a .png, .nii, .nii.gz or .npy file name") }
         if let l = logits, !l.hasSuffix(".npy") { throw CLIError("--logits \(l): expected a .npy file name") }
         if let o = overlay, !o.lowercased().hasSuffix(".png") { throw CLIError("--overlay \(o): expected a .png file name") }
+        if let s = overlayScale, !(1...64).contains(s) { throw CLIError("--overlay-scale \(s): expected an integer 1...64") }
 
         let (image, volume) = try inputOptions.image()
         let loaded = try modelOptions.load()
         let backend = try modelOptions.makeBackend()
         let loadMs = millisecondsSince(start)
+        warnAboutBoxOnlyModel(loaded.kind, points: prompts.contains { !$0.points.isEmpty }, multimask: multimask)
 
         let predictor = Predictor(model: loaded.model, backend: backend)
         if let path = embedding {
@@ -88,8 +94,8 @@ struct Segment: ParsableCommand {
             try NPY.write(prediction.masks.reshaped(multimask ? prediction.masks.shape : [prediction.masks.shape[0], image.height, image.width]),
                           to: URL(fileURLWithPath: output), asUInt8: true)
         case "png":
-            try PNGCodec.write(Image(pixels: labels.map(Float.init), height: image.height, width: image.width, channels: 1),
-                               to: URL(fileURLWithPath: output))
+            try writePNGMask(labels, promptCount: prompts.count, height: image.height, width: image.width,
+                             to: URL(fileURLWithPath: output))
         default:
             try writeNIfTI(labels, image: image, volume: volume)
         }
@@ -100,11 +106,12 @@ struct Segment: ParsableCommand {
             try NPY.write(t, to: URL(fileURLWithPath: l))
         }
         if let o = overlay {
+            let scale = overlayScale ?? OverlayRenderer.automaticScale(height: image.height, width: image.width)
             try OverlayRenderer.write(to: URL(fileURLWithPath: o), base: image, labels: labels,
                                       boxes: prompts.compactMap { $0.box?.map(Double.init) },
                                       points: prompts.flatMap { $0.points }.map {
                                           OverlayPoint(x: Double($0.x), y: Double($0.y), foreground: $0.label == 1)
-                                      })
+                                      }, scale: scale)
         }
         let total = millisecondsSince(start)
         if json {
@@ -203,8 +210,40 @@ func parseBox(_ s: String) throws -> [Float] {
         throw CLIError("--box '\(s)' is not X0,Y0,X1,Y1 (four numbers)")
     }
     let b = v.map { $0! }
-    guard b[2] >= b[0], b[3] >= b[1] else { throw CLIError("--box '\(s)' has X1 < X0 or Y1 < Y0") }
+    // An empty box (zero width or height) would prompt the model with a point-sized region and
+    // return a meaningless mask; refuse it like an inverted one.
+    guard b[2] > b[0], b[3] > b[1] else {
+        throw CLIError("--box '\(s)' is empty or inverted: need X1 > X0 and Y1 > Y0")
+    }
     return b
+}
+
+/// Writes a mask label map as PNG a person can look at: one prompt gives a black-and-white
+/// image (0 background, 255 mask); several give a palette PNG whose pixel values are the labels
+/// 1...N (what label readers get back) shown in the overlay's colours.
+func writePNGMask(_ labels: [UInt8], promptCount: Int, height: Int, width: Int, to url: URL) throws {
+    if promptCount <= 1 {
+        try PNGCodec.write(Image(pixels: labels.map { $0 > 0 ? 255 : 0 }, height: height, width: width, channels: 1), to: url)
+    } else {
+        try PNGCodec.writeLabelMap(labels, height: height, width: width, colours: OverlayRenderer.palette, to: url)
+    }
+}
+
+/// MedSAM and LiteMedSAM were fine-tuned with boxes only: say so on standard error when a
+/// run relies on what they were not trained for, rather than let a weak mask look authoritative.
+func warnAboutBoxOnlyModel(_ kind: ModelKind, points: Bool, multimask: Bool) {
+    guard kind.trainedWithBoxPromptsOnly else { return }
+    if points {
+        warn("\(kind.rawValue) was trained with box prompts only; point prompts usually give worse masks than a box")
+    }
+    if multimask {
+        warn("\(kind.rawValue)'s IoU head was not trained to rank multimask outputs; the 'best' mask is picked by an uninformative score")
+    }
+}
+
+/// One `warning: ...` line on standard error (standard output stays clean for `--json`).
+func warn(_ message: String) {
+    FileHandle.standardError.write("warning: \(message)\n".data(using: .utf8)!)
 }
 
 func parsePoint(_ s: String) throws -> ImagePrompt.Point {

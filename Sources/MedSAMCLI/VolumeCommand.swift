@@ -11,10 +11,10 @@ struct VolumeSegment: ParsableCommand {
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Box X0,Y0,X1,Y1 on the key slice (--slice).")
+    @Option(parsing: .unconditional, help: "Box X0,Y0,X1,Y1 on the key slice (--slice).")
     var box: String
 
-    @Option(help: "Slices to cover, A,B inclusive (default: until the mask vanishes).")
+    @Option(parsing: .unconditional, help: "Slices to cover, A,B inclusive (default: until the mask vanishes).")
     var zrange: String?
 
     @Option(help: "Mask output (.nii or .nii.gz) in the input's geometry.")

@@ -180,8 +180,9 @@ def run_family(args, checker, family, checkpoints, tmp):
 
 
 def read_png_labels(path):
-    """An 8-bit greyscale, non-interlaced PNG (what `segment --output x.png` writes) as [H, W]
-    uint8, with zlib alone: CI's Python has no Pillow."""
+    """The label map of a `segment --output x.png` file (8-bit, non-interlaced: grey 0/255 for one
+    prompt, palette indices = labels for several) as [H, W] uint8, with zlib alone: CI's Python
+    has no Pillow."""
     import struct, zlib
     blob = open(path, "rb").read()
     assert blob[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG"
@@ -195,7 +196,8 @@ def read_png_labels(path):
             idat += body
         pos += 12 + length
     width, height, depth, colour, _, _, interlace = header
-    assert depth == 8 and colour == 0 and interlace == 0, f"{path}: not 8-bit grey non-interlaced: {header}"
+    # One prompt: grey, 0 background / 255 mask. Several: a palette PNG whose indices are the labels.
+    assert depth == 8 and colour in (0, 3) and interlace == 0, f"{path}: not 8-bit grey/palette non-interlaced: {header}"
     raw = zlib.decompress(idat)
     out = np.zeros((height, width), np.int32)
     prev = np.zeros(width, np.int32)
@@ -218,6 +220,9 @@ def read_png_labels(path):
             cur[x] = (line[x] + pred) & 255
         out[y] = cur
         prev = cur
+    if colour == 0:
+        assert set(np.unique(out)) <= {0, 255}, f"{path}: a one-prompt mask holds {np.unique(out)}, expected 0/255"
+        out = (out == 255).astype(np.int32)
     return out.astype(np.uint8)
 
 

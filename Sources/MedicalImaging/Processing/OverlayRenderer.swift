@@ -26,13 +26,27 @@ public enum OverlayRenderer {
     /// 0 = background) tinted at 30 % and outlined in its colour, each box drawn in the colour of
     /// its prompt (box n has label n + 1), and points as discs (green foreground, red background)
     /// ringed in white.
+    ///
+    /// `scale` enlarges the picture by an integer factor (nearest neighbour, so pixels stay
+    /// square and mask edges stay exact) before drawing, so that a 64-pixel slice gets visible
+    /// outlines and markers; prompt coordinates are scaled with it.
     public static func render(base: Image, labels: [UInt8]? = nil, boxes: [[Double]] = [],
-                              points: [OverlayPoint] = []) throws -> Image {
-        let w = base.width, h = base.height
-        if let labels, labels.count != w * h {
+                              points: [OverlayPoint] = [], scale: Int = 1) throws -> Image {
+        if let labels, labels.count != base.width * base.height {
             throw ImagingError(.invalidArgument, path: "overlay", field: "labels",
-                               "has \(labels.count) pixels, the image is \(h)x\(w)")
+                               "has \(labels.count) pixels, the image is \(base.height)x\(base.width)")
         }
+        guard (1...64).contains(scale) else {
+            throw ImagingError(.invalidArgument, path: "overlay", field: "scale", "is \(scale), expected 1...64")
+        }
+        if scale > 1 {
+            let s = Double(scale)
+            return try render(base: enlarge(base, scale), labels: labels.map { enlarge($0, base.height, base.width, scale) },
+                              boxes: boxes.map { $0.map { $0 * s } },
+                              points: points.map { OverlayPoint(x: $0.x * s + (s - 1) / 2, y: $0.y * s + (s - 1) / 2,
+                                                                foreground: $0.foreground) })
+        }
+        let w = base.width, h = base.height
         var out = base.rgb()
         out.bitDepth = 8
         func set(_ x: Int, _ y: Int, _ c: [Float], alpha: Float = 1) {
@@ -85,7 +99,34 @@ public enum OverlayRenderer {
 
     /// Renders and writes the overlay as an 8-bit RGB PNG.
     public static func write(to url: URL, base: Image, labels: [UInt8]? = nil, boxes: [[Double]] = [],
-                             points: [OverlayPoint] = []) throws {
-        try PNGCodec.write(render(base: base, labels: labels, boxes: boxes, points: points), to: url)
+                             points: [OverlayPoint] = [], scale: Int = 1) throws {
+        try PNGCodec.write(render(base: base, labels: labels, boxes: boxes, points: points, scale: scale), to: url)
+    }
+
+    /// The enlargement that brings the image's longer side to at least `minimumSide` pixels
+    /// (1 for images already that large): the default of `--overlay-scale`.
+    public static func automaticScale(height: Int, width: Int, minimumSide: Int = 512) -> Int {
+        let side = Swift.max(height, width, 1)
+        return Swift.min(64, Swift.max(1, (minimumSide + side - 1) / side))
+    }
+
+    private static func enlarge(_ img: Image, _ s: Int) -> Image {
+        let c = img.channels, w = img.width * s, h = img.height * s
+        var px = [Float](repeating: 0, count: w * h * c)
+        for y in 0..<h {
+            let src = (y / s) * img.width
+            for x in 0..<w {
+                for k in 0..<c { px[(y * w + x) * c + k] = img.pixels[(src + x / s) * c + k] }
+            }
+        }
+        return Image(pixels: px, height: h, width: w, channels: c, bitDepth: img.bitDepth)
+    }
+
+    private static func enlarge(_ labels: [UInt8], _ height: Int, _ width: Int, _ s: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: height * width * s * s)
+        for y in 0..<(height * s) {
+            for x in 0..<(width * s) { out[y * width * s + x] = labels[(y / s) * width + x / s] }
+        }
+        return out
     }
 }

@@ -76,6 +76,44 @@ public enum PNGCodec {
         return Array(out[0..<size])
     }
 
+    /// Writes a label map (H x W, one byte per pixel) as an 8-bit palette PNG: each pixel holds
+    /// its label (0 = background), so label readers (Pillow, nibabel-style tools) get the labels
+    /// back, while viewers show label k in `colours[k - 1]` (cycled) over black. The palette
+    /// always has 256 entries so the file keeps 8 bits per pixel whatever the largest label.
+    public static func writeLabelMap(_ labels: [UInt8], height: Int, width: Int, colours: [[Float]],
+                                     to url: URL) throws {
+        guard height > 0, width > 0, labels.count == height * width, !colours.isEmpty else {
+            throw ImagingError(.invalidArgument, path: url.path, field: "labels",
+                               "has \(labels.count) pixels for a \(height)x\(width) image")
+        }
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        image.width = UInt32(width)
+        image.height = UInt32(height)
+        // PNG_FORMAT_RGB_COLORMAP is a macro of macros, which Swift does not import.
+        image.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_COLORMAP)
+        image.colormap_entries = 256
+        defer { png_image_free(&image) }
+        var colormap = [UInt8](repeating: 0, count: 256 * 3)
+        for k in 1..<256 {
+            let c = colours[(k - 1) % colours.count]
+            for j in 0..<3 { colormap[k * 3 + j] = UInt8(min(255, max(0, c[j].rounded()))) }
+        }
+        var size = 0
+        let sized = labels.withUnsafeBytes { px in
+            colormap.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, px.baseAddress, 0, $0.baseAddress) }
+        }
+        guard sized != 0, size > 0 else { throw failure(&image, url.path, "PNG encoding failed") }
+        var out = [UInt8](repeating: 0, count: size)
+        let written = out.withUnsafeMutableBytes { dst in
+            labels.withUnsafeBytes { px in
+                colormap.withUnsafeBytes { png_image_write_to_memory(&image, dst.baseAddress, &size, 0, px.baseAddress, 0, $0.baseAddress) }
+            }
+        }
+        guard written != 0 else { throw failure(&image, url.path, "PNG encoding failed") }
+        try AtomicFile.write(Array(out[0..<size]), to: url)
+    }
+
     private static func failure(_ image: inout png_image, _ path: String, _ what: String) -> ImagingError {
         let message = withUnsafeBytes(of: &image.message) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)

