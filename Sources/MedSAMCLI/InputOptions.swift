@@ -116,17 +116,38 @@ func millisecondsSince(_ start: UInt64) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
 }
 
-/// Progress on standard error (never on standard output, which `--json` keeps clean).
+/// Progress on standard error (never on standard output, which `--json` keeps clean): a bar
+/// redrawn in place on a terminal; in a log file, plain lines at every tenth of the work, so the
+/// log does not fill with carriage-return frames.
 struct ProgressBar {
     var label: String
     var enabled: Bool = true
+    private let terminal = isatty(STDERR_FILENO) != 0
+    private final class State { var lastTenth = -1 }
+    private let state = State()
+
+    init(label: String, enabled: Bool = true) {
+        self.label = label
+        self.enabled = enabled
+    }
 
     func update(_ done: Int, _ total: Int) {
         guard enabled, total > 0 else { return }
-        let width = 30
-        let filled = min(width, done * width / total)
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let end = done >= total ? "\n" : ""
-        FileHandle.standardError.write("\r\(label) [\(bar)] \(done)/\(total)\(end)".data(using: .utf8)!)
+        if terminal {
+            let width = 30
+            let filled = min(width, done * width / total)
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write("\r\(label) [\(bar)] \(done)/\(total)".data(using: .utf8)!)
+        } else {
+            let tenth = min(10, done * 10 / total)
+            guard tenth > state.lastTenth else { return }
+            state.lastTenth = tenth
+            FileHandle.standardError.write("\(label): \(done)/\(total)\n".data(using: .utf8)!)
+        }
+    }
+
+    /// Ends the bar's line on a terminal (the total may not be reached when a walk stops early).
+    func finish() {
+        if enabled && terminal { FileHandle.standardError.write("\n".data(using: .utf8)!) }
     }
 }

@@ -6,16 +6,39 @@ import Segmentation
 struct VolumeSegment: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume",
-        abstract: "Segment a 3-D structure across slices from one box on a key slice (LiteMedSAM-style propagation).")
+        abstract: "Segment a 3-D structure across slices from one box on a key slice (LiteMedSAM-style propagation).",
+        discussion: """
+        Without --zrange or --box3d, each walk away from the key slice ends at a slice whose mask \
+        is empty or tiny, grows sharply over the previous slice, or outgrows the key slice's mask \
+        (the stop rule; see docs/volume-propagation.md); that slice is not labelled.
+        """)
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(parsing: .unconditional, help: "Box X0,Y0,X1,Y1 on the key slice (--slice).")
-    var box: String
+    @Option(parsing: .unconditional, help: "Box X0,Y0,X1,Y1 on the key slice (--slice); best on the structure's largest slice.")
+    var box: String?
 
-    @Option(parsing: .unconditional, help: "Slices to cover, A,B inclusive (default: until the mask vanishes).")
+    @Option(parsing: .unconditional, help: "3-D box X0,Y0,Z0,X1,Y1,Z1 (Z = slice index along --axis, inclusive), as the LiteMedSAM challenge gives it: every slice Z0...Z1 is segmented from the middle one. Replaces --box, --slice and --zrange.")
+    var box3d: String?
+
+    @Option(parsing: .unconditional, help: "Slices to cover, A,B inclusive (default: until the stop rule ends each walk).")
     var zrange: String?
+
+    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the previous slice's (default 1.3).")
+    var stopMaxGrowth: Float?
+
+    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the key slice's (default 1.15).")
+    var stopMaxAreaRatio: Float?
+
+    @Option(help: "Stop rule: end a walk at a mask under this many pixels (default 8).")
+    var stopMinArea: Int?
+
+    @Option(help: "Stop rule: end a walk at a predicted IoU under this value (default 0: off).")
+    var stopMinIou: Float?
+
+    @Option(help: "Slices per encoder run.")
+    var encodeBatch: Int = 4
 
     @Option(help: "Mask output (.nii or .nii.gz) in the input's geometry.")
     var output: String
@@ -28,44 +51,115 @@ struct VolumeSegment: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now().uptimeNanoseconds
-        let b = try parseBox(box)
         let lower = output.lowercased()
         guard lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") else {
             throw CLIError("--output \(output): expected a .nii or .nii.gz file name")
         }
         try checkOutputPath(output, force: force, option: "--output")
-        guard let key = inputOptions.slice else { throw CLIError("volume needs --slice K, the key slice the box is drawn on") }
+        guard (1...64).contains(encodeBatch) else { throw CLIError("--encode-batch \(encodeBatch): expected 1...64") }
+        let propagation = try makePropagation()
+
+        // What to propagate: a 3-D box, or a box on a key slice with an optional range.
+        var box3D: [Float]?
+        var b: [Float] = []
+        var key = 0
         var range: ClosedRange<Int>?
-        if let z = zrange {
-            let parts = z.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 2, parts[0] <= parts[1], parts[0] <= key, key <= parts[1] else {
-                throw CLIError("--zrange '\(z)' must be A,B with A <= --slice \(key) <= B")
+        switch (box, box3d) {
+        case (nil, let text?):
+            if inputOptions.slice != nil || zrange != nil {
+                throw CLIError("--box3d gives the slices itself; leave out --slice and --zrange")
             }
-            range = parts[0]...parts[1]
+            let v = try parseBox3D(text)
+            box3D = v
+            b = [v[0], v[1], v[3], v[4]]
+            key = Int(v[2])
+        case (let text?, nil):
+            b = try parseBox(text)
+            guard let k = inputOptions.slice else { throw CLIError("volume needs --slice K, the key slice the box is drawn on") }
+            key = k
+            if let z = zrange {
+                let parts = z.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2, parts[0] <= parts[1], parts[0] <= key, key <= parts[1] else {
+                    throw CLIError("--zrange '\(z)' must be A,B with A <= --slice \(key) <= B")
+                }
+                range = parts[0]...parts[1]
+            }
+        default:
+            throw CLIError("give either --box X0,Y0,X1,Y1 with --slice K, or --box3d X0,Y0,Z0,X1,Y1,Z1")
         }
-        let (keyImage, volume) = try inputOptions.image()
+
+        var options = inputOptions
+        options.slice = key
+        let (keyImage, volume) = try options.image()
         guard let volume else { throw CLIError("\(inputOptions.input) is a 2-D image; volume needs a 3-D input") }
         guard b[0] >= 0, b[1] >= 0, b[2] <= Float(keyImage.width), b[3] <= Float(keyImage.height) else {
-            throw CLIError("--box \(box) lies outside the \(keyImage.width)x\(keyImage.height) slice")
+            throw CLIError("box \(box ?? box3d ?? "") lies outside the \(keyImage.width)x\(keyImage.height) slice")
+        }
+        if let v = box3D, Int(v[5]) >= volume.sliceCount(inputOptions.axis) {
+            throw CLIError("--box3d '\(box3d!)': Z1 \(Int(v[5])) is past the last \(inputOptions.axis.rawValue) slice \(volume.sliceCount(inputOptions.axis) - 1)")
         }
         let loaded = try modelOptions.load()
         let backend = try modelOptions.makeBackend()
         let predictor = Predictor(model: loaded.model, backend: backend)
         let bar = ProgressBar(label: "slices", enabled: !json)
-        let result = try VolumePropagation().run(volume: volume, axis: inputOptions.axis, keySlice: key, box: b,
-                                                 range: range, predictor: predictor, progress: bar.update)
+        let result: VolumePropagation.Result
+        if let v = box3D {
+            result = try propagation.run(volume: volume, axis: inputOptions.axis, box3d: v, predictor: predictor, progress: bar.update)
+        } else {
+            result = try propagation.run(volume: volume, axis: inputOptions.axis, keySlice: key, box: b,
+                                         range: range, predictor: predictor, progress: bar.update)
+        }
+        bar.finish()
         // The mask is written in the geometry of the volume as read (mapping changed only intensities).
         try NIfTIWriter.writeMask(result.mask, like: volume, to: URL(fileURLWithPath: output))
         let voxels = result.mask.reduce(0) { $0 + Int($1) }
+        let slices = result.slices.map(\.slice).sorted()
         if json {
             try printJSON(VolumeSummary(model: loaded.kind.rawValue, backend: backend.info.backend, device: backend.info.name,
-                                        slices: result.areas.keys.sorted(), voxels: voxels, output: output,
-                                        total_ms: millisecondsSince(start)))
+                                        slices: slices, voxels: voxels, output: output,
+                                        total_ms: millisecondsSince(start),
+                                        per_slice: result.slices.sorted { $0.slice < $1.slice }, stops: result.stops))
         } else {
-            let slices = result.areas.keys.sorted()
             print("wrote \(output): \(voxels) voxels over \(slices.count) slices (\(slices.first ?? 0)...\(slices.last ?? 0))")
+            for (walk, why) in result.stops.sorted(by: { $0.key > $1.key }) { print("  \(walk) walk stopped: \(why)") }
         }
     }
+
+    private func makePropagation() throws -> VolumePropagation {
+        var p = VolumePropagation()
+        p.encodeBatch = encodeBatch
+        if let g = stopMaxGrowth {
+            guard g >= 1 else { throw CLIError("--stop-max-growth \(g): expected a factor >= 1") }
+            p.stopRule.maximumGrowth = g
+        }
+        if let r = stopMaxAreaRatio {
+            guard r >= 1 else { throw CLIError("--stop-max-area-ratio \(r): expected a factor >= 1") }
+            p.stopRule.maximumAreaOverKey = r
+        }
+        if let a = stopMinArea {
+            guard a >= 1 else { throw CLIError("--stop-min-area \(a): expected at least 1 pixel") }
+            p.stopRule.minimumArea = a
+        }
+        if let i = stopMinIou {
+            guard (0...1).contains(i) else { throw CLIError("--stop-min-iou \(i): expected 0...1") }
+            p.stopRule.minimumPredictedIoU = i
+        }
+        return p
+    }
+}
+
+/// Parses X0,Y0,Z0,X1,Y1,Z1 (Z whole slice indices, inclusive).
+func parseBox3D(_ s: String) throws -> [Float] {
+    let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+    guard v.count == 6, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+        throw CLIError("--box3d '\(s)' is not X0,Y0,Z0,X1,Y1,Z1 (six numbers)")
+    }
+    let b = v.map { $0! }
+    guard b[3] > b[0], b[4] > b[1] else { throw CLIError("--box3d '\(s)' is empty or inverted: need X1 > X0 and Y1 > Y0") }
+    guard b[2] == b[2].rounded(), b[5] == b[5].rounded(), b[2] >= 0, b[5] >= b[2] else {
+        throw CLIError("--box3d '\(s)': Z0 and Z1 must be slice indices with 0 <= Z0 <= Z1")
+    }
+    return b
 }
 
 struct VolumeSummary: Codable {
@@ -76,4 +170,8 @@ struct VolumeSummary: Codable {
     var voxels: Int
     var output: String
     var total_ms: Double
+    /// Each kept slice: index, mask area, predicted IoU and the box prompt used.
+    var per_slice: [VolumePropagation.SliceRecord]
+    /// Why each walk away from the key slice ended early ("upward"/"downward"), if it did.
+    var stops: [String: String]
 }

@@ -34,6 +34,8 @@ public enum ImagePromptError: Error, CustomStringConvertible, Equatable {
     case pointOutside(x: Float, y: Float, width: Int, height: Int)
     case badLabel(Int)
     case sliceOutside(index: Int, count: Int, axis: String)
+    case rangeOutside(lower: Int, upper: Int, key: Int, count: Int)
+    case badBox3D([Float], reason: String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,9 @@ public enum ImagePromptError: Error, CustomStringConvertible, Equatable {
             return "point (\(x), \(y)) lies outside the \(w)x\(h) image"
         case .badLabel(let l): return "point label \(l) is not 0 (background) or 1 (foreground)"
         case .sliceOutside(let i, let n, let axis): return "slice \(i) is outside the \(n) \(axis) slices (0...\(n - 1))"
+        case .rangeOutside(let lo, let hi, let key, let n):
+            return "slice range \(lo)...\(hi) must hold the key slice \(key) and lie within 0...\(n - 1)"
+        case .badBox3D(let b, let reason): return "3-D box \(fmt(b)): \(reason) (expected X0,Y0,Z0,X1,Y1,Z1)"
         }
     }
 
