@@ -15,8 +15,11 @@ final class DecoderConstantFoldingTests: XCTestCase {
         let graph = try model.decoderGraph(DecoderVariant(prompts: 1, box: true, factoredAttention: false))
         let folded = try CompiledGraph(graph, backend: ReferenceBackend())
         let unfolded = try CompiledGraph(graph, backend: ReferenceBackend(), options: CompileOptions(foldConstants: false))
+        // The output upscaling's transposed convs run as GEMMs: their weights are permuted to
+        // [cin, 2*2*cout] and their biases broadcast to 4 taps once, at compile time.
         XCTAssertEqual(folded.foldedNodes.sorted(), [
-            "mask_decoder.output_tokens", "mask_decoder.output_tokens_b", "permute", "permute",
+            "broadcast", "broadcast",
+            "mask_decoder.output_tokens", "mask_decoder.output_tokens_b", "permute", "permute", "permute", "permute",
             "prompt_encoder.corner_table", "prompt_encoder.dense_pe",
         ])
         XCTAssertEqual(unfolded.foldedNodeCount, 0)
@@ -27,7 +30,7 @@ final class DecoderConstantFoldingTests: XCTestCase {
         // nodes of weights only (3 layers' reshapes, scalings and per-prompt broadcasts), folded.
         let factored = try CompiledGraph(try model.decoderGraph(DecoderVariant(prompts: 1, box: true)), backend: ReferenceBackend())
         XCTAssertEqual(factored.foldedNodeCount, folded.foldedNodeCount + 14, "\(factored.foldedNodes)")
-        XCTAssertEqual(factored.foldedNodes.filter { $0 == "broadcast" }.count, 8)
+        XCTAssertEqual(factored.foldedNodes.filter { $0 == "broadcast" }.count, 8 + 2)
     }
 
     /// LiteMedSAM's decoder on an 8x8 embedding grid (a 64x64 one is too slow for the reference
