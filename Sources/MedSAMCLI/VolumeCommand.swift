@@ -25,13 +25,16 @@ struct VolumeSegment: ParsableCommand {
     @Option(parsing: .unconditional, help: "Slices to cover, A,B inclusive (default: until the stop rule ends each walk).")
     var zrange: String?
 
-    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the previous slice's (default 1.3).")
+    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the previous slice's (default 1.3) and ...")
     var stopMaxGrowth: Float?
 
-    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the key slice's (default 1.15).")
+    @Option(help: "... larger by more than this many pixels (default 32).")
+    var stopMinGrowthPixels: Int?
+
+    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the key slice's (default 2).")
     var stopMaxAreaRatio: Float?
 
-    @Option(help: "Stop rule: end a walk at a mask under this many pixels (default 8).")
+    @Option(help: "Stop rule: end a walk at a mask under this many pixels (default 4).")
     var stopMinArea: Int?
 
     @Option(help: "Stop rule: end a walk at a predicted IoU under this value (default 0: off).")
@@ -131,6 +134,10 @@ struct VolumeSegment: ParsableCommand {
         if let g = stopMaxGrowth {
             guard g >= 1 else { throw CLIError("--stop-max-growth \(g): expected a factor >= 1") }
             p.stopRule.maximumGrowth = g
+        }
+        if let g = stopMinGrowthPixels {
+            guard g >= 0 else { throw CLIError("--stop-min-growth-pixels \(g): expected 0 or more pixels") }
+            p.stopRule.minimumGrowthPixels = g
         }
         if let r = stopMaxAreaRatio {
             guard r >= 1 else { throw CLIError("--stop-max-area-ratio \(r): expected a factor >= 1") }

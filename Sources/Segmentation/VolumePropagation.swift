@@ -24,18 +24,21 @@ public struct VolumePropagation {
     /// Walking away from the key slice (the structure's largest cross-section, as a user draws
     /// the box), a slice ends the walk, and is left unlabelled, when its mask
     /// - is empty or smaller than `minimumArea` pixels;
-    /// - grows by more than `maximumGrowth` over the previous slice's mask: an organ's cross
-    ///   sections shrink away from its largest one, so a jump in area means the mask has leaked
-    ///   into a neighbour (measured: a thalamus box grew into 174 of 181 brain slices without it);
+    /// - grows by more than `maximumGrowth` over the previous slice's mask, and by more than
+    ///   `minimumGrowthPixels` (so that a few pixels of noise on a small mask do not count): an
+    ///   organ's cross sections shrink away from its largest one, so a jump in area means the
+    ///   mask has leaked into a neighbour (a thalamus box grew into 174 of 181 brain slices
+    ///   without a rule);
     /// - is larger than `maximumAreaOverKey` times the key slice's mask, for the same reason over
     ///   several slices of slower growth;
     /// - has a predicted IoU below `minimumPredictedIoU` (0 disables this: LiteMedSAM's IoU
     ///   head is weakly informative).
     /// The defaults and the measurements behind them are in docs/volume-propagation.md.
     public struct StopRule: Sendable, Equatable {
-        public var minimumArea = 8
+        public var minimumArea = 4
         public var maximumGrowth: Float = 1.3
-        public var maximumAreaOverKey: Float = 1.15
+        public var minimumGrowthPixels = 32
+        public var maximumAreaOverKey: Float = 2
         public var minimumPredictedIoU: Float = 0
         public init() {}
 
@@ -51,7 +54,7 @@ public struct VolumePropagation {
         /// Why a slice with this mask ends the walk, or nil when it continues it.
         public func reason(area: Int, previousArea: Int, keyArea: Int, predictedIoU: Float) -> String? {
             if area < max(minimumArea, 1) { return area == 0 ? "empty mask" : "mask under \(minimumArea) px" }
-            if Float(area) > maximumGrowth * Float(max(previousArea, 1)) {
+            if Float(area) > maximumGrowth * Float(max(previousArea, 1)) && area - previousArea > minimumGrowthPixels {
                 return "area grew \(area) / \(previousArea) px over the previous slice"
             }
             if Float(area) > maximumAreaOverKey * Float(max(keyArea, 1)) {
