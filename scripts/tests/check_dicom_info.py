@@ -2,14 +2,16 @@
 """Checks `medsam info --input FILE --json` against pydicom for pydicom's own DICOM test files.
 
 For every file shipped in the PyPI package pydicom (`pydicom/data/test_files`) that the Swift
-reader supports (uncompressed little-endian transfer syntaxes, one sample per pixel, 8/16/32 bits
-allocated, MONOCHROME1/2, pixel data that pydicom can decode), compares:
+reader supports (native, deflated, big-endian, RLE, JPEG lossless, 8-bit JPEG, JPEG-LS and JPEG 2000
+transfer syntaxes, one sample per pixel, 8/16/32 bits allocated, MONOCHROME1/2, pixel data that pydicom
+can decode with its pylibjpeg handlers), compares:
   shape   [Columns, Rows, NumberOfFrames]          (file order i, j, k)
   spacing [PixelSpacing[1], PixelSpacing[0], SpacingBetweenSlices or SliceThickness or 1]
-  min/max after the modality LUT (RescaleSlope/Intercept), i.e. Hounsfield units for CT;
+  min/max after the modality LUT (RescaleSlope/Intercept), i.e. Hounsfield units for CT, times
+          DoseGridScaling for RT Dose;
           MONOCHROME1 images are compared after inversion within the stored range.
-Files with a compressed or big-endian transfer syntax must be refused: non-zero exit and an
-`error:` line naming the transfer syntax UID. Every other file (colour, no pixel data, damaged)
+Files with another transfer syntax, and greyscale DCT JPEG of more than 8 bits, must be refused:
+non-zero exit and an `error:` line naming the transfer syntax UID. Every other file (colour, no pixel data, damaged)
 must either succeed or fail with an `error:` line; a crash (killed by a signal) is a failure.
 
 Usage:
@@ -24,7 +26,12 @@ import pydicom
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_modality_lut
 
-SUPPORTED_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99"}
+SUPPORTED_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2",
+                      "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
+                      "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80",
+                      "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"}
+# DCT JPEG with more than 8 bits: Debian 12's libjpeg-turbo 2.1 decodes 8-bit samples only.
+JPEG_DCT_SYNTAXES = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"}
 TOLERANCE = 1e-3
 
 
@@ -46,11 +53,15 @@ def expectation(path):
             return "skip", "no pixel data"
         if uid and uid not in SUPPORTED_SYNTAXES:
             return "refused", uid
+        if uid in JPEG_DCT_SYNTAXES and int(ds.get("BitsStored", 8)) > 8 and ds.get("SamplesPerPixel", 1) == 1:
+            return "refused", uid
         if ds.get("SamplesPerPixel", 1) != 1 or ds.get("BitsAllocated") not in (8, 16, 32) \
                 or ds.get("PhotometricInterpretation") not in ("MONOCHROME1", "MONOCHROME2"):
             return "skip", "colour, palette or 1-bit image (not supported by the reader)"
         try:
             arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
+            if "DoseGridScaling" in ds:  # RT Dose: stored integers times the grid scaling are dose
+                arr = arr * float(ds.DoseGridScaling)
         except Exception as e:
             return "skip", f"pydicom cannot decode the pixels: {e}"
     frames = int(ds.get("NumberOfFrames", 1) or 1)

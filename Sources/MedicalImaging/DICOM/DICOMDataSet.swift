@@ -5,6 +5,8 @@ import Foundation
 ///
 /// Sequences are walked only to skip them (defined or undefined length, nested to any sane depth);
 /// their contents are not kept, since the image geometry this package needs is all at top level.
+/// Encapsulated (compressed) pixel data is split into its fragments here; decoding them is
+/// `DICOMPixelData`'s job.
 public struct DICOMDataSet {
     struct Element {
         var vr: String
@@ -20,9 +22,19 @@ public struct DICOMDataSet {
     public private(set) var transferSyntaxUID: String = ""
     /// The media storage SOP class UID from the file meta information ("" when absent).
     public private(set) var sopClassUID: String = ""
+    /// Whether the body is big-endian (the retired Explicit VR Big Endian transfer syntax).
+    public private(set) var bigEndian = false
+    /// Whether the transfer syntax encapsulates the pixel data in fragments (every compressed one).
+    public private(set) var encapsulated = false
+    /// Encapsulated pixel data: the basic offset table (byte offsets of each frame's first
+    /// fragment item, counted from the first fragment's item tag; empty when the table is empty).
+    var offsetTable: [Int] = []
+    /// Encapsulated pixel data: each fragment's bytes and the offset of its item tag, counted as
+    /// `offsetTable` counts.
+    var fragments: [(item: Int, bytes: Range<Int>)] = []
 
     /// Parses `bytes` (a whole file). Refuses files without the Part 10 preamble and "DICM",
-    /// big-endian and compressed transfer syntaxes, and elements that run past the end.
+    /// transfer syntaxes `DICOMPixelData` cannot decode, and elements that run past the end.
     public static func parse(_ bytes: [UInt8], path: String) throws -> DICOMDataSet {
         guard bytes.count >= 132, bytes[128..<132].elementsEqual("DICM".utf8) else {
             throw ImagingError(.corrupt, path: path, field: "preamble",
@@ -55,8 +67,11 @@ public struct DICOMDataSet {
             body = DICOMDataSet(path: path, bytes: inflated)
             offset = 0
         case TransferSyntax.explicitBig:
-            throw ImagingError(.unsupported, path: path, field: DICOMTag.transferSyntax.description,
-                               "\(TransferSyntax.describe(ts)) is not supported; convert to little endian (e.g. `gdcmconv --raw`)")
+            body = meta
+            body.bigEndian = true
+        case _ where TransferSyntax.encapsulated.contains(ts):
+            body = meta
+            body.encapsulated = true
         default:
             throw ImagingError(.unsupported, path: path, field: DICOMTag.transferSyntax.description,
                                "\(TransferSyntax.describe(ts)) is a compressed transfer syntax this reader does not decode; decompress first (e.g. `gdcmconv --raw` or `dcmdjpeg`)")
@@ -66,7 +81,8 @@ public struct DICOMDataSet {
         while offset < body.bytes.count {
             // Trailing padding shorter than an element header is tolerated.
             if body.bytes.count - offset < 8 { break }
-            let tag = DICOMTag(ByteReader(body.bytes).u16(offset)!, ByteReader(body.bytes).u16(offset + 2)!)
+            let r = ByteReader(body.bytes, bigEndian: body.bigEndian)
+            let tag = DICOMTag(r.u16(offset)!, r.u16(offset + 2)!)
             offset = try body.readElement(at: offset, explicit: explicit, depth: 0, store: true)
             if tag == .pixelData { break }
         }
@@ -84,7 +100,7 @@ public struct DICOMDataSet {
     /// Reads one element header at `offset`, records it when `store`, and returns the offset after
     /// its value (after the whole sequence for undefined-length sequences).
     private mutating func readElement(at offset: Int, explicit: Bool, depth: Int, store: Bool) throws -> Int {
-        let r = ByteReader(bytes)
+        let r = ByteReader(bytes, bigEndian: bigEndian)
         guard let g = r.u16(offset), let e = r.u16(offset + 2) else { throw truncated(offset, nil) }
         let tag = DICOMTag(g, e)
         var vr = ""
@@ -109,6 +125,11 @@ public struct DICOMDataSet {
             valueOffset = offset + 8
         }
         if length == 0xFFFF_FFFF {
+            if tag == .pixelData && encapsulated && depth == 0 {
+                let end = try readFragments(at: valueOffset)
+                if store { elements[tag] = Element(vr: vr, offset: valueOffset, length: end - valueOffset) }
+                return end
+            }
             if tag == .pixelData {
                 throw ImagingError(.corrupt, path: path, field: tag.description,
                                    "encapsulated (undefined-length) pixel data in uncompressed transfer syntax \(transferSyntaxUID)")
@@ -131,12 +152,52 @@ public struct DICOMDataSet {
         return valueOffset + len
     }
 
+    /// Records the basic offset table and fragments of encapsulated pixel data starting at `start`
+    /// (PS3.5 A.4); returns the offset after the sequence delimiter.
+    private mutating func readFragments(at start: Int) throws -> Int {
+        let r = ByteReader(bytes)
+        let field = DICOMTag.pixelData.description
+        var offset = start
+        var first = true
+        var itemBase = 0
+        while true {
+            guard let g = r.u16(offset), let e = r.u16(offset + 2), let l = r.u32(offset + 4) else {
+                throw ImagingError(.truncated, path: path, field: field,
+                                   "encapsulated pixel data has no sequence delimiter before the end of the file")
+            }
+            let t = DICOMTag(g, e)
+            if t == .sequenceDelimiter { return offset + 8 }
+            guard t == .item else {
+                throw ImagingError(.corrupt, path: path, field: field,
+                                   "expected a fragment item (FFFE,E000) at byte \(offset), found \(t)")
+            }
+            let len = Int(l)
+            guard l != 0xFFFF_FFFF, r.has(offset + 8, len) else {
+                throw ImagingError(.truncated, path: path, field: field,
+                                   "fragment at byte \(offset) of \(l) bytes runs past the end of the file (\(bytes.count) bytes)")
+            }
+            if first {
+                // The first item is the basic offset table: 32-bit little-endian offsets.
+                guard len % 4 == 0 else {
+                    throw ImagingError(.corrupt, path: path, field: field,
+                                       "basic offset table has \(len) bytes, expected a multiple of 4")
+                }
+                offsetTable = (0..<(len / 4)).map { Int(r.u32(offset + 8 + 4 * $0)!) }
+                itemBase = offset + 8 + len
+                first = false
+            } else {
+                fragments.append((item: offset - itemBase, bytes: (offset + 8)..<(offset + 8 + len)))
+            }
+            offset += 8 + len
+        }
+    }
+
     /// Skips the items of an undefined-length sequence; returns the offset after its delimiter.
     private mutating func skipSequence(at start: Int, explicit: Bool, depth: Int, tag: DICOMTag) throws -> Int {
         guard depth <= DICOMDataSet.maxDepth else {
             throw ImagingError(.corrupt, path: path, field: tag.description, "sequences nested deeper than \(DICOMDataSet.maxDepth)")
         }
-        let r = ByteReader(bytes)
+        let r = ByteReader(bytes, bigEndian: bigEndian)
         var offset = start
         while true {
             guard let g = r.u16(offset), let e = r.u16(offset + 2), let l = r.u32(offset + 4) else {
@@ -210,8 +271,11 @@ public struct DICOMDataSet {
         guard el.length >= 2 else {
             throw ImagingError(.corrupt, path: path, field: tag.description, "has \(el.length) bytes, expected 2 (US)")
         }
-        return Int(ByteReader(bytes).u16(el.offset)!)
+        return Int(ByteReader(bytes, bigEndian: bigEndian).u16(el.offset)!)
     }
+
+    /// The element's value representation as written ("" in implicit-VR data sets).
+    func vr(_ tag: DICOMTag) -> String? { elements[tag]?.vr }
 
     /// The raw bytes of an element's value.
     func value(_ tag: DICOMTag) -> ArraySlice<UInt8>? {

@@ -41,7 +41,7 @@ public struct DICOMImage {
         func corrupt(_ tag: DICOMTag, _ m: String) -> ImagingError {
             ImagingError(.corrupt, path: path, field: tag.description, m)
         }
-        guard let pixelBytes = ds.value(.pixelData) else {
+        guard ds.contains(.pixelData) else {
             throw ImagingError(.missing, path: path, field: DICOMTag.pixelData.description,
                                "the file has no pixel data element, so it holds no image")
         }
@@ -74,12 +74,16 @@ public struct DICOMImage {
         let frames = Int(frameValue)
         let bytesPerPixel = bitsAllocated / 8
         let count = rows * columns * frames
-        guard pixelBytes.count >= count * bytesPerPixel else {
-            throw ImagingError(.truncated, path: path, field: DICOMTag.pixelData.description,
-                               "holds \(pixelBytes.count) bytes, \(frames) frame(s) of \(rows)x\(columns) at \(bitsAllocated) bits need \(count * bytesPerPixel)")
-        }
-        let slope = try ds.numbers(.rescaleSlope)?.first ?? 1
+        let layout = PixelLayout(rows: rows, columns: columns, frames: frames, bitsAllocated: bitsAllocated, signed: signed)
+        let pixelBytes = try DICOMPixelData.decode(ds, layout: layout)
+        var slope = try ds.numbers(.rescaleSlope)?.first ?? 1
         let intercept = try ds.numbers(.rescaleIntercept)?.first ?? 0
+        // RT Dose stores dose as integers times DoseGridScaling (PS3.3 C.8.8.3); the modality
+        // rescale of a dose grid is that factor, so values come out in the file's DoseUnits.
+        if let scaling = try ds.numbers(.doseGridScaling)?.first {
+            guard scaling > 0 else { throw corrupt(.doseGridScaling, "is \(scaling), expected a positive factor") }
+            slope *= scaling
+        }
 
         // Stored values live in BitsStored bits; the bits above are masked off and the sign extended.
         let mask: UInt64 = bitsStored == 64 ? .max : (1 << UInt64(bitsStored)) - 1
