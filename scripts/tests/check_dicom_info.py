@@ -6,7 +6,8 @@ reader supports (native, deflated, big-endian, RLE, JPEG lossless, 8-bit JPEG, J
 transfer syntaxes, one sample per pixel, 8/16/32 bits allocated, MONOCHROME1/2, pixel data that pydicom
 can decode with its pylibjpeg handlers), compares:
   shape   [Columns, Rows, NumberOfFrames]          (file order i, j, k)
-  spacing [PixelSpacing[1], PixelSpacing[0], SpacingBetweenSlices or SliceThickness or 1]
+  spacing [PixelSpacing[1], PixelSpacing[0], GridFrameOffsetVector step (multi-frame RT Dose), else
+           SpacingBetweenSlices or SliceThickness or 1]
   min/max after the modality LUT (RescaleSlope/Intercept), i.e. Hounsfield units for CT, times
           DoseGridScaling for RT Dose;
           MONOCHROME1 images are compared after inversion within the stored range.
@@ -72,6 +73,9 @@ def expectation(path):
         arr = (lo * slope + inter) + (hi * slope + inter) - arr
     ps = [float(v) for v in ds.get("PixelSpacing", [1, 1])]
     z = ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1
+    offsets = [float(v) for v in ds.get("GridFrameOffsetVector") or []]
+    if frames > 1 and len(offsets) == frames:  # RT Dose: frames placed by GridFrameOffsetVector
+        z = abs(offsets[-1] - offsets[0]) / (frames - 1)
     return "supported", {"shape": [int(ds.Columns), int(ds.Rows), frames],
                          "spacing": [ps[1], ps[0], float(z)],
                          "min": float(arr.min()), "max": float(arr.max())}

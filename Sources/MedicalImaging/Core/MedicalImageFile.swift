@@ -13,6 +13,20 @@ public enum MedicalImageFormat: String, Codable, Sendable {
     case nifti, dicom, dicomSeries = "dicom-series", png, jpeg, npy, npz
 }
 
+/// Choices a reader cannot make alone.
+public struct MedicalImageReadOptions: Sendable {
+    /// Which volume of a 4-D (or higher) NIfTI, or which frame of a multi-frame DICOM file, to
+    /// read (0-based); required for NIfTI with more than one volume.
+    public var volumeIndex: Int?
+    /// What to do with a DICOM series whose slices are unevenly spaced.
+    public var unevenSlices: UnevenSlicePolicy
+
+    public init(volumeIndex: Int? = nil, unevenSlices: UnevenSlicePolicy = .refuse) {
+        self.volumeIndex = volumeIndex
+        self.unevenSlices = unevenSlices
+    }
+}
+
 /// Opens any supported input by its name and, where the name does not say, its first bytes.
 public enum MedicalImageFile {
     /// The format of `url`: a folder is a DICOM series; otherwise the extension decides
@@ -48,11 +62,19 @@ public enum MedicalImageFile {
 
     /// Reads `url` in its format. A single DICOM file and a NIfTI image are volumes (a 2-D DICOM
     /// has one slice); PNG, JPEG, NPY and 2-D MedSAM npz are images.
-    public static func read(_ url: URL) throws -> MedicalImage {
-        switch try format(of: url) {
-        case .nifti: return .volume(try NIfTIReader.read(url))
-        case .dicom: return .volume(try DICOMImage.read(url).volume())
-        case .dicomSeries: return .volume(try DICOMSeries.read(folder: url))
+    public static func read(_ url: URL, options: MedicalImageReadOptions = .init()) throws -> MedicalImage {
+        let format = try format(of: url)
+        if let index = options.volumeIndex, format != .nifti && format != .dicom {
+            throw ImagingError(.invalidArgument, path: url.path, field: "volume index",
+                               "is \(index), but a volume index applies only to 4-D NIfTI and multi-frame DICOM files, not \(format.rawValue)")
+        }
+        switch format {
+        case .nifti: return .volume(try NIfTIReader.read(url, volumeIndex: options.volumeIndex))
+        case .dicom:
+            let v = try DICOMImage.read(url).volume()
+            guard let index = options.volumeIndex else { return .volume(v) }
+            return .volume(try v.slice(index, path: url.path))
+        case .dicomSeries: return .volume(try DICOMSeries.read(folder: url, unevenSlices: options.unevenSlices))
         case .png: return .image(try PNGCodec.read(url))
         case .jpeg: return .image(try JPEGCodec.read(url))
         case .npy: return .image(try readNPYImage(url))

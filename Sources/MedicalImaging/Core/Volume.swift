@@ -100,6 +100,25 @@ public struct Volume: Equatable, Sendable {
         return v
     }
 
+    /// Slice `k` (along the third axis) as a one-slice volume at that slice's place in the world:
+    /// one frame of a multi-frame DICOM file.
+    public func slice(_ k: Int, path: String) throws -> Volume {
+        guard (0..<nz).contains(k) else {
+            throw ImagingError(.invalidArgument, path: path, field: "volume index",
+                               "is \(k), expected 0...\(nz - 1) for \(nz) frame(s)")
+        }
+        var v = self
+        let n = nx * ny
+        v.voxels = Array(voxels[(k * n)..<((k + 1) * n)])
+        v.dims = [nx, ny, 1]
+        let step = affine.column(2)
+        let origin = (0..<3).map { affine.m[$0][3] + Double(k) * step[$0] }
+        v.affine = Affine(columns: [affine.column(0), affine.column(1), step], origin: origin)
+        v.niftiGeometry = nil
+        v.source = "\(source) frame \(k)"
+        return v
+    }
+
     /// Smallest and largest voxel value (NaN voxels are ignored); `nil` for an all-NaN volume.
     public var valueRange: ClosedRange<Float>? { finiteRange(voxels) }
 }

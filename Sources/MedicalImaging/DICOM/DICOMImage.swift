@@ -15,6 +15,9 @@ public struct DICOMImage {
     public var pixelSpacing: [Double]?
     public var sliceThickness: Double?
     public var spacingBetweenSlices: Double?
+    /// RT Dose GridFrameOffsetVector: each frame's offset along the slice normal from the first
+    /// frame's plane in mm (validated as evenly spaced), for multi-frame dose grids.
+    public var gridFrameOffsets: [Double]?
     public var imagePosition: [Double]?
     /// Row direction cosine (3 values) then column direction cosine (3 values).
     public var imageOrientation: [Double]?
@@ -135,11 +138,28 @@ public struct DICOMImage {
                 throw corrupt(.imageOrientationPatient, "is \(o), expected two unit direction cosines")
             }
         }
+        // A multi-frame dose grid places its frames by GridFrameOffsetVector (PS3.3 C.8.8.3.2):
+        // relative to the first frame when it starts at 0, else absolute, but in both cases the
+        // first frame lies at ImagePositionPatient, so only the differences matter here.
+        var gridOffsets: [Double]?
+        if frames > 1, let offsets = try ds.numbers(.gridFrameOffsetVector) {
+            guard offsets.count == frames else {
+                throw corrupt(.gridFrameOffsetVector, "has \(offsets.count) values for \(frames) frames")
+            }
+            let step = (offsets[frames - 1] - offsets[0]) / Double(frames - 1)
+            guard step != 0 else { throw corrupt(.gridFrameOffsetVector, "puts every frame at one position") }
+            for (k, o) in offsets.enumerated() where abs(o - (offsets[0] + Double(k) * step)) > max(1e-3, 0.01 * abs(step)) {
+                throw ImagingError(.inconsistent, path: path, field: DICOMTag.gridFrameOffsetVector.description,
+                                   "frames are not evenly spaced: offsets \(offsets) mm (frame \(k + 1) is off an even \(abs(step)) mm grid)")
+            }
+            gridOffsets = offsets
+        }
         return DICOMImage(
             path: path, rows: rows, columns: columns, frames: frames, pixels: pixels, sourceType: sourceType,
             pixelSpacing: pixelSpacing,
             sliceThickness: try ds.numbers(.sliceThickness)?.first,
             spacingBetweenSlices: try ds.numbers(.spacingBetweenSlices)?.first,
+            gridFrameOffsets: gridOffsets,
             imagePosition: try vector(.imagePositionPatient, 3),
             imageOrientation: orientation,
             seriesInstanceUID: ds.string(.seriesInstanceUID),
@@ -157,13 +177,19 @@ public struct DICOMImage {
     }
 
     /// This file as a volume: nx = Columns, ny = Rows, nz = NumberOfFrames, LPS affine from
-    /// ImagePositionPatient/ImageOrientationPatient; slice spacing from SpacingBetweenSlices,
-    /// else SliceThickness, else 1.
+    /// ImagePositionPatient/ImageOrientationPatient; slice spacing from GridFrameOffsetVector (RT
+    /// Dose), else SpacingBetweenSlices, else SliceThickness, else 1.
     public func volume() -> Volume {
         let (r, c, n) = directions
         let sx = pixelSpacing?[1] ?? 1, sy = pixelSpacing?[0] ?? 1
-        let sz = spacingBetweenSlices.flatMap { $0 > 0 ? $0 : nil } ?? sliceThickness.flatMap { $0 > 0 ? $0 : nil } ?? 1
-        let affine = Affine(columns: [r.map { $0 * sx }, c.map { $0 * sy }, n.map { $0 * sz }],
+        var sz = spacingBetweenSlices.flatMap { $0 > 0 ? $0 : nil } ?? sliceThickness.flatMap { $0 > 0 ? $0 : nil } ?? 1
+        var sliceStep = n.map { $0 * sz }
+        if let o = gridFrameOffsets, o.count > 1 {
+            let step = (o[o.count - 1] - o[0]) / Double(o.count - 1)
+            sz = abs(step)
+            sliceStep = n.map { $0 * step }
+        }
+        let affine = Affine(columns: [r.map { $0 * sx }, c.map { $0 * sy }, sliceStep],
                             origin: imagePosition ?? [0, 0, 0])
         return Volume(voxels: pixels, dims: [columns, rows, frames], spacing: [sx, sy, sz], affine: affine,
                       frame: .lps, sourceType: sourceType, source: "\(path) (DICOM)", modality: modality)
