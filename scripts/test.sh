@@ -55,6 +55,10 @@ python3 scripts/tests/check_nifti_writer.py "$nifti_export"
 rm -rf "$nifti_export"
 # medsam info --input agrees with pydicom on every DICOM test file pydicom ships.
 python3 scripts/tests/check_dicom_info.py "$medsam"
+# medsam convert decodes every greyscale DICOM test file pydicom ships (native, deflated, big-endian,
+# RLE, JPEG lossless/baseline, JPEG-LS, JPEG 2000; pydicom through its pylibjpeg handlers) to the
+# same pixels, after the modality rescale, and the same geometry (about 15 s).
+python3 scripts/tests/check_dicom_pixels.py "$medsam"
 # LiteMedSAM with its real weights through the CLI on the cpu and OpenCL (PoCL) backends equals the
 # PyTorch-recorded outputs (embedding and logits NMSE <= 1e-6, mask IoU >= 0.999), on the CT and
 # the MR slice.
