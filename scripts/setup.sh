@@ -31,7 +31,8 @@ fi
 # Python packages used only by the cross-checking scripts (reading our outputs with the
 # libraries users trust). torch is NOT needed here; it is only for scripts/reference/.
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
-# pylibjpeg and its plugins let pydicom decode compressed DICOM for check_dicom_*.py.
-py_packages=(numpy pydicom nibabel pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle)
+# pylibjpeg and its plugins let pydicom decode compressed DICOM for check_dicom_*.py; SimpleITK and
+# pynrrd read and write the NRRD and MetaImage files check_nrrd_metaimage.py compares.
+py_packages=(numpy pydicom nibabel pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle SimpleITK pynrrd)
 python3 -m pip install -q "${py_packages[@]}" \
   || python3 -m pip install -q --break-system-packages "${py_packages[@]}"

@@ -59,6 +59,9 @@ python3 scripts/tests/check_dicom_info.py "$medsam"
 # RLE, JPEG lossless/baseline, JPEG-LS, JPEG 2000; pydicom through its pylibjpeg handlers) to the
 # same pixels, after the modality rescale, and the same geometry (about 15 s).
 python3 scripts/tests/check_dicom_pixels.py "$medsam"
+# NRRD (.nrrd, .nhdr, .seg.nrrd) and MetaImage (.mha, .mhd) in every encoding, read through
+# medsam convert and written back, against SimpleITK and pynrrd (about 6 s).
+python3 scripts/tests/check_nrrd_metaimage.py "$medsam"
 # LiteMedSAM with its real weights through the CLI on the cpu and OpenCL (PoCL) backends equals the
 # PyTorch-recorded outputs (embedding and logits NMSE <= 1e-6, mask IoU >= 0.999), on the CT and
 # the MR slice.

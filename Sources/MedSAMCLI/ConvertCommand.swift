@@ -4,22 +4,23 @@ import MedicalImaging
 
 extension UnevenSlicePolicy: ExpressibleByArgument {}
 
-/// `medsam convert`: any input the tool reads to NIfTI or NPY, geometry kept (NIfTI), values
+/// `medsam convert`: any input the tool reads to NIfTI, NRRD, MetaImage or NPY, geometry kept
+/// (all but NPY), values
 /// after the modality rescale (Hounsfield units for CT, dose for RT Dose).
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a medical image (DICOM file or series, NIfTI, PNG, JPEG, NPY, NPZ) to NIfTI or NPY.")
+        abstract: "Convert a medical image (DICOM file or series, NIfTI, NRRD, MetaImage, PNG, JPEG, NPY, NPZ) to NIfTI, NRRD, MetaImage or NPY.")
 
-    @Option(help: "Input: .nii, .nii.gz, a DICOM file or series folder, .png, .jpg, .npy or MedSAM .npz.")
+    @Option(help: "Input: .nii, .nii.gz, a DICOM file or series folder, .nrrd, .nhdr, .mha, .mhd, .png, .jpg, .npy or MedSAM .npz.")
     var input: String
 
-    @Option(help: "Output: .nii, .nii.gz (with the input's geometry) or .npy (volumes as [k, j, i]).")
+    @Option(help: "Output: .nii, .nii.gz, .nrrd, .mha, .mhd (with the input's geometry) or .npy (volumes as [k, j, i]).")
     var output: String
 
     @Option(help: "Voxel type written: float32 (default), source (the input's stored type), or uint8 ... float64.")
     var dtype: String = "float32"
 
-    @Option(help: "Which volume of a 4-D NIfTI, or frame of a multi-frame DICOM file (0-based).")
+    @Option(help: "Which volume of a 4-D NIfTI, NRRD or MetaImage, or frame of a multi-frame DICOM file (0-based).")
     var volumeIndex: Int?
 
     @Option(help: "A DICOM series with unevenly spaced slices: refuse (default) or resample.")
@@ -45,17 +46,14 @@ struct Convert: ParsableCommand {
         switch image {
         case .volume(let v):
             let type = try Conversion.resolve(requested, sourceType: v.sourceType, values: v.voxels, path: output)
-            switch format {
-            case .nifti: try NIfTIWriter.write(v, to: outURL, as: type)
-            case .npy: try VolumeNPY.write(v, to: outURL, as: type)
-            }
+            try format.write(v, to: outURL, as: type)
             info = MedicalImageInfo(volume: v.withVoxels(v.voxels, sourceType: type), format: inputFormat)
         case .image(let im):
             switch format {
-            case .nifti:
+            case .nifti, .nrrd, .metaimage:
                 let v = try Conversion.volume(of: im, source: input)
                 let type = try Conversion.resolve(requested, sourceType: v.sourceType, values: v.voxels, path: output)
-                try NIfTIWriter.write(v, to: outURL, as: type)
+                try format.write(v, to: outURL, as: type)
                 info = MedicalImageInfo(volume: v.withVoxels(v.voxels, sourceType: type), format: inputFormat)
             case .npy:
                 let source: VoxelType = im.bitDepth == 8 ? .uint8 : (im.bitDepth == 16 ? .uint16 : .float32)

@@ -32,7 +32,9 @@ final class ConversionTests: XCTestCase {
         XCTAssertEqual(Conversion.OutputType("int16"), .type(.int16))
         XCTAssertNil(Conversion.OutputType("int12"))
         XCTAssertEqual(try Conversion.OutputFormat.of(URL(fileURLWithPath: "/x/a.NII.GZ")), .nifti)
-        assertImagingError(.invalidArgument, ["a.nrrdx", ".nii, .nii.gz or .npy"]) {
+        XCTAssertEqual(try Conversion.OutputFormat.of(URL(fileURLWithPath: "/x/a.seg.nrrd")), .nrrd)
+        XCTAssertEqual(try Conversion.OutputFormat.of(URL(fileURLWithPath: "/x/a.mhd")), .metaimage)
+        assertImagingError(.invalidArgument, ["a.nrrdx", ".nii, .nii.gz, .nrrd, .mha, .mhd or .npy"]) {
             try Conversion.OutputFormat.of(URL(fileURLWithPath: "/x/a.nrrdx"))
         }
     }

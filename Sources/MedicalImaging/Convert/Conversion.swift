@@ -5,15 +5,28 @@ import Foundation
 public enum Conversion {
     /// Output formats, chosen by the output file's extension.
     public enum OutputFormat: String, Sendable {
-        case nifti, npy
+        case nifti, npy, nrrd, metaimage
 
-        /// `.nii` / `.nii.gz` is NIfTI, `.npy` is NPY; anything else is an error naming the file.
+        /// `.nii` / `.nii.gz` is NIfTI, `.npy` NPY, `.nrrd` NRRD (`.seg.nrrd` too), `.mha` / `.mhd`
+        /// MetaImage; anything else is an error naming the file.
         public static func of(_ url: URL) throws -> OutputFormat {
             let name = url.lastPathComponent.lowercased()
             if name.hasSuffix(".nii") || name.hasSuffix(".nii.gz") { return .nifti }
             if name.hasSuffix(".npy") { return .npy }
+            if name.hasSuffix(".nrrd") { return .nrrd }
+            if name.hasSuffix(".mha") || name.hasSuffix(".mhd") { return .metaimage }
             throw ImagingError(.invalidArgument, path: url.path, field: "output format",
-                               "unknown output extension; expected .nii, .nii.gz or .npy")
+                               "unknown output extension; expected .nii, .nii.gz, .nrrd, .mha, .mhd or .npy")
+        }
+
+        /// Writes `volume` in this format (NPY: values only).
+        public func write(_ volume: Volume, to url: URL, as type: VoxelType) throws {
+            switch self {
+            case .nifti: try NIfTIWriter.write(volume, to: url, as: type)
+            case .npy: try VolumeNPY.write(volume, to: url, as: type)
+            case .nrrd: try NRRDWriter.write(volume, to: url, as: type)
+            case .metaimage: try MetaImage.write(volume, to: url, as: type)
+            }
         }
     }
 
