@@ -75,10 +75,7 @@ public enum MedicalImageFile {
         }
         switch format {
         case .nifti: return .volume(try NIfTIReader.read(url, volumeIndex: options.volumeIndex))
-        case .dicom:
-            let v = try DICOMImage.read(url).volume()
-            guard let index = options.volumeIndex else { return .volume(v) }
-            return .volume(try v.slice(index, path: url.path))
+        case .dicom: return .volume(try DICOMImage.read(url).stackedVolume(volumeIndex: options.volumeIndex))
         case .dicomSeries: return .volume(try DICOMSeries.read(folder: url, unevenSlices: options.unevenSlices))
         case .nrrd: return .volume(try NRRDReader.read(url, volumeIndex: options.volumeIndex))
         case .metaimage: return .volume(try MetaImage.read(url, volumeIndex: options.volumeIndex))

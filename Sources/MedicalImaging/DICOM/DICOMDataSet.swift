@@ -22,6 +22,8 @@ public struct DICOMDataSet {
     public private(set) var transferSyntaxUID: String = ""
     /// The media storage SOP class UID from the file meta information ("" when absent).
     public private(set) var sopClassUID: String = ""
+    /// Whether the body's elements carry their VR (every transfer syntax but implicit VR little endian).
+    private(set) var explicitVR = true
     /// Whether the body is big-endian (the retired Explicit VR Big Endian transfer syntax).
     public private(set) var bigEndian = false
     /// Whether the transfer syntax encapsulates the pixel data in fragments (every compressed one).
@@ -77,6 +79,7 @@ public struct DICOMDataSet {
                                "\(TransferSyntax.describe(ts)) is a compressed transfer syntax this reader does not decode; decompress first (e.g. `gdcmconv --raw` or `dcmdjpeg`)")
         }
         body.transferSyntaxUID = ts
+        body.explicitVR = explicit
         body.sopClassUID = sop
         while offset < body.bytes.count {
             // Trailing padding shorter than an element header is tolerated.
@@ -231,6 +234,47 @@ public struct DICOMDataSet {
     private func truncated(_ offset: Int, _ tag: DICOMTag?) -> ImagingError {
         ImagingError(.truncated, path: path, field: tag?.description ?? "byte \(offset)",
                      "element runs past the end of the file (\(bytes.count) bytes)")
+    }
+
+    // MARK: - Sequences
+
+    /// The items of sequence `tag`, each parsed as a data set of its own (same encoding), in order;
+    /// empty when the element is absent. In implicit VR the caller's knowing `tag` is a sequence
+    /// is what makes its value parse as items.
+    public func items(_ tag: DICOMTag) throws -> [DICOMDataSet] {
+        guard let el = elements[tag] else { return [] }
+        let r = ByteReader(bytes, bigEndian: bigEndian)
+        let end = el.offset + el.length
+        var offset = el.offset
+        var items: [DICOMDataSet] = []
+        func corrupt(_ m: String) -> ImagingError { ImagingError(.corrupt, path: path, field: tag.description, m) }
+        while offset + 8 <= end {
+            let t = DICOMTag(r.u16(offset)!, r.u16(offset + 2)!)
+            let length = r.u32(offset + 4)!
+            if t == .sequenceDelimiter { break }
+            guard t == .item else { throw corrupt("expected an item tag (FFFE,E000) at byte \(offset), found \(t)") }
+            var item = DICOMDataSet(path: path, bytes: bytes)
+            item.bigEndian = bigEndian
+            item.explicitVR = explicitVR
+            item.transferSyntaxUID = transferSyntaxUID
+            var p = offset + 8
+            if length == 0xFFFF_FFFF {
+                while true {
+                    guard let g = r.u16(p), let e = r.u16(p + 2), p < end else { throw corrupt("sequence item has no delimiter") }
+                    if DICOMTag(g, e) == .itemDelimiter { p += 8; break }
+                    p = try item.readElement(at: p, explicit: explicitVR, depth: 1, store: true)
+                }
+            } else {
+                let itemEnd = p + Int(length)
+                guard itemEnd <= end else { throw corrupt("item at byte \(offset) of \(length) bytes runs past the sequence end") }
+                while p + 8 <= itemEnd { p = try item.readElement(at: p, explicit: explicitVR, depth: 1, store: true) }
+                guard p <= itemEnd else { throw corrupt("an element of the item at byte \(offset) runs past the item end") }
+                p = itemEnd
+            }
+            items.append(item)
+            offset = p
+        }
+        return items
     }
 
     // MARK: - Values

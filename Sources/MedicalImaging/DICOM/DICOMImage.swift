@@ -19,6 +19,9 @@ public struct DICOMImage {
     /// frame's plane in mm (validated as evenly spaced), for multi-frame dose grids.
     public var gridFrameOffsets: [Double]?
     public var imagePosition: [Double]?
+    /// Each frame's ImagePositionPatient, for enhanced multi-frame images whose per-frame
+    /// functional groups place every frame (nil otherwise).
+    public var framePositions: [[Double]]?
     /// Row direction cosine (3 values) then column direction cosine (3 values).
     public var imageOrientation: [Double]?
     public var seriesInstanceUID: String?
@@ -79,14 +82,19 @@ public struct DICOMImage {
         let count = rows * columns * frames
         let layout = PixelLayout(rows: rows, columns: columns, frames: frames, bitsAllocated: bitsAllocated, signed: signed)
         let pixelBytes = try DICOMPixelData.decode(ds, layout: layout)
-        var slope = try ds.numbers(.rescaleSlope)?.first ?? 1
-        let intercept = try ds.numbers(.rescaleIntercept)?.first ?? 0
+        let groups = try FunctionalGroups.read(ds, frames: frames)
+        // The modality rescale of each frame: an enhanced image's per-frame (or shared) Pixel
+        // Value Transformation, else the top-level RescaleSlope/Intercept.
+        let topSlope = try ds.numbers(.rescaleSlope)?.first ?? 1
+        let topIntercept = try ds.numbers(.rescaleIntercept)?.first ?? 0
+        var rescale = groups?.rescale ?? Array(repeating: (slope: topSlope, intercept: topIntercept), count: frames)
         // RT Dose stores dose as integers times DoseGridScaling (PS3.3 C.8.8.3); the modality
         // rescale of a dose grid is that factor, so values come out in the file's DoseUnits.
         if let scaling = try ds.numbers(.doseGridScaling)?.first {
             guard scaling > 0 else { throw corrupt(.doseGridScaling, "is \(scaling), expected a positive factor") }
-            slope *= scaling
+            rescale = rescale.map { ($0.slope * scaling, $0.intercept) }
         }
+        let perFrame = rows * columns
 
         // Stored values live in BitsStored bits; the bits above are masked off and the sign extended.
         let mask: UInt64 = bitsStored == 64 ? .max : (1 << UInt64(bitsStored)) - 1
@@ -103,15 +111,17 @@ public struct DICOMImage {
                 }
                 v &= mask
                 let stored = signed && (v & signBit) != 0 ? Double(Int64(v) - Int64(mask) - 1) : Double(v)
-                pixels[n] = Float(stored * slope + intercept)
+                let r = rescale[n / perFrame]
+                pixels[n] = Float(stored * r.slope + r.intercept)
             }
         }
         if photometric == "MONOCHROME1" {
             // Invert within the rescaled range the stored bits can represent.
             let lo = signed ? -Double(signBit) : 0, hi = signed ? Double(signBit) - 1 : Double(mask)
-            let a = lo * slope + intercept, b = hi * slope + intercept
-            let sum = Float(a + b)
-            for n in 0..<count { pixels[n] = sum - pixels[n] }
+            for (f, r) in rescale.enumerated() {
+                let sum = Float((lo * r.slope + r.intercept) + (hi * r.slope + r.intercept))
+                for n in (f * perFrame)..<((f + 1) * perFrame) { pixels[n] = sum - pixels[n] }
+            }
         }
         let sourceType: VoxelType = switch (bitsAllocated, signed) {
         case (8, false): .uint8
@@ -126,11 +136,11 @@ public struct DICOMImage {
             guard v.count == n else { throw corrupt(tag, "has \(v.count) values, expected \(n)") }
             return v
         }
-        let pixelSpacing = try vector(.pixelSpacing, 2)
+        let pixelSpacing = try groups?.pixelSpacing ?? vector(.pixelSpacing, 2)
         if let s = pixelSpacing, s.contains(where: { $0 <= 0 }) {
             throw corrupt(.pixelSpacing, "is \(s), expected positive values")
         }
-        let orientation = try vector(.imageOrientationPatient, 6)
+        let orientation = try groups?.orientation ?? vector(.imageOrientationPatient, 6)
         if let o = orientation {
             let n0 = (o[0] * o[0] + o[1] * o[1] + o[2] * o[2]).squareRoot()
             let n1 = (o[3] * o[3] + o[4] * o[4] + o[5] * o[5]).squareRoot()
@@ -157,10 +167,11 @@ public struct DICOMImage {
         return DICOMImage(
             path: path, rows: rows, columns: columns, frames: frames, pixels: pixels, sourceType: sourceType,
             pixelSpacing: pixelSpacing,
-            sliceThickness: try ds.numbers(.sliceThickness)?.first,
-            spacingBetweenSlices: try ds.numbers(.spacingBetweenSlices)?.first,
+            sliceThickness: try groups?.sliceThickness ?? ds.numbers(.sliceThickness)?.first,
+            spacingBetweenSlices: try groups?.spacingBetweenSlices ?? ds.numbers(.spacingBetweenSlices)?.first,
             gridFrameOffsets: gridOffsets,
-            imagePosition: try vector(.imagePositionPatient, 3),
+            imagePosition: try groups?.positions?.first ?? vector(.imagePositionPatient, 3),
+            framePositions: frames > 1 ? groups?.positions : nil,
             imageOrientation: orientation,
             seriesInstanceUID: ds.string(.seriesInstanceUID),
             instanceNumber: (try? ds.numbers(.instanceNumber)?.first).flatMap { $0.flatMap { Int(exactly: $0.rounded()) } },

@@ -48,7 +48,7 @@ public enum DICOMSeries {
             throw ImagingError(.inconsistent, path: folder.path, field: seriesField,
                                "the folder holds more than one series: '\(first.seriesInstanceUID ?? "none")' (\(first.path)) and '\(other.seriesInstanceUID ?? "none")' (\(other.path)); put each series in its own folder")
         }
-        if images.count == 1 { return first.volume() }
+        if images.count == 1 { return try first.stackedVolume() }
         for im in images {
             if im.frames != 1 {
                 throw ImagingError(.unsupported, path: im.path, field: DICOMTag.numberOfFrames.description,
