@@ -9,14 +9,16 @@ greyscale file pydicom decodes (one sample per pixel, 8/16/32 bits allocated, MO
   pixels   every value of the (frames, rows, columns) array after the modality LUT
            (RescaleSlope/Intercept), times DoseGridScaling for RT Dose; MONOCHROME1 inverted within
            the stored range (larger is brighter); relative tolerance 1e-6 of the largest magnitude
-           (the Swift reader keeps float32)
+           (the Swift reader keeps float32). Lossy DCT JPEG (.50, .51) may differ by one stored
+           grey level (times |RescaleSlope|): decoders round the inverse DCT differently (pydicom's
+           libjpeg and libjpeg-turbo 3 differ by one on JPGExtended.dcm too); the count of such
+           values is reported
   geometry shape [Columns, Rows, frames]; spacing [PixelSpacing[1], PixelSpacing[0], slice step];
            the LPS affine: columns ImageOrientationPatient x PixelSpacing, origin
            ImagePositionPatient, slice step from GridFrameOffsetVector (multi-frame RT Dose), else
            SpacingBetweenSlices, else SliceThickness, else 1
-Greyscale DCT JPEG of more than 8 bits must be refused naming the transfer syntax (Debian 12's
-libjpeg-turbo decodes 8-bit samples only). Every other file (colour, no pixel data, damaged) must
-succeed or fail with an `error:` line; a crash (killed by a signal) is a failure.
+Every other file (colour, no pixel data, damaged) must succeed or fail with an `error:` line; a
+crash (killed by a signal) is a failure.
 
 Usage: check_dicom_pixels.py MEDSAM_BINARY      exit status 0 when everything matches, 1 otherwise
 """
@@ -29,6 +31,7 @@ from pydicom.pixels import apply_modality_lut
 
 JPEG_DCT_SYNTAXES = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"}
 RTOL = 1e-6
+LOSSY = []  # lossy DCT files whose values differ by one grey level somewhere
 
 
 def test_files():
@@ -43,7 +46,7 @@ def test_files():
 
 
 def expectation(path):
-    """('compare', pixels, geometry), ('refused', uid) or ('skip', reason)."""
+    """('compare', pixels, geometry) or ('skip', reason)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -56,8 +59,6 @@ def expectation(path):
         if ds.get("SamplesPerPixel", 1) != 1 or ds.get("BitsAllocated") not in (8, 16, 32) \
                 or ds.get("PhotometricInterpretation") not in ("MONOCHROME1", "MONOCHROME2"):
             return "skip", "colour, palette or 1-bit image (not supported by the reader)"
-        if uid in JPEG_DCT_SYNTAXES and int(ds.get("BitsStored", 8)) > 8:
-            return "refused", uid
         try:
             arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
         except Exception as e:
@@ -85,8 +86,9 @@ def expectation(path):
     affine = np.eye(4)
     affine[:3, 0], affine[:3, 1], affine[:3, 2] = row * ps[1], col * ps[0], step
     affine[:3, 3] = [float(v) for v in ds.get("ImagePositionPatient", [0, 0, 0])]
+    slope = abs(float(ds.get("RescaleSlope", 1))) * float(ds.get("DoseGridScaling", 1))
     return "compare", arr, {"shape": [int(ds.Columns), int(ds.Rows), frames], "spacing": [ps[1], ps[0], z],
-                            "affine": affine}
+                            "affine": affine, "atol": slope * 1.0001 if uid in JPEG_DCT_SYNTAXES else 0.0}
 
 
 def compare(name, got, info, want, geometry):
@@ -95,10 +97,13 @@ def compare(name, got, info, want, geometry):
         return [f"{name}: pixel array shape {got.shape} != pydicom's {want.shape}"]
     scale = max(1.0, float(np.abs(want).max()))
     diff = np.abs(got.astype(np.float64) - want)
-    if diff.max() > RTOL * scale:
+    limit = max(RTOL * scale, geometry["atol"])
+    if diff.max() > limit:
         k = np.unravel_index(int(diff.argmax()), diff.shape)
         problems.append(f"pixel (frame, row, column) {tuple(int(i) for i in k)}: {got[k]} != {want[k]} "
-                        f"({int((diff > RTOL * scale).sum())} of {diff.size} values differ)")
+                        f"({int((diff > limit).sum())} of {diff.size} values differ)")
+    elif geometry["atol"] and diff.max() > RTOL * scale:
+        LOSSY.append(f"{name}: {int((diff > RTOL * scale).sum())} of {diff.size} values differ by one grey level")
     if info.get("shape") != geometry["shape"]:
         problems.append(f"shape {info.get('shape')} != {geometry['shape']}")
     if not np.allclose(info.get("spacing", []), geometry["spacing"], rtol=1e-6, atol=1e-6):
@@ -113,7 +118,7 @@ def main():
     parser.add_argument("medsam", help="path to the medsam binary")
     args = parser.parse_args()
     root, names = test_files()
-    failures, compared, refused, others = [], 0, 0, 0
+    failures, compared, others = [], 0, 0
     syntaxes = set()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "pixels.npy")
@@ -130,11 +135,6 @@ def main():
                 if run.returncode > 0 and "error:" not in run.stderr:
                     failures.append(f"{name}: exit {run.returncode} without an 'error:' line: {run.stderr.strip()[:200]}")
                 continue
-            if kind == "refused":
-                refused += 1
-                if run.returncode == 0 or value[0] not in run.stderr or "error:" not in run.stderr:
-                    failures.append(f"{name}: 12-bit DCT JPEG should be refused naming {value[0]}: exit {run.returncode} {run.stderr.strip()[:200]}")
-                continue
             compared += 1
             if run.returncode != 0:
                 failures.append(f"{name}: exit {run.returncode}: {run.stderr.strip()}")
@@ -142,7 +142,9 @@ def main():
             syntaxes.add(str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID))
             failures += compare(name, np.load(out), json.loads(run.stdout), value[0], value[1])
     print(f"pydicom {pydicom.__version__}: {compared} files compared pixel by pixel "
-          f"({len(syntaxes)} transfer syntaxes), {refused} refusals checked, {others} other files run")
+          f"({len(syntaxes)} transfer syntaxes), {others} other files run (no crash, clear error)")
+    for f in LOSSY:
+        print("lossy JPEG (within one grey level):", f)
     for f in failures:
         print("MISMATCH", f)
     print("OK" if not failures else f"{len(failures)} mismatches")

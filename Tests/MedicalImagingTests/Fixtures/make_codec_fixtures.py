@@ -2,8 +2,9 @@
 
 Run from this folder: `python3 make_codec_fixtures.py` (needs pydicom 3, numpy, imagecodecs,
 pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg, pylibjpeg-rle from PyPI).
-Real files are copied from pydicom's test files. The lossless-JPEG and 8-bit baseline files are
-made here: imagecodecs (libjpeg-turbo 3) encodes synthetic images, pydicom encapsulates them.
+Real files are copied from pydicom's test files. The lossless-JPEG, 8-bit baseline and 12-bit
+extended files are made here: imagecodecs (libjpeg-turbo 3) encodes synthetic images, pydicom
+encapsulates them.
 Expected values are pydicom's decoded pixels (pylibjpeg handlers) after the modality rescale,
 times DoseGridScaling for RT Dose; never values from the Swift code under test.
 """
@@ -24,7 +25,7 @@ os.makedirs(OUT, exist_ok=True)
 
 COPIED = ["MR_small_jpeg_ls_lossless.dcm", "JPEGLSNearLossless_16.dcm", "MR_small_jp2klossless.dcm",
           "693_J2KI.dcm", "rtdose_rle_1frame.dcm", "rtdose_expb_1frame.dcm", "MR_small_expb.dcm",
-          "JPGExtended.dcm"]  # 12-bit DCT JPEG: refused by the Swift reader (no 12-bit libjpeg in Debian 12)
+          "JPGExtended.dcm"]  # 12-bit DCT JPEG (the Swift reader's own DCT decoder)
 
 
 def synthetic(name, frames, bits, signed, encode, uid):
@@ -92,6 +93,8 @@ synthetic("lossless_p1_12bit.dcm", 1, 12, False, lossless(12, 1), "1.2.840.10008
 synthetic("lossless_p7_16bit_signed.dcm", 1, 16, True, lossless(16, 7), "1.2.840.10008.1.2.4.57")
 synthetic("lossless_p4_10bit_3frames.dcm", 3, 10, True, lossless(10, 4), "1.2.840.10008.1.2.4.57")
 synthetic("lossless_p6_8bit.dcm", 1, 8, False, lossless(8, 6), "1.2.840.10008.1.2.4.57")
+synthetic("extended_12bit_2frames.dcm", 2, 12, False,
+          lambda a: imagecodecs.jpeg8_encode(a.astype(np.uint16), level=85, bitspersample=12), "1.2.840.10008.1.2.4.51")
 synthetic("baseline_8bit_2frames.dcm", 2, 8, False,
           lambda a: imagecodecs.jpeg8_encode(a.astype(np.uint8), level=90), "1.2.840.10008.1.2.4.50")
 

@@ -2,8 +2,9 @@ import CJPEG
 
 /// JPEG frames of DICOM transfer syntaxes 1.2.840.10008.1.2.4.50/51/57/70, sent by their frame
 /// header: lossless (SOF3) to `LosslessJPEG`; 8-bit baseline and extended (SOF0/SOF1) to
-/// libjpeg-turbo through the CJPEG shim. 12-bit extended JPEG is refused: Debian 12's
-/// libjpeg-turbo 2.1 is built for 8-bit samples only.
+/// libjpeg-turbo through the CJPEG shim; 12-bit extended (SOF1) to `DCTJPEG`, because Debian 12's
+/// libjpeg-turbo 2.1 is built for 8-bit samples only. Progressive and arithmetic-coded JPEG are
+/// refused.
 enum DICOMJPEGDecoder {
     static func decode(_ stream: [UInt8], layout: PixelLayout, context: FrameContext) throws -> [UInt8] {
         guard let (marker, precision) = frameHeader(stream) else {
@@ -16,6 +17,16 @@ enum DICOMJPEGDecoder {
                 throw context.error(f.unsupported ? .unsupported : .corrupt, "lossless JPEG: \(f.message)")
             }
             try check(image.width, image.height, image.components, image.precision, layout, context)
+            var out = [UInt8]()
+            out.reserveCapacity(layout.bytesPerFrame)
+            for v in image.samples { appendSample(Int(v), bytes: layout.bytesPerSample, to: &out) }
+            return out
+        case 0xC1 where precision == 12:
+            let image: DCTJPEG.Decoded
+            do { image = try DCTJPEG.decode(stream) } catch let f as LosslessJPEG.Failure {
+                throw context.error(f.unsupported ? .unsupported : .corrupt, "12-bit DCT JPEG: \(f.message)")
+            }
+            try check(image.width, image.height, 1, image.precision, layout, context)
             var out = [UInt8]()
             out.reserveCapacity(layout.bytesPerFrame)
             for v in image.samples { appendSample(Int(v), bytes: layout.bytesPerSample, to: &out) }
@@ -34,7 +45,7 @@ enum DICOMJPEGDecoder {
             for k in 0..<layout.samplesPerFrame { appendSample(Int(p[k]), bytes: layout.bytesPerSample, to: &out) }
             return out
         default:
-            throw context.error(.unsupported, "transfer syntax \(TransferSyntax.describe(context.transferSyntax)): JPEG frame type SOF\(marker - 0xC0) with \(precision)-bit samples is not decoded: Debian 12's libjpeg-turbo 2.1 reads 8-bit DCT JPEG only (decompress first, e.g. `gdcmconv --raw`)")
+            throw context.error(.unsupported, "transfer syntax \(TransferSyntax.describe(context.transferSyntax)): JPEG frame type SOF\(marker - 0xC0) with \(precision)-bit samples is not decoded (sequential 8/12-bit DCT and lossless are; decompress first, e.g. `gdcmconv --raw`)")
         }
     }
 

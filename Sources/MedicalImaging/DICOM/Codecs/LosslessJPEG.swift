@@ -25,91 +25,8 @@ enum LosslessJPEG {
         var table = 0
     }
 
-    private struct Huffman {
-        var maxCode = [Int](repeating: -1, count: 17)
-        var valuePointer = [Int](repeating: 0, count: 17)
-        var minCode = [Int](repeating: 0, count: 17)
-        var values: [UInt8] = []
-
-        /// The canonical code assignment of T.81 Annex C from the BITS counts and HUFFVAL list.
-        init(counts: [Int], values: [UInt8]) {
-            self.values = values
-            var code = 0, k = 0
-            for length in 1...16 {
-                let n = counts[length - 1]
-                if n > 0 {
-                    valuePointer[length] = k
-                    minCode[length] = code
-                    code += n
-                    k += n
-                    maxCode[length] = code - 1
-                }
-                code <<= 1
-            }
-        }
-    }
-
-    /// Reads the entropy-coded bits of a scan: FF00 is a data FF; any other marker ends the data
-    /// (zeros are read after it, and the caller checks where the marker was).
-    private struct BitReader {
-        let data: UnsafeBufferPointer<UInt8>
-        var position: Int
-        var buffer: UInt32 = 0
-        var count = 0
-        var hitMarker = false
-
-        mutating func bit() -> Int {
-            if count == 0 { fill() }
-            count -= 1
-            return Int((buffer >> UInt32(count)) & 1)
-        }
-
-        mutating func bits(_ n: Int) -> Int {
-            var v = 0
-            for _ in 0..<n { v = (v << 1) | bit() }
-            return v
-        }
-
-        private mutating func fill() {
-            var byte: UInt8 = 0
-            if !hitMarker && position < data.count {
-                byte = data[position]
-                if byte == 0xFF {
-                    let next = position + 1 < data.count ? data[position + 1] : 0xD9
-                    if next == 0x00 {
-                        position += 2
-                    } else {
-                        hitMarker = true
-                        byte = 0
-                    }
-                } else {
-                    position += 1
-                }
-            }
-            buffer = UInt32(byte)
-            count = 8
-        }
-
-        /// Drops the bits left in the current byte and steps over an RSTn marker.
-        mutating func restart(expected n: Int) throws {
-            count = 0
-            hitMarker = false
-            guard position + 1 < data.count, data[position] == 0xFF, data[position + 1] == 0xD0 + UInt8(n & 7) else {
-                throw Failure(unsupported: false, message: "expected restart marker RST\(n & 7) at byte \(position)")
-            }
-            position += 2
-        }
-
-        /// Where the scan's data ended: at the next marker, after skipping to it.
-        mutating func endOfScan() -> Int {
-            var p = position
-            while p + 1 < data.count && !(data[p] == 0xFF && data[p + 1] != 0x00 && data[p + 1] != 0xFF) { p += 1 }
-            return p
-        }
-    }
-
     static func decode(_ data: [UInt8]) throws -> Decoded {
-        try data.withUnsafeBufferPointer { try decode($0) }
+        do { return try data.withUnsafeBufferPointer { try decode($0) } } catch let e as JPEGEntropyError { throw fail(e.message) }
     }
 
     private static func fail(_ m: String) -> Failure { Failure(unsupported: false, message: m) }
@@ -121,7 +38,7 @@ enum LosslessJPEG {
             return Int(data[p]) << 8 | Int(data[p + 1])
         }
         var position = 2
-        var tables = [Huffman?](repeating: nil, count: 4)
+        var tables = [JPEGHuffmanTable?](repeating: nil, count: 4)
         var restartInterval = 0
         var precision = 0, width = 0, height = 0
         var components: [Component] = []
@@ -175,7 +92,7 @@ enum LosslessJPEG {
                     let counts = (0..<16).map { Int(data[p + 1 + $0]) }
                     let total = counts.reduce(0, +)
                     guard total <= 256, p + 17 + total <= position + length else { throw fail("DHT table \(th) lists \(total) codes past the segment end") }
-                    tables[th] = Huffman(counts: counts, values: Array(data[(p + 17)..<(p + 17 + total)]))
+                    tables[th] = JPEGHuffmanTable(counts: counts, values: Array(data[(p + 17)..<(p + 17 + total)]))
                     p += 17 + total
                 }
                 position += length
@@ -204,7 +121,7 @@ enum LosslessJPEG {
                     throw fail("scan predictor \(predictor) / point transform \(pointTransform) out of range")
                 }
                 position += length
-                var reader = BitReader(data: data, position: position)
+                var reader = JPEGBitReader(data: data, position: position)
                 try decodeScan(&reader, scan: scan, tables: scan.map { tables[components[$0].table]! }, planes: &planes,
                                width: width, height: height, precision: precision, predictor: predictor,
                                pointTransform: pointTransform, restartInterval: restartInterval)
@@ -221,7 +138,7 @@ enum LosslessJPEG {
         }
     }
 
-    private static func decodeScan(_ reader: inout BitReader, scan: [Int], tables: [Huffman], planes: inout [[UInt16]],
+    private static func decodeScan(_ reader: inout JPEGBitReader, scan: [Int], tables: [JPEGHuffmanTable], planes: inout [[UInt16]],
                                    width: Int, height: Int, precision: Int, predictor: Int,
                                    pointTransform: Int, restartInterval: Int) throws {
         let initial = 1 << (precision - pointTransform - 1)
@@ -273,25 +190,12 @@ enum LosslessJPEG {
 
     /// One Huffman-coded difference (T.81 H.1.2.2: category, then that many extra bits).
     @inline(__always)
-    private static func difference(_ reader: inout BitReader, _ table: Huffman) throws -> Int {
-        var code = 0
-        var category = -1
-        for length in 1...16 {
-            code = (code << 1) | reader.bit()
-            if code <= table.maxCode[length] {
-                category = Int(table.values[table.valuePointer[length] + code - table.minCode[length]])
-                break
-            }
-        }
-        guard category >= 0 else {
-            throw fail(reader.hitMarker ? "entropy-coded data ends before the image is complete" : "invalid Huffman code")
-        }
+    private static func difference(_ reader: inout JPEGBitReader, _ table: JPEGHuffmanTable) throws -> Int {
+        let category = try table.decode(&reader)
         switch category {
         case 0: return 0
         case 16: return 32768
-        case 1...15:
-            let v = reader.bits(category)
-            return v < 1 << (category - 1) ? v - (1 << category) + 1 : v
+        case 1...15: return reader.extended(category)
         default: throw fail("difference category \(category) exceeds 16")
         }
     }
