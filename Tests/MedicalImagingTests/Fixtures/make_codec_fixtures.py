@@ -71,6 +71,60 @@ def lossless(bits, predictor):
                                               bitspersample=bits)
 
 
+def lossless_with_restarts(bits, predictor, rows_per_interval):
+    """A lossless JPEG (process 14) encoder with restart markers, written here because imagecodecs
+    offers no restart interval; libjpeg-turbo 3 (imagecodecs) must decode its output exactly."""
+    def encode(a):
+        a = unsigned_bits(a, bits).astype(np.int64)
+        h, w = a.shape
+        # One canonical Huffman table: all 17 difference categories with 5-bit codes 0..16.
+        counts, values = [0, 0, 0, 0, 17] + [0] * 11, list(range(17))
+        out = bytearray(b"\xff\xd8")
+        out += b"\xff\xc3" + (11).to_bytes(2, "big") + bytes([bits]) + h.to_bytes(2, "big") + w.to_bytes(2, "big") + bytes([1, 1, 0x11, 0])
+        out += b"\xff\xc4" + (3 + 16 + 17).to_bytes(2, "big") + bytes([0x00] + counts + values)
+        out += b"\xff\xdd" + (4).to_bytes(2, "big") + (rows_per_interval * w).to_bytes(2, "big")
+        out += b"\xff\xda" + (8).to_bytes(2, "big") + bytes([1, 1, 0x00, predictor, 0, 0])
+        acc, nacc, data = 0, 0, bytearray()
+
+        def put(value, n):
+            nonlocal acc, nacc
+            acc, nacc = (acc << n) | (value & ((1 << n) - 1)), nacc + n
+            while nacc >= 8:
+                byte = (acc >> (nacc - 8)) & 0xFF
+                data.append(byte)
+                if byte == 0xFF:
+                    data.append(0)
+                nacc -= 8
+
+        for y in range(h):
+            first = y % rows_per_interval == 0
+            if first and y > 0:
+                if nacc:
+                    put((1 << (8 - nacc)) - 1, 8 - nacc)  # pad with 1-bits
+                data.extend(bytes([0xFF, 0xD0 + (y // rows_per_interval - 1) % 8]))
+            for x in range(w):
+                if first:
+                    pred = (1 << (bits - 1)) if x == 0 else a[y, x - 1]
+                elif x == 0:
+                    pred = a[y - 1, x]
+                else:
+                    ra, rb, rc = a[y, x - 1], a[y - 1, x], a[y - 1, x - 1]
+                    pred = [None, ra, rb, rc, ra + rb - rc, ra + ((rb - rc) >> 1), rb + ((ra - rc) >> 1), (ra + rb) >> 1][predictor]
+                diff = (int(a[y, x]) - int(pred)) % 65536
+                diff = diff - 65536 if diff > 32768 else diff
+                s = 16 if diff == 32768 else abs(diff).bit_length()
+                put(s, 5)
+                if 0 < s < 16:
+                    put(diff if diff > 0 else diff + (1 << s) - 1, s)
+        if nacc:
+            put((1 << (8 - nacc)) - 1, 8 - nacc)
+        out += data + b"\xff\xd9"
+        decoded = imagecodecs.jpeg8_decode(bytes(out))
+        assert np.array_equal(decoded, unsigned_bits(a, bits)), "libjpeg-turbo 3 disagrees with the restart encoder"
+        return bytes(out)
+    return encode
+
+
 def expect(path):
     ds = pydicom.dcmread(path)
     arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
@@ -93,6 +147,7 @@ synthetic("lossless_p1_12bit.dcm", 1, 12, False, lossless(12, 1), "1.2.840.10008
 synthetic("lossless_p7_16bit_signed.dcm", 1, 16, True, lossless(16, 7), "1.2.840.10008.1.2.4.57")
 synthetic("lossless_p4_10bit_3frames.dcm", 3, 10, True, lossless(10, 4), "1.2.840.10008.1.2.4.57")
 synthetic("lossless_p6_8bit.dcm", 1, 8, False, lossless(8, 6), "1.2.840.10008.1.2.4.57")
+synthetic("lossless_restarts_p5_16bit.dcm", 1, 16, False, lossless_with_restarts(16, 5, 3), "1.2.840.10008.1.2.4.57")
 synthetic("extended_12bit_2frames.dcm", 2, 12, False,
           lambda a: imagecodecs.jpeg8_encode(a.astype(np.uint16), level=85, bitspersample=12), "1.2.840.10008.1.2.4.51")
 synthetic("baseline_8bit_2frames.dcm", 2, 8, False,
