@@ -28,6 +28,9 @@ public struct DICOMImage {
     public var instanceNumber: Int?
     public var modality: String?
     public var transferSyntaxUID: String
+    /// The UIDs and patient/study attributes a derived object (SEG) needs; nil when the file
+    /// lacks SOPInstanceUID, SOPClassUID or SeriesInstanceUID.
+    public var source: DICOMSource?
 
     /// Reads and decodes one file.
     public static func read(_ url: URL) throws -> DICOMImage {
@@ -176,7 +179,8 @@ public struct DICOMImage {
             seriesInstanceUID: ds.string(.seriesInstanceUID),
             instanceNumber: (try? ds.numbers(.instanceNumber)?.first).flatMap { $0.flatMap { Int(exactly: $0.rounded()) } },
             modality: ds.string(.modality),
-            transferSyntaxUID: ds.transferSyntaxUID)
+            transferSyntaxUID: ds.transferSyntaxUID,
+            source: DICOMSource.of(ds))
     }
 
     /// Unit vectors along increasing column, increasing row, and their cross product (LPS).
@@ -202,7 +206,10 @@ public struct DICOMImage {
         }
         let affine = Affine(columns: [r.map { $0 * sx }, c.map { $0 * sy }, sliceStep],
                             origin: imagePosition ?? [0, 0, 0])
-        return Volume(voxels: pixels, dims: [columns, rows, frames], spacing: [sx, sy, sz], affine: affine,
-                      frame: .lps, sourceType: sourceType, source: "\(path) (DICOM)", modality: modality)
+        var v = Volume(voxels: pixels, dims: [columns, rows, frames], spacing: [sx, sy, sz], affine: affine,
+                       frame: .lps, sourceType: sourceType, source: "\(path) (DICOM)", modality: modality)
+        // A SEG references frames of a multi-frame source by number; only single images are kept.
+        if frames == 1 { v.dicomSource = source }
+        return v
     }
 }

@@ -105,6 +105,13 @@ public enum DICOMSeries {
         base.spacing[2] = sz
         base.affine = Affine(columns: [base.affine.column(0), base.affine.column(1), step],
                              origin: [base.affine.m[0][3], base.affine.m[1][3], base.affine.m[2][3]])
+        // Each slice's instance, for SEG references; a resampled volume has no 1:1 sources.
+        if n == sorted.count, var s = sorted[0].source, sorted.allSatisfy({ $0.source != nil }) {
+            s.instances = sorted.map { $0.source!.instances[0] }
+            base.dicomSource = s
+        } else {
+            base.dicomSource = nil
+        }
         base.source = n == sorted.count ? "\(folder.path) (DICOM series of \(n) files)"
             : "\(folder.path) (DICOM series of \(sorted.count) files resampled to \(n) evenly spaced slices)"
         return base
