@@ -64,9 +64,10 @@ python3 scripts/tests/check_dicom_pixels.py "$medsam"
 # NRRD (.nrrd, .nhdr, .seg.nrrd) and MetaImage (.mha, .mhd) in every encoding, read through
 # medsam convert and written back, against SimpleITK and pynrrd (about 6 s).
 python3 scripts/tests/check_nrrd_metaimage.py "$medsam"
-# The DICOM SEG DICOMSegTests wrote: valid under dciodvfy, read back by pydicom and highdicom with
-# each segment's pixels over the right source slice.
-python3 scripts/tests/check_dicom_seg.py "$seg_export" Tests/MedicalImagingTests/Fixtures/series
+# The DICOM SEG DICOMSegTests wrote, and the one medsam convert writes from the same mask as NIfTI:
+# valid under dciodvfy, read back by pydicom and highdicom with each segment's pixels over the right
+# source slice.
+python3 scripts/tests/check_dicom_seg.py "$seg_export" Tests/MedicalImagingTests/Fixtures/series "$medsam"
 rm -rf "$seg_export"
 # LiteMedSAM with its real weights through the CLI on the cpu and OpenCL (PoCL) backends equals the
 # PyTorch-recorded outputs (embedding and logits NMSE <= 1e-6, mask IoU >= 0.999), on the CT and

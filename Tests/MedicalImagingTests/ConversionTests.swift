@@ -51,6 +51,27 @@ final class ConversionTests: XCTestCase {
         }
     }
 
+    func testLabelMaskOnAReferenceGrid() throws {
+        let series = try DICOMSeries.read(folder: Fixtures.url("series"))
+        var values = [Float](repeating: 0, count: series.voxels.count)
+        values[3] = 2
+        values[7] = 5
+        let mask = series.withVoxels(values, sourceType: .uint8)
+        XCTAssertEqual(try Conversion.labels(of: mask, like: series, path: "m.nii")[7], 5)
+        let named = Conversion.segmentNames(try Conversion.labels(of: mask, like: series, path: "m.nii"), names: ["a", "b"])
+        XCTAssertEqual(named.map(\.label), [2, 5])
+        XCTAssertEqual(named.map(\.name), ["b", "Segment 5"])
+        var moved = mask
+        moved.affine.m[0][3] += 0.5
+        assertImagingError(.inconsistent, ["m.nii", "affine"]) { try Conversion.labels(of: moved, like: series, path: "m.nii") }
+        values[0] = 0.5
+        assertImagingError(.corrupt, ["m.nii", "voxel 0 is 0.5"]) {
+            try Conversion.labels(of: series.withVoxels(values, sourceType: .float32), like: series, path: "m.nii")
+        }
+        let ct = try DICOMImage.read(Fixtures.url("dicom/CT_small.dcm")).volume()
+        assertImagingError(.inconsistent, ["m.nii", "shape", "[6, 5, 4]"]) { try Conversion.labels(of: ct, like: series, path: "m.nii") }
+    }
+
     /// CT to NIfTI as int16 and back: same Hounsfield units, same LPS geometry.
     func testDICOMToNIfTIRoundTrip() throws {
         let ct = try DICOMImage.read(Fixtures.url("dicom/CT_small.dcm")).volume()

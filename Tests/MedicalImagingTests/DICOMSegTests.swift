@@ -24,6 +24,8 @@ final class DICOMSegTests: XCTestCase {
         try DICOMSegWriter.write(labels, like: series, segments: segments, to: url)
         // The mask in (k, j, i) order, the reference the check script compares with.
         try VolumeNPY.write(series.withVoxels(labels.map(Float.init), sourceType: .uint8), to: folder.appendingPathComponent("series_seg_mask.npy"), as: .uint8)
+        // The same mask as NIfTI, for `medsam convert --like SERIES --output X.dcm` in the script.
+        try NIfTIWriter.writeMask(labels, like: series, to: folder.appendingPathComponent("series_seg_mask.nii.gz"))
 
         let ds = try DICOMDataSet.parse(try AtomicFile.read(url), path: url.path)
         XCTAssertEqual(ds.sopClassUID, "1.2.840.10008.5.1.4.1.1.66.4")

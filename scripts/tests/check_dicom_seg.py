@@ -7,7 +7,10 @@
                                  (get_pixels_by_source_instance) equal the mask the test wrote (.npy,
                                  (k, j, i) order, label values)
 
-Usage: check_dicom_seg.py EXPORT_DIR SERIES_DIR      (SERIES_DIR: the source images, for their UIDs)
+With MEDSAM_BINARY, the same checks run on the SEG `medsam convert --input MASK.nii.gz --like SERIES_DIR
+--output X.dcm --segment-names lesion,vessel` writes from the NIfTI copy of the mask.
+
+Usage: check_dicom_seg.py EXPORT_DIR SERIES_DIR [MEDSAM_BINARY]   (SERIES_DIR: the source images)
 Exit status 0 when everything matches, 1 otherwise.
 """
 import glob, os, shutil, subprocess, sys
@@ -19,9 +22,27 @@ import pydicom
 
 def main():
     export, series_dir = sys.argv[1], sys.argv[2]
-    failures = []
-    path = os.path.join(export, "series_seg.dcm")
     mask = np.load(os.path.join(export, "series_seg_mask.npy"))
+    failures = check(os.path.join(export, "series_seg.dcm"), mask, series_dir)
+    checked = 1
+    if len(sys.argv) > 3:
+        cli = os.path.join(export, "cli_seg.dcm")
+        run = subprocess.run([sys.argv[3], "convert", "--input", os.path.join(export, "series_seg_mask.nii.gz"), "--like", series_dir,
+                              "--output", cli, "--segment-names", "lesion,vessel", "--force"], capture_output=True, text=True)
+        if run.returncode != 0:
+            failures.append(f"medsam convert to SEG: exit {run.returncode}: {run.stderr.strip()}")
+        else:
+            failures += [f"medsam convert: {f}" for f in check(cli, mask, series_dir)]
+            checked += 1
+    print(f"{checked} DICOM SEG file(s) of 4 source slices, 2 segments: dciodvfy, pydicom and highdicom checked")
+    for f in failures:
+        print("MISMATCH", f)
+    print("OK" if not failures else f"{len(failures)} mismatches")
+    return 0 if not failures else 1
+
+
+def check(path, mask, series_dir):
+    failures = []
     sources = [pydicom.dcmread(f) for f in glob.glob(os.path.join(series_dir, "*.dcm"))]
     # The Swift reader sorts slices along the normal; do the same to pair slices with the mask.
     normal = np.cross(np.array(sources[0].ImageOrientationPatient[:3], float), np.array(sources[0].ImageOrientationPatient[3:], float))
@@ -55,11 +76,7 @@ def main():
             if not np.array_equal(got, want):
                 failures.append(f"highdicom: segment {s} over source slice {k} ({uids[k]}): "
                                 f"{int((got != want).sum())} of {want.size} pixels differ")
-    print(f"DICOM SEG of {len(uids)} source slices, 2 segments: dciodvfy, pydicom and highdicom checked")
-    for f in failures:
-        print("MISMATCH", f)
-    print("OK" if not failures else f"{len(failures)} mismatches")
-    return 0 if not failures else 1
+    return failures
 
 
 if __name__ == "__main__":

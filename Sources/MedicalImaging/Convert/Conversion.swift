@@ -64,6 +64,33 @@ public enum Conversion {
         return type
     }
 
+    /// A label mask's voxels as 0...255 label values, after checking it lies on `reference`'s grid
+    /// (same size, affine within 1e-3 mm): what a DICOM SEG of the mask needs.
+    public static func labels(of mask: Volume, like reference: Volume, path: String) throws -> [UInt8] {
+        guard mask.dims == reference.dims else {
+            throw ImagingError(.inconsistent, path: path, field: "shape",
+                               "mask \(mask.dims) differs from the reference image \(reference.dims) (\(reference.source))")
+        }
+        guard mask.lpsAffine.isClose(to: reference.lpsAffine, tolerance: 1e-3) else {
+            throw ImagingError(.inconsistent, path: path, field: "affine",
+                               "mask geometry \(mask.lpsAffine.m) (LPS) differs from the reference image's \(reference.lpsAffine.m)")
+        }
+        return try mask.voxels.enumerated().map { n, v in
+            guard v >= 0, v <= 255, v == v.rounded() else {
+                throw ImagingError(.corrupt, path: path, field: "labels", "voxel \(n) is \(v); a label mask holds whole numbers 0...255")
+            }
+            return UInt8(v)
+        }
+    }
+
+    /// The label values present (ascending, background 0 left out), named by `names` (label
+    /// value i takes names[i - 1]) or "Segment i".
+    public static func segmentNames(_ labels: [UInt8], names: [String]) -> [(label: Int, name: String)] {
+        var present = [Bool](repeating: false, count: 256)
+        for l in labels { present[Int(l)] = true }
+        return (1...255).filter { present[$0] }.map { ($0, $0 <= names.count ? names[$0 - 1] : "Segment \($0)") }
+    }
+
     /// A 2-D image as a one-slice volume (for NIfTI): x along columns, y along rows, pixel
     /// spacing kept, LPS frame with identity directions.
     public static func volume(of image: Image, source: String) throws -> Volume {
