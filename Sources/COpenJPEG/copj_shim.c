@@ -62,7 +62,7 @@ static int fail(copj_image *out, const char *what) {
     return -1;
 }
 
-int copj_decode(const unsigned char *data, size_t size, copj_image *out) {
+int copj_decode(const unsigned char *data, size_t size, int expected_width, int expected_height, copj_image *out) {
     memset(out, 0, sizeof(*out));
     static const unsigned char jp2_signature[] = {0, 0, 0, 0x0C, 'j', 'P', ' ', ' '};
     OPJ_CODEC_FORMAT format;
@@ -89,6 +89,12 @@ int copj_decode(const unsigned char *data, size_t size, copj_image *out) {
     opj_set_default_decoder_parameters(&parameters);
     if (!opj_setup_decoder(codec, &parameters)) { fail(out, "opj_setup_decoder failed"); goto done; }
     if (!opj_read_header(stream, codec, &image) || image == NULL) { fail(out, "opj_read_header failed"); goto done; }
+    if ((long)image->x1 - (long)image->x0 != expected_width || (long)image->y1 - (long)image->y0 != expected_height) {
+        snprintf(out->message, sizeof(out->message), "JPEG 2000 image header says %ldx%ld; Columns x Rows say %dx%d",
+                 (long)image->x1 - (long)image->x0, (long)image->y1 - (long)image->y0, expected_width, expected_height);
+        out->size_mismatch = 1;
+        goto done;
+    }
     if (!opj_decode(codec, stream, image)) { fail(out, "opj_decode failed"); goto done; }
     if (!opj_end_decompress(codec, stream)) { fail(out, "opj_end_decompress failed"); goto done; }
     if (image->numcomps < 1) { fail(out, "image has no components"); goto done; }

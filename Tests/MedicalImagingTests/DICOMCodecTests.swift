@@ -85,6 +85,40 @@ final class DICOMCodecTests: XCTestCase {
         }
     }
 
+    /// A header claiming a huge image over a few bytes of codestream is refused before any
+    /// decoder allocates for it.
+    func testHugeClaimedSizeIsRefused() throws {
+        for name in ["dicom/MR_small_RLE.dcm", "codecs/MR_small_jpeg_ls_lossless.dcm", "codecs/lossless_p7_16bit_signed.dcm"] {
+            var bytes = [UInt8](try Data(contentsOf: Fixtures.url(name)))
+            let ds = try DICOMDataSet.parse(bytes, path: name)
+            for tag in [DICOMTag.rows, .columns] {
+                let offset = ds.elements[tag]!.offset
+                bytes[offset] = 0xFF
+                bytes[offset + 1] = 0xFF
+            }
+            assertImagingError(.unsupported, [name, "65535x65535", "limit"]) {
+                try DICOMImage.decode(DICOMDataSet.parse(bytes, path: name))
+            }
+        }
+        // Within the limit but far more samples than an RLE frame of this size can hold.
+        var bytes = [UInt8](try Data(contentsOf: Fixtures.url("dicom/MR_small_RLE.dcm")))
+        let ds = try DICOMDataSet.parse(bytes, path: "rle")
+        for tag in [DICOMTag.rows, .columns] {
+            bytes[ds.elements[tag]!.offset] = 0x00
+            bytes[ds.elements[tag]!.offset + 1] = 0x10  // 4096
+        }
+        assertImagingError(.truncated, ["rle", "cannot hold 4096x4096"]) { try DICOMImage.decode(DICOMDataSet.parse(bytes, path: "rle")) }
+        // Within the limit: the codestream's own header must agree with Rows/Columns before
+        // any codec allocates.
+        for name in ["codecs/MR_small_jpeg_ls_lossless.dcm", "codecs/MR_small_jp2klossless.dcm", "codecs/lossless_p7_16bit_signed.dcm",
+                     "codecs/baseline_8bit_2frames.dcm", "codecs/extended_12bit_2frames.dcm"] {
+            var bytes = [UInt8](try Data(contentsOf: Fixtures.url(name)))
+            let ds = try DICOMDataSet.parse(bytes, path: name)
+            bytes[ds.elements[DICOMTag.rows]!.offset] &+= 1
+            assertImagingError(.inconsistent, [name, "Columns x Rows"]) { try DICOMImage.decode(DICOMDataSet.parse(bytes, path: name)) }
+        }
+    }
+
     /// Damaged codestreams: every cut of each compressed fixture, and flipped bytes in its pixel
     /// data, give a typed error or an image; never a crash.
     func testDamagedCodestreamsNeverCrash() throws {

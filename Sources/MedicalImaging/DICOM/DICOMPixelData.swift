@@ -48,8 +48,19 @@ enum DICOMPixelData {
         return out
     }
 
+    /// The most bytes one decoded frame, and all frames, may take. Compressed pixel data does not
+    /// bound the image size the header claims (a few bytes of codestream can declare 65535 x 65535),
+    /// so without a limit a hostile header could make the decoders allocate tens of gigabytes.
+    /// The largest real frames (mammography, 4096 x 5120 x 16 bits) are about 40 MB.
+    static let maxFrameBytes = 1 << 30
+    static let maxTotalBytes = 1 << 33
+
     private static func decodeEncapsulated(_ ds: DICOMDataSet, layout: PixelLayout) throws -> [UInt8] {
         let path = ds.path
+        guard layout.bytesPerFrame <= maxFrameBytes, layout.bytesPerFrame * layout.frames <= maxTotalBytes else {
+            throw ImagingError(.unsupported, path: path, field: DICOMTag.pixelData.description,
+                               "\(layout.frames) frame(s) of \(layout.rows)x\(layout.columns) at \(layout.bitsAllocated) bits exceed the decoder's limit of \(maxFrameBytes >> 20) MiB per frame and \(maxTotalBytes >> 30) GiB in all")
+        }
         let groups = try frameFragments(ds, frames: layout.frames)
         var out = [UInt8]()
         out.reserveCapacity(layout.bytesPerFrame * layout.frames)

@@ -44,9 +44,13 @@ public enum NRRDReader {
             data = Array(bytes[h.dataOffset...])
         }
         if h.encoding == "gzip" || h.encoding == "gz" {
+            // The image needs sizes x type bytes (after byte skip); more is refused while
+            // inflating, so a small hostile file cannot expand without bound.
+            let count = h.sizes.reduce(1) { a, b in a.multipliedReportingOverflow(by: b).overflow ? Int.max : a * b }
+            let limit = min(1 << 36, count.multipliedReportingOverflow(by: h.type.size).overflow ? 1 << 36 : count * h.type.size) + max(0, h.byteSkip)
             let compressed = data
             data = try ImagingError.naming(path: dataPath, field: "gzip data") {
-                try compressed.withUnsafeBytes { try Zlib.inflate($0, wrapper: .gzip) }
+                try compressed.withUnsafeBytes { try Zlib.inflate($0, wrapper: .gzip, limit: limit) }
             }
         }
         return (data, dataPath)

@@ -66,7 +66,8 @@ enum DCTJPEG {
                 height = try u16(position + 3)
                 width = try u16(position + 5)
                 let n = Int(data[position + 7])
-                guard precision == 8 || precision == 12, width > 0, height > 0, length == 8 + 3 * n else {
+                guard precision == 8 || precision == 12, width > 0, height > 0, length == 8 + 3 * n,
+                      width * height <= 1 << 28 else {
                     throw fail("SOF declares precision \(precision), \(width)x\(height), \(n) components (segment length \(length))")
                 }
                 guard n == 1 else {

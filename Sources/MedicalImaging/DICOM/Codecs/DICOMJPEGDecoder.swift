@@ -7,8 +7,12 @@ import CJPEG
 /// refused.
 enum DICOMJPEGDecoder {
     static func decode(_ stream: [UInt8], layout: PixelLayout, context: FrameContext) throws -> [UInt8] {
-        guard let (marker, precision) = frameHeader(stream) else {
+        guard let (marker, precision, width, height) = frameHeader(stream) else {
             throw context.error(.corrupt, "JPEG codestream has no frame header (SOFn marker)")
+        }
+        // Checked before any decoder allocates for the size the codestream claims.
+        guard width == layout.columns, height == layout.rows else {
+            throw context.error(.inconsistent, "JPEG frame header says \(width)x\(height); Columns x Rows say \(layout.columns)x\(layout.rows)")
         }
         switch marker {
         case 0xC3:
@@ -59,8 +63,9 @@ enum DICOMJPEGDecoder {
         }
     }
 
-    /// The first SOFn marker and its sample precision, found by walking the marker segments.
-    static func frameHeader(_ s: [UInt8]) -> (marker: UInt8, precision: Int)? {
+    /// The first SOFn marker, its sample precision and the image size, found by walking the
+    /// marker segments.
+    static func frameHeader(_ s: [UInt8]) -> (marker: UInt8, precision: Int, width: Int, height: Int)? {
         guard s.count >= 4, s[0] == 0xFF, s[1] == 0xD8 else { return nil }
         var p = 2
         while p + 4 < s.count {
@@ -68,7 +73,8 @@ enum DICOMJPEGDecoder {
             let m = s[p + 1]
             if m == 0xFF { p += 1; continue }
             if (0xC0...0xCF).contains(m) && m != 0xC4 && m != 0xC8 && m != 0xCC {
-                return (m, Int(s[p + 4]))
+                guard p + 8 < s.count else { return nil }
+                return (m, Int(s[p + 4]), Int(s[p + 7]) << 8 | Int(s[p + 8]), Int(s[p + 5]) << 8 | Int(s[p + 6]))
             }
             if m == 0xD9 || m == 0xDA { return nil }
             p += 2 + (Int(s[p + 2]) << 8 | Int(s[p + 3]))

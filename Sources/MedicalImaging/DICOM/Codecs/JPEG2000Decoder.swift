@@ -6,9 +6,12 @@ enum JPEG2000Decoder {
     static func decode(_ stream: [UInt8], layout: PixelLayout, context: FrameContext) throws -> [UInt8] {
         var image = copj_image()
         defer { copj_free(&image) }
-        let status = stream.withUnsafeBufferPointer { copj_decode($0.baseAddress, $0.count, &image) }
+        let status = stream.withUnsafeBufferPointer {
+            copj_decode($0.baseAddress, $0.count, Int32(layout.columns), Int32(layout.rows), &image)
+        }
         guard status == 0, let samples = image.samples else {
             let message = withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if image.size_mismatch != 0 { throw context.error(.inconsistent, message) }
             throw context.error(.corrupt, "cannot decode JPEG 2000: OpenJPEG: \(message)")
         }
         guard Int(image.width) == layout.columns, Int(image.height) == layout.rows, image.components == 1 else {

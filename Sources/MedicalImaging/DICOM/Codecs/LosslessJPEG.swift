@@ -67,7 +67,10 @@ enum LosslessJPEG {
                 height = try u16(position + 3)
                 width = try u16(position + 5)
                 let n = Int(data[position + 7])
-                guard (2...16).contains(precision), width > 0, height > 0, n >= 1, length == 8 + 3 * n else {
+                // The caller has matched the first frame header to the DICOM size; a later one must
+                // not claim more (its planes are allocated here).
+                guard (2...16).contains(precision), width > 0, height > 0, n >= 1, length == 8 + 3 * n,
+                      width * height * n <= 1 << 28 else {
                     throw fail("SOF3 declares precision \(precision), \(width)x\(height), \(n) components (segment length \(length))")
                 }
                 components = []

@@ -14,6 +14,10 @@ enum RLEDecoder {
         }
         let offsets = (0..<planes).map { Int(r.u32(4 + 4 * $0)!) }
         let n = layout.samplesPerFrame
+        // A PackBits run of 2 bytes yields at most 128, so a frame cannot decode from less data.
+        guard n <= 64 * stream.count else {
+            throw context.error(.truncated, "RLE frame of \(stream.count) bytes cannot hold \(layout.rows)x\(layout.columns) samples")
+        }
         var out = [UInt8](repeating: 0, count: n * planes)
         for plane in 0..<planes {
             let start = offsets[plane]
