@@ -39,6 +39,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        // DICOM codecs: JPEG-LS (CharLS) and JPEG 2000 (OpenJPEG, through a small C shim).
+        .systemLibrary(name: "CCharLS", pkgConfig: "charls", providers: [.apt(["libcharls-dev"])]),
+        .target(name: "COpenJPEG", cSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5"])],
+                linkerSettings: [.linkedLibrary("openjp2")]),
 
         .target(name: "TensorRuntime",
                 dependencies: [.product(name: "Numerics", package: "swift-numerics")]),
@@ -53,7 +57,7 @@ let package = Package(
         .target(name: "ModelStore",
                 dependencies: ["ArchiveIO", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SAMModels", dependencies: ["TensorRuntime", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "ArchiveIO", "CPNG", "CJPEG"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "ArchiveIO", "CPNG", "CJPEG", "CCharLS", "COpenJPEG"]),
         .target(name: "Segmentation", dependencies: ["TensorRuntime", "SAMModels", "ModelStore", "MedicalImaging"]),
         // `cpu` backend benchmarks against PyTorch (Benchmarks/cpu/README.md).
         .executableTarget(name: "CPUBench", dependencies: ["CPUBackend", "SAMModels", "Segmentation", "MedicalImaging"],

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what medsam-swift needs on a fresh Debian/Ubuntu machine (idempotent):
 # OpenCL and Vulkan loaders and headers, the CPU drivers PoCL and lavapipe (so the GPU
-# backends also run without a GPU), OpenBLAS, zlib, libpng, libjpeg, and the shader tools.
+# backends also run without a GPU), OpenBLAS, zlib, libpng, libjpeg, CharLS and OpenJPEG (DICOM
+# JPEG-LS and JPEG 2000), dicom3tools (dciodvfy checks the DICOM SEG we write), and the shader tools.
 set -euo pipefail
 
 packages=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers glslang-tools spirv-tools
-  libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
+  libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev dicom3tools
   python3 python3-pip
 )
 missing=()
@@ -30,5 +31,9 @@ fi
 # Python packages used only by the cross-checking scripts (reading our outputs with the
 # libraries users trust). torch is NOT needed here; it is only for scripts/reference/.
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
-python3 -m pip install -q numpy pydicom nibabel \
-  || python3 -m pip install -q --break-system-packages numpy pydicom nibabel
+# pylibjpeg and its plugins let pydicom decode compressed DICOM for check_dicom_*.py; SimpleITK and
+# pynrrd read and write the NRRD and MetaImage files check_nrrd_metaimage.py compares; highdicom
+# reads the DICOM SEG back in check_dicom_seg.py.
+py_packages=(numpy pydicom nibabel pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle SimpleITK pynrrd highdicom)
+python3 -m pip install -q "${py_packages[@]}" \
+  || python3 -m pip install -q --break-system-packages "${py_packages[@]}"

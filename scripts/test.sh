@@ -34,9 +34,11 @@ step "devices (CI requires an OpenCL and a Vulkan device)"
 python3 scripts/tests/check_devices.py "$medsam" --require opencl,vulkan
 
 step "unit and integration tests"
-# NIfTIExportTests leaves the NIfTI files it writes here, for nibabel to read below.
+# NIfTIExportTests leaves the NIfTI files it writes here, for nibabel to read below;
+# DICOMSegTests its DICOM SEG, for dciodvfy, pydicom and highdicom.
 nifti_export=$(mktemp -d)
-MEDSAM_NIFTI_EXPORT_DIR="$nifti_export" swift test -j "$jobs" 2>&1 | tee .test-output.log
+seg_export=$(mktemp -d)
+MEDSAM_NIFTI_EXPORT_DIR="$nifti_export" MEDSAM_SEG_EXPORT_DIR="$seg_export" swift test -j "$jobs" 2>&1 | tee .test-output.log
 # Both test libraries must report: XCTest's overall summary (its last "Executed" line) with 0
 # failures, and Swift Testing's (the backend conformance suite) saying the run passed; a missing
 # summary means a crash.
@@ -55,6 +57,18 @@ python3 scripts/tests/check_nifti_writer.py "$nifti_export"
 rm -rf "$nifti_export"
 # medsam info --input agrees with pydicom on every DICOM test file pydicom ships.
 python3 scripts/tests/check_dicom_info.py "$medsam"
+# medsam convert decodes every greyscale DICOM test file pydicom ships (native, deflated, big-endian,
+# RLE, JPEG lossless/baseline, JPEG-LS, JPEG 2000; pydicom through its pylibjpeg handlers) to the
+# same pixels, after the modality rescale, and the same geometry (about 15 s).
+python3 scripts/tests/check_dicom_pixels.py "$medsam"
+# NRRD (.nrrd, .nhdr, .seg.nrrd) and MetaImage (.mha, .mhd) in every encoding, read through
+# medsam convert and written back, against SimpleITK and pynrrd (about 6 s).
+python3 scripts/tests/check_nrrd_metaimage.py "$medsam"
+# The DICOM SEG DICOMSegTests wrote, and the one medsam convert writes from the same mask as NIfTI:
+# valid under dciodvfy, read back by pydicom and highdicom with each segment's pixels over the right
+# source slice.
+python3 scripts/tests/check_dicom_seg.py "$seg_export" Tests/MedicalImagingTests/Fixtures/series "$medsam"
+rm -rf "$seg_export"
 # LiteMedSAM with its real weights through the CLI on the cpu and OpenCL (PoCL) backends equals the
 # PyTorch-recorded outputs (embedding and logits NMSE <= 1e-6, mask IoU >= 0.999), on the CT and
 # the MR slice.

@@ -9,7 +9,7 @@ struct MedSAM: ParsableCommand {
         commandName: "medsam",
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
         version: medsamVersion,
-        subcommands: [Segment.self, VolumeSegment.self, Embed.self, Info.self, Devices.self, Fetch.self,
+        subcommands: [Segment.self, VolumeSegment.self, Embed.self, Info.self, Convert.self, Devices.self, Fetch.self,
                       Parity.self, Bench.self])
 
     /// Parses and runs a subcommand; any failure prints exactly one `error: ...` line on

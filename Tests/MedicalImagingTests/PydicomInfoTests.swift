@@ -30,18 +30,19 @@ final class PydicomInfoTests: XCTestCase {
             let info = try MedicalImageInfo.read(url)
             XCTAssertEqual(info.shape, doubles(want["shape"]).map(Int.init), name)
             for (a, b) in zip(info.spacing, doubles(want["spacing"])) { assertClose(a, b, rtol: 1e-9, name) }
-            assertClose(info.min, (want["min"] as! NSNumber).doubleValue, rtol: 1e-6, "\(name) min")
-            assertClose(info.max, (want["max"] as! NSNumber).doubleValue, rtol: 1e-6, "\(name) max")
+            // Lossy DCT JPEG: one grey level of inverse-DCT rounding (`atol`, check_dicom_info.py).
+            let atol = (want["atol"] as? NSNumber)?.doubleValue ?? 1e-5
+            assertClose(info.min, (want["min"] as! NSNumber).doubleValue, rtol: 1e-6, atol: atol, "\(name) min")
+            assertClose(info.max, (want["max"] as! NSNumber).doubleValue, rtol: 1e-6, atol: atol, "\(name) max")
             compared += 1
         }
         for (name, uid) in refused.sorted(by: { $0.key < $1.key }) {
             guard let url = locate(name, folder) else { continue }
-            assertImagingError(.unsupported, [name, uid, "(0002,0010) TransferSyntaxUID"]) { try MedicalImageInfo.read(url) }
+            assertImagingError(.unsupported, [name, uid]) { try MedicalImageInfo.read(url) }
             refusals += 1
         }
-        // The fixture copies alone cover 5 supported files and 3 refusals.
-        XCTAssertGreaterThanOrEqual(compared, 5)
-        XCTAssertGreaterThanOrEqual(refusals, 3)
+        // The fixture copies alone cover 8 supported files.
+        XCTAssertGreaterThanOrEqual(compared, 8)
         print("pydicom comparison: \(compared) files compared, \(refusals) refusals checked")
     }
 }

@@ -99,14 +99,16 @@ final class RasterTests: XCTestCase {
         let cases: [(String, MedicalImageFormat)] = [
             ("nifti/syn_uint8.nii", .nifti), ("nifti/standard.nii.gz", .nifti), ("dicom/CT_small.dcm", .dicom),
             ("series", .dicomSeries), ("raster/grey8.png", .png), ("raster/rgb.jpg", .jpeg),
-            ("raster/grey8.npy", .npy), ("npz/case2d.npz", .npz),
+            ("raster/grey8.npy", .npy), ("npz/case2d.npz", .npz), ("formats/sitk_raw.nrrd", .nrrd),
+            ("formats/sitk_detached.nhdr", .nrrd), ("formats/sitk_raw.mha", .metaimage), ("formats/sitk_detached.mhd", .metaimage),
         ]
         for (name, format) in cases { XCTAssertEqual(try MedicalImageFile.format(of: Fixtures.url(name)), format, name) }
         // Without a telling extension the magic bytes decide.
         let dir = Fixtures.tempFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         for (name, format) in [("dicom/MR_small.dcm", MedicalImageFormat.dicom), ("raster/grey8.png", .png),
-                               ("nifti/syn_int8.nii", .nifti), ("nifti/standard.nii.gz", .nifti)] {
+                               ("nifti/syn_int8.nii", .nifti), ("nifti/standard.nii.gz", .nifti),
+                               ("formats/sitk_gzip.nrrd", .nrrd), ("formats/sitk_zlib.mha", .metaimage)] {
             let copy = dir.appendingPathComponent(UUID().uuidString)
             try FileManager.default.copyItem(at: Fixtures.url(name), to: copy)
             XCTAssertEqual(try MedicalImageFile.format(of: copy), format, name)

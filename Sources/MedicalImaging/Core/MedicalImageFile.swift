@@ -10,13 +10,28 @@ public enum MedicalImage {
 
 /// The input formats the CLI accepts.
 public enum MedicalImageFormat: String, Codable, Sendable {
-    case nifti, dicom, dicomSeries = "dicom-series", png, jpeg, npy, npz
+    case nifti, dicom, dicomSeries = "dicom-series", png, jpeg, npy, npz, nrrd, metaimage
+}
+
+/// Choices a reader cannot make alone.
+public struct MedicalImageReadOptions: Sendable {
+    /// Which volume of a 4-D (or higher) NIfTI, or which frame of a multi-frame DICOM file, to
+    /// read (0-based); required for NIfTI with more than one volume.
+    public var volumeIndex: Int?
+    /// What to do with a DICOM series whose slices are unevenly spaced.
+    public var unevenSlices: UnevenSlicePolicy
+
+    public init(volumeIndex: Int? = nil, unevenSlices: UnevenSlicePolicy = .refuse) {
+        self.volumeIndex = volumeIndex
+        self.unevenSlices = unevenSlices
+    }
 }
 
 /// Opens any supported input by its name and, where the name does not say, its first bytes.
 public enum MedicalImageFile {
     /// The format of `url`: a folder is a DICOM series; otherwise the extension decides
-    /// (`.nii`, `.nii.gz`, `.dcm`, `.png`, `.jpg`/`.jpeg`, `.npy`, `.npz`), and files with another
+    /// (`.nii`, `.nii.gz`, `.dcm`, `.nrrd`/`.nhdr`, `.mha`/`.mhd`, `.png`, `.jpg`/`.jpeg`, `.npy`,
+    /// `.npz`), and files with another
     /// name are recognised by their magic bytes.
     public static func format(of url: URL) throws -> MedicalImageFormat {
         var isDir: ObjCBool = false
@@ -31,6 +46,8 @@ public enum MedicalImageFile {
         if name.hasSuffix(".jpg") || name.hasSuffix(".jpeg") { return .jpeg }
         if name.hasSuffix(".npy") { return .npy }
         if name.hasSuffix(".npz") { return .npz }
+        if name.hasSuffix(".nrrd") || name.hasSuffix(".nhdr") { return .nrrd }
+        if name.hasSuffix(".mha") || name.hasSuffix(".mhd") { return .metaimage }
         let head = try prefix(url, 348)
         if head.count >= 132, head[128..<132].elementsEqual("DICM".utf8) { return .dicom }
         if head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return .png }
@@ -38,21 +55,30 @@ public enum MedicalImageFile {
         if head.starts(with: [0x93]) && head.dropFirst().starts(with: "NUMPY".utf8) { return .npy }
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .npz }
         if head.starts(with: [0x1F, 0x8B]) { return .nifti }
+        if head.starts(with: Array("NRRD000".utf8)) { return .nrrd }
+        if head.starts(with: Array("ObjectType".utf8)) || head.starts(with: Array("NDims".utf8)) { return .metaimage }
         if head.count >= 4 {
             let le = ByteReader(head).i32(0), be = ByteReader(head, bigEndian: true).i32(0)
             if [348, 540].contains(le) || [348, 540].contains(be) { return .nifti }
         }
         throw ImagingError(.unsupported, path: url.path,
-                           "unknown image format; expected .nii, .nii.gz, DICOM, .png, .jpg, .npy or .npz")
+                           "unknown image format; expected .nii, .nii.gz, DICOM, .nrrd, .nhdr, .mha, .mhd, .png, .jpg, .npy or .npz")
     }
 
     /// Reads `url` in its format. A single DICOM file and a NIfTI image are volumes (a 2-D DICOM
     /// has one slice); PNG, JPEG, NPY and 2-D MedSAM npz are images.
-    public static func read(_ url: URL) throws -> MedicalImage {
-        switch try format(of: url) {
-        case .nifti: return .volume(try NIfTIReader.read(url))
-        case .dicom: return .volume(try DICOMImage.read(url).volume())
-        case .dicomSeries: return .volume(try DICOMSeries.read(folder: url))
+    public static func read(_ url: URL, options: MedicalImageReadOptions = .init()) throws -> MedicalImage {
+        let format = try format(of: url)
+        if let index = options.volumeIndex, ![.nifti, .dicom, .nrrd, .metaimage].contains(format) {
+            throw ImagingError(.invalidArgument, path: url.path, field: "volume index",
+                               "is \(index), but a volume index applies only to 4-D NIfTI, NRRD and MetaImage and multi-frame DICOM files, not \(format.rawValue)")
+        }
+        switch format {
+        case .nifti: return .volume(try NIfTIReader.read(url, volumeIndex: options.volumeIndex))
+        case .dicom: return .volume(try DICOMImage.read(url).stackedVolume(volumeIndex: options.volumeIndex))
+        case .dicomSeries: return .volume(try DICOMSeries.read(folder: url, unevenSlices: options.unevenSlices))
+        case .nrrd: return .volume(try NRRDReader.read(url, volumeIndex: options.volumeIndex))
+        case .metaimage: return .volume(try MetaImage.read(url, volumeIndex: options.volumeIndex))
         case .png: return .image(try PNGCodec.read(url))
         case .jpeg: return .image(try JPEGCodec.read(url))
         case .npy: return .image(try readNPYImage(url))

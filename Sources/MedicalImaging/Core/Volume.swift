@@ -58,6 +58,9 @@ public struct Volume: Equatable, Sendable {
     /// The NIfTI geometry fields of the source, kept so a mask written for this volume has exactly
     /// the same qform, sform and pixdim. `nil` for volumes not read from NIfTI.
     public var niftiGeometry: NIfTIGeometry?
+    /// The DICOM images the slices came from (one instance per k), so a DICOM SEG of a mask can
+    /// reference them. `nil` for volumes not read from single-frame DICOM, or resampled.
+    public var dicomSource: DICOMSource?
 
     public init(voxels: [Float], dims: [Int], spacing: [Double], affine: Affine, frame: WorldFrame,
                 sourceType: VoxelType, source: String, modality: String? = nil,
@@ -97,6 +100,31 @@ public struct Volume: Equatable, Sendable {
         precondition(values.count == voxels.count, "withVoxels: \(values.count) values for \(voxels.count) voxels")
         v.voxels = values
         v.sourceType = sourceType
+        return v
+    }
+
+    /// Slice `k` (along the third axis) as a one-slice volume at that slice's place in the world:
+    /// one frame of a multi-frame DICOM file.
+    public func slice(_ k: Int, path: String) throws -> Volume {
+        guard (0..<nz).contains(k) else {
+            throw ImagingError(.invalidArgument, path: path, field: "volume index",
+                               "is \(k), expected 0...\(nz - 1) for \(nz) frame(s)")
+        }
+        var v = self
+        let n = nx * ny
+        v.voxels = Array(voxels[(k * n)..<((k + 1) * n)])
+        v.dims = [nx, ny, 1]
+        let step = affine.column(2)
+        let origin = (0..<3).map { affine.m[$0][3] + Double(k) * step[$0] }
+        v.affine = Affine(columns: [affine.column(0), affine.column(1), step], origin: origin)
+        v.niftiGeometry = nil
+        if var d = dicomSource, d.instances.count == nz {
+            d.instances = [d.instances[k]]
+            v.dicomSource = d
+        } else {
+            v.dicomSource = nil
+        }
+        v.source = "\(source) frame \(k)"
         return v
     }
 

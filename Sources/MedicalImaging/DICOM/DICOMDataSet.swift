@@ -5,6 +5,8 @@ import Foundation
 ///
 /// Sequences are walked only to skip them (defined or undefined length, nested to any sane depth);
 /// their contents are not kept, since the image geometry this package needs is all at top level.
+/// Encapsulated (compressed) pixel data is split into its fragments here; decoding them is
+/// `DICOMPixelData`'s job.
 public struct DICOMDataSet {
     struct Element {
         var vr: String
@@ -20,9 +22,21 @@ public struct DICOMDataSet {
     public private(set) var transferSyntaxUID: String = ""
     /// The media storage SOP class UID from the file meta information ("" when absent).
     public private(set) var sopClassUID: String = ""
+    /// Whether the body's elements carry their VR (every transfer syntax but implicit VR little endian).
+    private(set) var explicitVR = true
+    /// Whether the body is big-endian (the retired Explicit VR Big Endian transfer syntax).
+    public private(set) var bigEndian = false
+    /// Whether the transfer syntax encapsulates the pixel data in fragments (every compressed one).
+    public private(set) var encapsulated = false
+    /// Encapsulated pixel data: the basic offset table (byte offsets of each frame's first
+    /// fragment item, counted from the first fragment's item tag; empty when the table is empty).
+    var offsetTable: [Int] = []
+    /// Encapsulated pixel data: each fragment's bytes and the offset of its item tag, counted as
+    /// `offsetTable` counts.
+    var fragments: [(item: Int, bytes: Range<Int>)] = []
 
     /// Parses `bytes` (a whole file). Refuses files without the Part 10 preamble and "DICM",
-    /// big-endian and compressed transfer syntaxes, and elements that run past the end.
+    /// transfer syntaxes `DICOMPixelData` cannot decode, and elements that run past the end.
     public static func parse(_ bytes: [UInt8], path: String) throws -> DICOMDataSet {
         guard bytes.count >= 132, bytes[128..<132].elementsEqual("DICM".utf8) else {
             throw ImagingError(.corrupt, path: path, field: "preamble",
@@ -55,18 +69,23 @@ public struct DICOMDataSet {
             body = DICOMDataSet(path: path, bytes: inflated)
             offset = 0
         case TransferSyntax.explicitBig:
-            throw ImagingError(.unsupported, path: path, field: DICOMTag.transferSyntax.description,
-                               "\(TransferSyntax.describe(ts)) is not supported; convert to little endian (e.g. `gdcmconv --raw`)")
+            body = meta
+            body.bigEndian = true
+        case _ where TransferSyntax.encapsulated.contains(ts):
+            body = meta
+            body.encapsulated = true
         default:
             throw ImagingError(.unsupported, path: path, field: DICOMTag.transferSyntax.description,
                                "\(TransferSyntax.describe(ts)) is a compressed transfer syntax this reader does not decode; decompress first (e.g. `gdcmconv --raw` or `dcmdjpeg`)")
         }
         body.transferSyntaxUID = ts
+        body.explicitVR = explicit
         body.sopClassUID = sop
         while offset < body.bytes.count {
             // Trailing padding shorter than an element header is tolerated.
             if body.bytes.count - offset < 8 { break }
-            let tag = DICOMTag(ByteReader(body.bytes).u16(offset)!, ByteReader(body.bytes).u16(offset + 2)!)
+            let r = ByteReader(body.bytes, bigEndian: body.bigEndian)
+            let tag = DICOMTag(r.u16(offset)!, r.u16(offset + 2)!)
             offset = try body.readElement(at: offset, explicit: explicit, depth: 0, store: true)
             if tag == .pixelData { break }
         }
@@ -84,7 +103,7 @@ public struct DICOMDataSet {
     /// Reads one element header at `offset`, records it when `store`, and returns the offset after
     /// its value (after the whole sequence for undefined-length sequences).
     private mutating func readElement(at offset: Int, explicit: Bool, depth: Int, store: Bool) throws -> Int {
-        let r = ByteReader(bytes)
+        let r = ByteReader(bytes, bigEndian: bigEndian)
         guard let g = r.u16(offset), let e = r.u16(offset + 2) else { throw truncated(offset, nil) }
         let tag = DICOMTag(g, e)
         var vr = ""
@@ -109,6 +128,11 @@ public struct DICOMDataSet {
             valueOffset = offset + 8
         }
         if length == 0xFFFF_FFFF {
+            if tag == .pixelData && encapsulated && depth == 0 {
+                let end = try readFragments(at: valueOffset)
+                if store { elements[tag] = Element(vr: vr, offset: valueOffset, length: end - valueOffset) }
+                return end
+            }
             if tag == .pixelData {
                 throw ImagingError(.corrupt, path: path, field: tag.description,
                                    "encapsulated (undefined-length) pixel data in uncompressed transfer syntax \(transferSyntaxUID)")
@@ -131,12 +155,52 @@ public struct DICOMDataSet {
         return valueOffset + len
     }
 
+    /// Records the basic offset table and fragments of encapsulated pixel data starting at `start`
+    /// (PS3.5 A.4); returns the offset after the sequence delimiter.
+    private mutating func readFragments(at start: Int) throws -> Int {
+        let r = ByteReader(bytes)
+        let field = DICOMTag.pixelData.description
+        var offset = start
+        var first = true
+        var itemBase = 0
+        while true {
+            guard let g = r.u16(offset), let e = r.u16(offset + 2), let l = r.u32(offset + 4) else {
+                throw ImagingError(.truncated, path: path, field: field,
+                                   "encapsulated pixel data has no sequence delimiter before the end of the file")
+            }
+            let t = DICOMTag(g, e)
+            if t == .sequenceDelimiter { return offset + 8 }
+            guard t == .item else {
+                throw ImagingError(.corrupt, path: path, field: field,
+                                   "expected a fragment item (FFFE,E000) at byte \(offset), found \(t)")
+            }
+            let len = Int(l)
+            guard l != 0xFFFF_FFFF, r.has(offset + 8, len) else {
+                throw ImagingError(.truncated, path: path, field: field,
+                                   "fragment at byte \(offset) of \(l) bytes runs past the end of the file (\(bytes.count) bytes)")
+            }
+            if first {
+                // The first item is the basic offset table: 32-bit little-endian offsets.
+                guard len % 4 == 0 else {
+                    throw ImagingError(.corrupt, path: path, field: field,
+                                       "basic offset table has \(len) bytes, expected a multiple of 4")
+                }
+                offsetTable = (0..<(len / 4)).map { Int(r.u32(offset + 8 + 4 * $0)!) }
+                itemBase = offset + 8 + len
+                first = false
+            } else {
+                fragments.append((item: offset - itemBase, bytes: (offset + 8)..<(offset + 8 + len)))
+            }
+            offset += 8 + len
+        }
+    }
+
     /// Skips the items of an undefined-length sequence; returns the offset after its delimiter.
     private mutating func skipSequence(at start: Int, explicit: Bool, depth: Int, tag: DICOMTag) throws -> Int {
         guard depth <= DICOMDataSet.maxDepth else {
             throw ImagingError(.corrupt, path: path, field: tag.description, "sequences nested deeper than \(DICOMDataSet.maxDepth)")
         }
-        let r = ByteReader(bytes)
+        let r = ByteReader(bytes, bigEndian: bigEndian)
         var offset = start
         while true {
             guard let g = r.u16(offset), let e = r.u16(offset + 2), let l = r.u32(offset + 4) else {
@@ -170,6 +234,47 @@ public struct DICOMDataSet {
     private func truncated(_ offset: Int, _ tag: DICOMTag?) -> ImagingError {
         ImagingError(.truncated, path: path, field: tag?.description ?? "byte \(offset)",
                      "element runs past the end of the file (\(bytes.count) bytes)")
+    }
+
+    // MARK: - Sequences
+
+    /// The items of sequence `tag`, each parsed as a data set of its own (same encoding), in order;
+    /// empty when the element is absent. In implicit VR the caller's knowing `tag` is a sequence
+    /// is what makes its value parse as items.
+    public func items(_ tag: DICOMTag) throws -> [DICOMDataSet] {
+        guard let el = elements[tag] else { return [] }
+        let r = ByteReader(bytes, bigEndian: bigEndian)
+        let end = el.offset + el.length
+        var offset = el.offset
+        var items: [DICOMDataSet] = []
+        func corrupt(_ m: String) -> ImagingError { ImagingError(.corrupt, path: path, field: tag.description, m) }
+        while offset + 8 <= end {
+            let t = DICOMTag(r.u16(offset)!, r.u16(offset + 2)!)
+            let length = r.u32(offset + 4)!
+            if t == .sequenceDelimiter { break }
+            guard t == .item else { throw corrupt("expected an item tag (FFFE,E000) at byte \(offset), found \(t)") }
+            var item = DICOMDataSet(path: path, bytes: bytes)
+            item.bigEndian = bigEndian
+            item.explicitVR = explicitVR
+            item.transferSyntaxUID = transferSyntaxUID
+            var p = offset + 8
+            if length == 0xFFFF_FFFF {
+                while true {
+                    guard let g = r.u16(p), let e = r.u16(p + 2), p < end else { throw corrupt("sequence item has no delimiter") }
+                    if DICOMTag(g, e) == .itemDelimiter { p += 8; break }
+                    p = try item.readElement(at: p, explicit: explicitVR, depth: 1, store: true)
+                }
+            } else {
+                let itemEnd = p + Int(length)
+                guard itemEnd <= end else { throw corrupt("item at byte \(offset) of \(length) bytes runs past the sequence end") }
+                while p + 8 <= itemEnd { p = try item.readElement(at: p, explicit: explicitVR, depth: 1, store: true) }
+                guard p <= itemEnd else { throw corrupt("an element of the item at byte \(offset) runs past the item end") }
+                p = itemEnd
+            }
+            items.append(item)
+            offset = p
+        }
+        return items
     }
 
     // MARK: - Values
@@ -210,8 +315,11 @@ public struct DICOMDataSet {
         guard el.length >= 2 else {
             throw ImagingError(.corrupt, path: path, field: tag.description, "has \(el.length) bytes, expected 2 (US)")
         }
-        return Int(ByteReader(bytes).u16(el.offset)!)
+        return Int(ByteReader(bytes, bigEndian: bigEndian).u16(el.offset)!)
     }
+
+    /// The element's value representation as written ("" in implicit-VR data sets).
+    func vr(_ tag: DICOMTag) -> String? { elements[tag]?.vr }
 
     /// The raw bytes of an element's value.
     func value(_ tag: DICOMTag) -> ArraySlice<UInt8>? {

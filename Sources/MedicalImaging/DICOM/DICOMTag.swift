@@ -37,6 +37,8 @@ public struct DICOMTag: Hashable, Sendable, CustomStringConvertible {
     static let windowWidth = DICOMTag(0x0028, 0x1051)
     static let rescaleIntercept = DICOMTag(0x0028, 0x1052)
     static let rescaleSlope = DICOMTag(0x0028, 0x1053)
+    static let gridFrameOffsetVector = DICOMTag(0x3004, 0x000C)
+    static let doseGridScaling = DICOMTag(0x3004, 0x000E)
     static let pixelData = DICOMTag(0x7FE0, 0x0010)
     static let item = DICOMTag(0xFFFE, 0xE000)
     static let itemDelimiter = DICOMTag(0xFFFE, 0xE00D)
@@ -51,6 +53,7 @@ public struct DICOMTag: Hashable, Sendable, CustomStringConvertible {
         rows: "Rows", columns: "Columns", pixelSpacing: "PixelSpacing", bitsAllocated: "BitsAllocated",
         bitsStored: "BitsStored", pixelRepresentation: "PixelRepresentation", windowCenter: "WindowCenter",
         windowWidth: "WindowWidth", rescaleIntercept: "RescaleIntercept", rescaleSlope: "RescaleSlope",
+        gridFrameOffsetVector: "GridFrameOffsetVector", doseGridScaling: "DoseGridScaling",
         pixelData: "PixelData",
     ]
 }
@@ -61,6 +64,21 @@ enum TransferSyntax {
     static let explicitLittle = "1.2.840.10008.1.2.1"
     static let deflatedExplicitLittle = "1.2.840.10008.1.2.1.99"
     static let explicitBig = "1.2.840.10008.1.2.2"
+    static let jpegBaseline = "1.2.840.10008.1.2.4.50"
+    static let jpegExtended = "1.2.840.10008.1.2.4.51"
+    static let jpegLossless = "1.2.840.10008.1.2.4.57"
+    static let jpegLosslessSV1 = "1.2.840.10008.1.2.4.70"
+    static let jpegLSLossless = "1.2.840.10008.1.2.4.80"
+    static let jpegLSNearLossless = "1.2.840.10008.1.2.4.81"
+    static let jpeg2000Lossless = "1.2.840.10008.1.2.4.90"
+    static let jpeg2000 = "1.2.840.10008.1.2.4.91"
+    static let rle = "1.2.840.10008.1.2.5"
+
+    /// The compressed transfer syntaxes `DICOMPixelData` decodes (all encapsulate the pixel data).
+    static let encapsulated: Set<String> = [
+        jpegBaseline, jpegExtended, jpegLossless, jpegLosslessSV1, jpegLSLossless, jpegLSNearLossless,
+        jpeg2000Lossless, jpeg2000, rle,
+    ]
 
     static let names: [String: String] = [
         implicitLittle: "Implicit VR Little Endian",

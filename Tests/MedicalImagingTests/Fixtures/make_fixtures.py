@@ -138,6 +138,8 @@ open(out("bad/not_gzip.nii.gz"), "wb").write(b"this is not gzip data at all, onl
 # ---------------------------------------------------------------- DICOM
 def dicom_expect(name, ds):
     arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
+    if "DoseGridScaling" in ds:  # RT Dose: the stored integers times the grid scaling are dose
+        arr = arr * float(ds.DoseGridScaling)
     d = samples(arr)
     ps = [float(v) for v in ds.get("PixelSpacing", [1, 1])]
     z = ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1
