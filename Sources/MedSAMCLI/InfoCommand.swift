@@ -15,6 +15,12 @@ struct Info: ParsableCommand {
     @Option(help: "With --checkpoint: the model it must be.")
     var model: String?
 
+    @Option(help: "With --input: which volume of a 4-D NIfTI, NRRD or MetaImage, or frame group of a multi-frame DICOM file (0-based).")
+    var volumeIndex: Int?
+
+    @Option(help: "With --input: a DICOM series with unevenly spaced slices: refuse (default) or resample.")
+    var unevenSlices: UnevenSlicePolicy = .refuse
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -28,7 +34,8 @@ struct Info: ParsableCommand {
             let summary = try CheckpointSummary.read(path: c, requested: requested)
             if json { try printJSON(summary) } else { print(describe(summary)) }
         case (nil, let i?):
-            let info = try MedicalImageInfo.read(URL(fileURLWithPath: i))
+            let info = try MedicalImageInfo.read(URL(fileURLWithPath: i),
+                                                 options: MedicalImageReadOptions(volumeIndex: volumeIndex, unevenSlices: unevenSlices))
             if json { try printJSON(info) } else { print(describe(info, path: i)) }
         default:
             throw CLIError("give exactly one of --checkpoint PATH or --input PATH")

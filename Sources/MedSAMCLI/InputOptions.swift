@@ -27,6 +27,12 @@ struct InputOptions: ParsableArguments {
     @Option(help: "CT window preset: soft-tissue, lung, bone or brain.")
     var windowPreset: String?
 
+    @Option(help: "Which volume of a 4-D NIfTI, NRRD or MetaImage, or frame group of a multi-frame DICOM file (0-based).")
+    var volumeIndex: Int?
+
+    @Option(help: "A DICOM series with unevenly spaced slices: refuse (default) or resample.")
+    var unevenSlices: UnevenSlicePolicy = .refuse
+
     /// The intensity mapping asked for, or nil for the automatic choice.
     func mapping() throws -> IntensityMapping? {
         if window != nil && windowPreset != nil { throw CLIError("give either --window or --window-preset, not both") }
@@ -47,7 +53,8 @@ struct InputOptions: ParsableArguments {
 
     /// The file as read.
     func read() throws -> MedicalImage {
-        try MedicalImageFile.read(URL(fileURLWithPath: input))
+        try MedicalImageFile.read(URL(fileURLWithPath: input),
+                                  options: MedicalImageReadOptions(volumeIndex: volumeIndex, unevenSlices: unevenSlices))
     }
 
     /// The 2-D image to segment (mapped to 0...255) and, for a 3-D input, the mapped volume.

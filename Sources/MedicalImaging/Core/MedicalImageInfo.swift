@@ -47,9 +47,9 @@ public struct MedicalImageInfo: Codable, Equatable, Sendable {
     }
 
     /// Reads `url` and summarises it.
-    public static func read(_ url: URL) throws -> MedicalImageInfo {
+    public static func read(_ url: URL, options: MedicalImageReadOptions = MedicalImageReadOptions()) throws -> MedicalImageInfo {
         let format = try MedicalImageFile.format(of: url)
-        switch try MedicalImageFile.read(url) {
+        switch try MedicalImageFile.read(url, options: options) {
         case .volume(let v): return MedicalImageInfo(volume: v, format: format)
         case .image(let im): return MedicalImageInfo(image: im, format: format)
         }
