@@ -9,7 +9,7 @@ struct MedSAM: ParsableCommand {
         commandName: "medsam",
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
         subcommands: [Segment.self, VolumeSegment.self, Embed.self, Info.self, Devices.self, Fetch.self,
-                      Parity.self, Bench.self])
+                      Parity.self, Bench.self, Everything.self])
 
     /// Parses and runs a subcommand; any failure prints exactly one `error: ...` line on
     /// standard error and exits non-zero (the contract in CLI.md), help and version still work.
