@@ -84,7 +84,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MedicalImagingTests", dependencies: ["ArchiveIO", "MedicalImaging"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"],
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "CPUBackend"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

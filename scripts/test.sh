@@ -73,6 +73,11 @@ rm -rf "$seg_export"
 # PyTorch-recorded outputs (embedding and logits NMSE <= 1e-6, mask IoU >= 0.999), on the CT and
 # the MR slice.
 python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends cpu,opencl
+# Everything mode (SAM's automatic mask generator) with LiteMedSAM's real weights on the CT slice,
+# through `medsam everything` on the cpu backend, against segment-anything's generator run in
+# PyTorch (scripts/reference/everything.py): same number of masks, each matched at IoU >= 0.99
+# with the same box, point and crop box, predicted IoU and stability within 1e-3.
+python3 scripts/tests/check_everything.py "$medsam" --backend cpu
 # Every model family end to end (SAM ViT-B, MedSAM, MobileSAM, LiteMedSAM) on seeded random
 # weights written by NumPy (.safetensors; a torch.save .pth zip for LiteMedSAM), through
 # `medsam segment` on real DICOM/NIfTI/PNG inputs with boxes, points, box + points, mask input
