@@ -8,7 +8,7 @@ struct MedSAM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "medsam",
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
-        subcommands: [Segment.self, VolumeSegment.self, Embed.self, Info.self, Devices.self, Fetch.self,
+        subcommands: [Segment.self, VolumeSegment.self, Batch.self, Embed.self, Info.self, Devices.self, Fetch.self,
                       Parity.self, Bench.self])
 
     /// Parses and runs a subcommand; any failure prints exactly one `error: ...` line on
