@@ -131,8 +131,9 @@ enum ChallengeInference {
         var areas = [Int](repeating: 0, count: tracks.count), ious = [Float](repeating: 0, count: tracks.count)
         func decode(_ z: Int, _ e: ImageEmbedding, _ active: [Int], prompts: [[Float]]) throws {
             try predictor.setEmbedding(e)
-            let p = try predictor.predict(prompts.map { ImagePrompt(box: $0) })
-            result.decodeMilliseconds += predictor.lastDecodeMilliseconds
+            let start = DispatchTime.now().uptimeNanoseconds
+            let p = try predictor.predict(frameBoxes: prompts)
+            result.decodeMilliseconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             for (j, t) in active.enumerated() {
                 var mask = [UInt8](repeating: 0, count: hw)
                 let label = UInt8(min(tracks[t].label, 255))
@@ -152,7 +153,8 @@ enum ChallengeInference {
             guard !active.isEmpty else { continue }
             let e = try embedding(z, order: up, at: position)
             let prompts = active.map { t in
-                z == tracks[t].middle ? tracks[t].box : propagated(tracks[t].previous, label: tracks[t].label, tracks[t].box, e.transform)
+                z == tracks[t].middle ? e.transform.box(tracks[t].box)
+                    : propagated(tracks[t].previous, label: tracks[t].label, tracks[t].box, e.transform)
             }
             try decode(z, e, active, prompts: prompts)
             if !shared.contains(z) { cache[z] = nil }
@@ -171,11 +173,10 @@ enum ChallengeInference {
         return result
     }
 
-    /// The box for a slice from the previous slice's mask (values 0 or the box's label, as the
-    /// reference keeps them): area-resized into the model frame, its tight box widened by
-    /// `bboxShift` and clipped to the frame; the middle box when the resized mask is empty.
-    /// Returned in original pixels chosen so that the predictor's truncation to the model
-    /// frame gives back the frame's integers.
+    /// The box, in the model frame, for a slice from the previous slice's mask (values 0 or the
+    /// box's label, as the reference keeps them): area-resized into the frame, its tight box
+    /// widened by `bboxShift` and clipped to the (padded) frame; the middle box (`resize_box_to_256`)
+    /// when the resized mask is empty.
     static func propagated(_ previous: [UInt8], label: Int, _ middle: [Float], _ t: ImageTransform) -> [Float] {
         let h = t.originalHeight, w = t.originalWidth
         let small = AreaResize.resize(previous.map(Float.init), height: h, width: w, channels: 1,
@@ -186,12 +187,8 @@ enum ChallengeInference {
                 x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
             }
         }
-        guard x1 >= 0 else { return middle }
+        guard x1 >= 0 else { return t.box(middle) }
         let s = t.inputSize
-        let frame = [max(0, x0 - bboxShift), max(0, y0 - bboxShift), min(s, x1 + bboxShift), min(s, y1 + bboxShift)]
-        let scale = Double(max(h, w)) / Double(s)
-        return frame.enumerated().map { i, v in
-            Float(min((Double(v) + 0.5) * scale, Double(i % 2 == 0 ? w : h)))
-        }
+        return [max(0, x0 - bboxShift), max(0, y0 - bboxShift), min(s, x1 + bboxShift), min(s, y1 + bboxShift)].map(Float.init)
     }
 }
