@@ -1,0 +1,96 @@
+import Foundation
+import MedicalImaging
+import TensorRuntime
+
+/// Writes a finished case's masks the way `medsam segment` (and, for challenge cases, the
+/// challenge's inference script) writes them, byte for byte, through a temporary file in the
+/// output's folder and a rename.
+enum MaskOutput {
+    /// Adds one image's result to the case's output buffers.
+    static func add(_ r: ImageResult, to a: CaseAssembly) throws {
+        let hw = a.height * a.width
+        let c = a.batchCase
+        switch c.format {
+        case .nifti where a.volume != nil:
+            if a.maskVolume == nil {
+                a.maskVolume = a.volume!.withVoxels([Float](repeating: 0, count: a.volume!.voxels.count), sourceType: .uint8)
+            }
+            try a.maskVolume!.setSlice(a.axis, a.slices[r.job.slot]!,
+                                       from: Image(pixels: r.labels.map(Float.init), height: a.height, width: a.width, channels: 1))
+        case .npy:
+            a.npyMasks = r.masks
+            a.labels = r.labels
+        default:
+            precondition(r.labels.count == hw)
+            a.labels = r.labels
+        }
+    }
+
+    /// Writes the case's output file.
+    static func write(_ a: CaseAssembly) throws {
+        let c = a.batchCase
+        let url = URL(fileURLWithPath: c.output)
+        switch c.format {
+        case .png:
+            let bytes = try PNGCodec.encode(Image(pixels: a.labels.map(Float.init), height: a.height, width: a.width, channels: 1),
+                                            path: c.output)
+            try replace(url, with: Data(bytes))
+        case .npy:
+            let p = a.height * a.width == 0 ? 0 : a.npyMasks.count / (a.height * a.width)
+            try replace(url, with: NPY.encode(Tensor(shape: [p, a.height, a.width], data: a.npyMasks), asUInt8: true))
+        case .nifti:
+            if let mask = a.maskVolume, let volume = a.volume {
+                try NIfTIWriter.writeMask(mask.voxels.map { UInt8($0) }, like: volume, to: url)
+            } else {
+                // A 2-D input: a one-slice volume with unit geometry (x = column, y = row), as segment writes it.
+                let v = Volume(voxels: a.labels.map(Float.init), dims: [a.width, a.height, 1], spacing: [1, 1, 1],
+                               affine: Affine([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), frame: .ras,
+                               sourceType: .uint8, source: c.input)
+                try NIfTIWriter.write(v, to: url, as: .uint8)
+            }
+        case .npz:
+            guard let r = a.challengeResult else { throw BatchError("\(c.origin): no challenge result to write") }
+            try replace(url, with: Data(try NPZWriter.encode([("segs", NPZWriter.uint8Array(r.segs, shape: r.shape))], path: c.output)))
+        }
+    }
+
+    /// Writes `data` to a temporary name next to `url` and renames it over `url`: a reader (or
+    /// a rerun after a kill) sees the old file, the whole new one, or none, never a part.
+    static func replace(_ url: URL, with data: Data) throws {
+        let dir = url.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw BatchError("\(url.path): output folder \(dir.path) does not exist")
+        }
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+        do {
+            try data.write(to: tmp)
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw BatchError("\(url.path): cannot write: \(error.localizedDescription)")
+        }
+        guard rename(tmp.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: tmp)
+            throw BatchError("\(url.path): cannot rename the temporary file: \(reason)")
+        }
+    }
+
+    /// Removes temporary files an earlier, killed run left next to `outputs` (named
+    /// `.<output name>.tmp-*`, as this writer and the NIfTI writer name them).
+    static func removeStaleTemporaries(of outputs: [String]) {
+        var byFolder: [String: Set<String>] = [:]
+        for o in outputs {
+            let u = URL(fileURLWithPath: o)
+            byFolder[u.deletingLastPathComponent().path, default: []].insert(u.lastPathComponent)
+        }
+        for (dir, names) in byFolder {
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            for e in entries where e.hasPrefix(".") {
+                guard let r = e.range(of: ".tmp-") else { continue }
+                let base = String(e[e.index(after: e.startIndex)..<r.lowerBound])
+                if names.contains(base) { try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(e)) }
+            }
+        }
+    }
+}

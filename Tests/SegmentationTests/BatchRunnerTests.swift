@@ -1,0 +1,144 @@
+import MedicalImaging
+import SAMModels
+@testable import Segmentation
+import TensorRuntime
+import XCTest
+
+/// The batch pipeline on a small random SAM (PredictorTests' configuration) on the reference
+/// backend: masks equal the predictor's one image at a time, for any encoder batch size and
+/// thread counts; a corrupt case among good ones fails alone; boxes from labels; a rerun resumes.
+final class BatchRunnerTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-runner-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("out"), withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func predictor() throws -> Predictor {
+        Predictor(model: try SAMModel.random(PredictorTests.config(.sam), seed: 7), backend: ReferenceBackend())
+    }
+
+    /// Five 8-bit PNG images of different sizes and one file that is not a PNG.
+    func cohort() throws -> [String] {
+        var paths: [String] = []
+        for i in 0..<5 {
+            let img = PredictorTests.image(height: 80 + 4 * i, width: 70 - 2 * i, seed: i)
+            let url = dir.appendingPathComponent("img\(i).png")
+            try PNGCodec.write(img, to: url)
+            paths.append(url.path)
+        }
+        let bad = dir.appendingPathComponent("img9.png")
+        try Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]).write(to: bad)
+        paths.append(bad.path)
+        return paths
+    }
+
+    let boxes: [ImagePrompt] = [ImagePrompt(box: [5, 6, 40, 50]), ImagePrompt(box: [20, 30, 60, 70])]
+
+    func cases(_ inputs: [String], format: MaskFormat = .png) throws -> [BatchCase] {
+        var d = CaseDefaults(outputDirectory: dir.appendingPathComponent("out").path, format: format)
+        d.prompts = .explicit(boxes)
+        return try CasePlanner.check(try inputs.map {
+            try CasePlanner.make(input: $0, selection: nil, prompts: nil, labels: nil, output: nil, defaults: d, origin: "--input \($0)")
+        })
+    }
+
+    /// What `medsam segment` computes for one image: labels 1, 2 for the two boxes, later over earlier.
+    func expectedLabels(_ path: String, _ p: Predictor) throws -> [UInt8] {
+        let img = try PNGCodec.read(URL(fileURLWithPath: path))
+        try p.setImage(IntensityMapping.automatic(for: img).apply(img))
+        let pred = try p.predict(boxes)
+        let hw = img.height * img.width
+        var labels = [UInt8](repeating: 0, count: hw)
+        for k in 0..<2 { for i in 0..<hw where pred.masks.data[k * hw + i] > 0 { labels[i] = UInt8(k + 1) } }
+        return labels
+    }
+
+    func testMasksEqualOneImageAtATimeAndACorruptCaseFailsAlone() throws {
+        let inputs = try cohort()
+        let all = try cases(inputs)
+        let p = try predictor()
+        let expected = try inputs.dropLast().map { try expectedLabels($0, p) }
+        XCTAssertTrue(expected.allSatisfy { Set($0).count > 1 }, "every image has some mask, so a comparison means something")
+        var first: [Data]?
+        for (batch, readers, writers) in [(1, 1, 1), (3, 2, 2), (8, 3, 1)] {
+            for c in all { try? FileManager.default.removeItem(atPath: c.output) }
+            let journalPath = dir.appendingPathComponent("j-\(batch).jsonl").path
+            var options = BatchOptions()
+            options.batchSize = batch
+            options.readers = readers
+            options.writers = writers
+            let stats = BatchRunner(predictor: try predictor(), options: options, journal: try BatchJournal(path: journalPath),
+                                    progress: nil).run(all)
+            XCTAssertEqual(stats.done, 5)
+            XCTAssertEqual(stats.failed, 1)
+            XCTAssertEqual(stats.failures.map(\.id), [inputs[5]])
+            XCTAssertEqual(stats.images, 5)
+            XCTAssertEqual(stats.prompts, 10)
+            let outputs = try all.dropLast().map { try Data(contentsOf: URL(fileURLWithPath: $0.output)) }
+            for (i, c) in all.dropLast().enumerated() {
+                let back = try PNGCodec.read(URL(fileURLWithPath: c.output))
+                XCTAssertEqual(back.pixels.map { UInt8($0) }, expected[i], "batch \(batch): \(c.id)")
+            }
+            if let first { XCTAssertEqual(outputs, first, "batch \(batch) writes the same bytes as batch 1") }
+            first = outputs
+            XCTAssertFalse(FileManager.default.fileExists(atPath: all[5].output), "no output for the failed case")
+            let entries = BatchJournal.latest(try BatchJournal.read(path: journalPath).entries)
+            XCTAssertEqual(entries.count, 6)
+            XCTAssertEqual(entries[inputs[5]]?.status, "failed")
+            XCTAssertTrue(entries[inputs[5]]?.error?.contains("img9.png") ?? false, entries[inputs[5]]?.error ?? "")
+            XCTAssertEqual(entries[inputs[0]]?.areas?.count, 2)
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path).filter { $0.hasPrefix(".") }
+            XCTAssertEqual(leftovers, [], "no temporary files left")
+        }
+    }
+
+    func testBoxesFromLabelsOnAVolumeWriteTheLabelValues() throws {
+        // A 3-slice volume (60 x 50) with label 2 on slices 0 and 2 and label 5 on slice 2.
+        let nx = 60, ny = 50, nz = 3
+        var voxels = [Float](repeating: 10, count: nx * ny * nz)
+        var labels = [Float](repeating: 0, count: nx * ny * nz)
+        for k in [0, 2] {
+            for j in 10..<30 { for i in 12..<40 { voxels[k * nx * ny + j * nx + i] = 200; labels[k * nx * ny + j * nx + i] = 2 } }
+        }
+        for j in 35..<45 { for i in 5..<15 { labels[2 * nx * ny + j * nx + i] = 5; voxels[2 * nx * ny + j * nx + i] = 120 } }
+        let affine = Affine([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+        let vol = Volume(voxels: voxels, dims: [nx, ny, nz], spacing: [1, 1, 1], affine: affine, frame: .ras, sourceType: .uint8, source: "v")
+        let lab = Volume(voxels: labels, dims: [nx, ny, nz], spacing: [1, 1, 1], affine: affine, frame: .ras, sourceType: .uint8, source: "l")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("labels"), withIntermediateDirectories: true)
+        try NIfTIWriter.write(vol, to: dir.appendingPathComponent("v.nii"), as: .uint8)
+        try NIfTIWriter.write(lab, to: dir.appendingPathComponent("labels/v.nii"), as: .uint8)
+        var d = CaseDefaults(outputDirectory: dir.appendingPathComponent("out").path)
+        d.labelsDirectory = dir.appendingPathComponent("labels").path
+        let c = try CasePlanner.make(input: dir.appendingPathComponent("v.nii").path, selection: nil, prompts: nil, labels: nil,
+                                     output: nil, defaults: d, origin: "test")
+        XCTAssertEqual(c.format, .nifti)
+        let stats = BatchRunner(predictor: try predictor(), options: BatchOptions(), journal: nil, progress: nil).run([c])
+        XCTAssertEqual(stats.done, 1, "\(stats.failures)")
+        XCTAssertEqual(stats.images, 3)
+        XCTAssertEqual(stats.prompts, 3, "label 2 on slices 0 and 2, label 5 on slice 2; slice 1 has none")
+        let out = try NIfTIReader.read(URL(fileURLWithPath: c.output))
+        XCTAssertEqual(out.dims, [nx, ny, nz])
+        XCTAssertTrue(Set(out.voxels).isSubset(of: [0, 2, 5]), "\(Set(out.voxels))")
+        XCTAssertTrue(out.voxels[(nx * ny)..<(2 * nx * ny)].allSatisfy { $0 == 0 }, "no prompt on slice 1, no mask")
+    }
+
+    func testRerunSkipsDoneCasesAndRedoesMissingOutputs() throws {
+        let inputs = Array(try cohort().prefix(3))
+        let all = try cases(inputs)
+        let journalPath = dir.appendingPathComponent("j.jsonl").path
+        _ = BatchRunner(predictor: try predictor(), options: BatchOptions(), journal: try BatchJournal(path: journalPath), progress: nil).run(all)
+        try FileManager.default.removeItem(atPath: all[1].output)
+        let plan = ResumePlan(cases: all, journal: BatchJournal.latest(try BatchJournal.read(path: journalPath).entries),
+                              force: false, retryFailed: false)
+        XCTAssertEqual(plan.done.map(\.id), [all[0].id, all[2].id])
+        XCTAssertEqual(plan.toRun.map(\.id), [all[1].id])
+        let again = BatchRunner(predictor: try predictor(), options: BatchOptions(), journal: try BatchJournal(path: journalPath), progress: nil)
+            .run(plan.toRun)
+        XCTAssertEqual(again.done, 1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: all[1].output))
+    }
+}
