@@ -233,11 +233,15 @@ public final class Predictor {
     /// box, all or none with a mask input), in one decoder call and one post-processing call.
     public func predict(_ prompts: [ImagePrompt], multimask: Bool = false,
                         outputs: PredictionOutputs = []) throws -> Prediction {
+        try predict(modelPrompts: try modelPrompts(prompts), multimask: multimask, outputs: outputs)
+    }
+
+    /// `prompts` validated and mapped from image pixels to the model's input frame.
+    func modelPrompts(_ prompts: [ImagePrompt]) throws -> [ModelPrompt] {
         guard let current else { throw ImagePromptError.noImage }
-        let t = current.transform
         try validate(prompts)
-        let start = DispatchTime.now().uptimeNanoseconds
-        let modelPrompts = prompts.map { p -> ModelPrompt in
+        let t = current.transform
+        return prompts.map { p in
             ModelPrompt(points: p.points.map { pt in
                             let q = t.point(x: pt.x, y: pt.y)
                             return ModelPoint(x: q.x, y: q.y, label: pt.label)
@@ -245,8 +249,29 @@ public final class Predictor {
                         box: p.box.map { t.box($0) },
                         maskInput: p.maskLogits)
         }
+    }
+
+    /// The one decode-and-post-process path: prompts already in the model's frame (what
+    /// `predict(_:)` maps image prompts to; the challenge's 3-D walk computes its boxes there).
+    func predict(modelPrompts: [ModelPrompt], multimask: Bool, outputs: PredictionOutputs) throws -> Prediction {
+        guard let current else { throw ImagePromptError.noImage }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (lowRes, iou) = try decodeLowResolution(modelPrompts: modelPrompts, multimask: multimask)
+        let post = try model.postprocess(lowResLogits: .device(lowRes), transform: current.transform,
+                                         includesLogits: outputs.contains(.logits), on: backend)
+        let prediction = Prediction(masks: post.masks, iou: iou, logits: post.logits,
+                                    lowResLogits: outputs.contains(.lowResLogits) ? try lowRes.download() : nil)
+        lastDecodeMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        return prediction
+    }
+
+    /// The decoder alone: low-res logits `[P, M, 4h, 4w]` left on the backend and predicted IoU
+    /// `[P, M]` (Everything mode post-processes only the masks it keeps). Without mask inputs
+    /// the image side of the decoder is computed once per image and reused.
+    func decodeLowResolution(modelPrompts: [ModelPrompt], multimask: Bool) throws -> (lowRes: DeviceTensor, iou: Tensor) {
+        guard let current else { throw ImagePromptError.noImage }
         let decoded: GraphOutputs
-        if prompts.contains(where: { $0.maskLogits != nil }) {
+        if modelPrompts.contains(where: { $0.maskInput != nil }) {
             decoded = try model.decode(prompts: modelPrompts, embeddings: .device(current.embeddings), multimask: multimask,
                                        on: backend, deviceOutputs: [DecoderIO.lowResLogits])
         } else {
@@ -259,11 +284,6 @@ public final class Predictor {
         guard let lowRes = decoded.device[DecoderIO.lowResLogits], let iou = decoded.host[DecoderIO.iouPredictions] else {
             throw BackendError.invalidArgument("the mask decoder did not produce logits and IoU")
         }
-        let post = try model.postprocess(lowResLogits: .device(lowRes), transform: t,
-                                         includesLogits: outputs.contains(.logits), on: backend)
-        let prediction = Prediction(masks: post.masks, iou: iou, logits: post.logits,
-                                    lowResLogits: outputs.contains(.lowResLogits) ? try lowRes.download() : nil)
-        lastDecodeMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        return prediction
+        return (lowRes, iou)
     }
 }

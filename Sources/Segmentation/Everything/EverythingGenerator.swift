@@ -198,24 +198,6 @@ extension Predictor {
     /// `[P, M]` for point/box prompts against the current image, without the post-processing
     /// `predict` runs on every mask: the generator upsamples only the masks it keeps.
     func decodeLowResolution(_ prompts: [ImagePrompt], multimask: Bool) throws -> (lowRes: DeviceTensor, iou: Tensor) {
-        guard let current else { throw ImagePromptError.noImage }
-        try validate(prompts)
-        let t = current.transform
-        let modelPrompts = prompts.map { p in
-            ModelPrompt(points: p.points.map { pt in
-                            let q = t.point(x: pt.x, y: pt.y)
-                            return ModelPoint(x: q.x, y: q.y, label: pt.label)
-                        },
-                        box: p.box.map { t.box($0) })
-        }
-        if current.decoderContext == nil {
-            current.decoderContext = try model.imageContext(embeddings: .device(current.embeddings), on: backend)
-        }
-        let decoded = try model.decode(prompts: modelPrompts, context: current.decoderContext!, multimask: multimask,
-                                       on: backend, deviceOutputs: [DecoderIO.lowResLogits])
-        guard let lowRes = decoded.device[DecoderIO.lowResLogits], let iou = decoded.host[DecoderIO.iouPredictions] else {
-            throw BackendError.invalidArgument("the mask decoder did not produce logits and IoU")
-        }
-        return (lowRes, iou)
+        try decodeLowResolution(modelPrompts: try modelPrompts(prompts), multimask: multimask)
     }
 }
