@@ -10,7 +10,8 @@ struct MedSAM: ParsableCommand {
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
         version: medsamVersion,
         subcommands: [Segment.self, VolumeSegment.self, Embed.self, Info.self, Devices.self, Fetch.self,
-                      Parity.self, Bench.self])
+                      Parity.self, Bench.self,
+                      Serve.self])
 
     /// Parses and runs a subcommand; any failure prints exactly one `error: ...` line on
     /// standard error and exits non-zero (the contract in CLI.md), help and version still work.
