@@ -76,7 +76,7 @@ class Client:
 
 
 def click(client, image, slice_, n, rng):
-    x, y = rng.uniform(0.3 * n, 0.7 * n, 2)
+    x, y = rng.uniform(0.3 * n, 0.7 * n), rng.uniform(0.3 * n, 0.7 * n)
     body = {"slice": slice_, "boxes": [[x - 40, y - 40, x + 40, y + 40]]}
     start = time.perf_counter()
     status, answer = client.call("POST", f"/v1/images/{image}/segment", body)
