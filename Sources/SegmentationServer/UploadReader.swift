@@ -47,8 +47,10 @@ public struct UploadReader: Sendable {
             throw e
         } catch {
             // The readers name the temporary path; the client knows its file by its own name.
-            let text = "\(error)".replacingOccurrences(of: work.path + "/", with: "")
-            throw ServiceError.unprocessable("\(name): \(text)")
+            let text = "\(error)"
+                .replacingOccurrences(of: work.appendingPathComponent("image" + ext).path, with: name)
+                .replacingOccurrences(of: work.path + "/", with: "")
+            throw ServiceError.unprocessable(text.contains(name) ? text : "\(name): \(text)")
         }
     }
 
