@@ -85,6 +85,17 @@ def click(client, image, slice_, n, rng):
     return ok, elapsed, answer
 
 
+def rss_mib(pid):
+    """The server's resident memory (Linux /proc), or None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+
+
 def percentile(values, q):
     return float(np.percentile(np.array(values), q)) if values else None
 
@@ -184,13 +195,18 @@ def main():
                     "serverP50Ms": percentile(server_ms, 50), "serverP99Ms": percentile(server_ms, 99),
                     "clicksPerSecond": round(counts[0] / wall, 2)}
 
+        rss = [rss_mib(server.pid)]
         open_result = run(True)
+        rss.append(rss_mib(server.pid))
         closed_result = run(False)
+        rss.append(rss_mib(server.pid))
         health = admin.call("GET", "/v1/health")[1]
         print(json.dumps({"backend": args.backend, "model": health["model"], "size": n, "clients": args.clients,
                           "ratePerClient": args.rate, "durationSeconds": args.duration,
                           "firstClick": first, "openLoop": open_result, "closedLoop": closed_result,
-                          "cache": health["cache"]}, indent=2))
+                          "cache": health["cache"],
+                          "rssMiB": {"beforeOpenLoop": rss[0], "afterOpenLoop": rss[1], "afterClosedLoop": rss[2]}},
+                         indent=2))
     finally:
         server.terminate()
         server.wait(timeout=30)
