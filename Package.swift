@@ -14,6 +14,7 @@
 //                     weight loading; pre-processing; post-processing graphs
 //   MedicalImaging  - NIfTI, DICOM, PNG/JPEG, NPY/NPZ, windowing
 //   Segmentation    - model loading, predictor, volume propagation (backend-agnostic: links no backend module)
+//   SegmentationServer - `medsam serve`: image store, embedding cache, encoder queue, HTTP API (Hummingbird)
 //   MedSAMCLI       - the `medsam` executable; registers the backends it links (LinkedBackends.swift)
 // Details: docs/architecture.md.
 import PackageDescription
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
@@ -65,8 +68,14 @@ let package = Package(
         // Checkpoint loading time and memory (Benchmarks/checkpoint-load/README.md).
         .executableTarget(name: "CheckpointLoadBench", dependencies: ["Checkpoints"],
                           path: "Benchmarks/checkpoint-load/Sources"),
+        // `medsam serve`: the interactive segmentation server (model-facing state apart from HTTP routing).
+        .target(name: "SegmentationServer",
+                dependencies: ["Segmentation", "MedicalImaging", "SAMModels", "TensorRuntime", "ArchiveIO",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "MedSAMCLI",
-                          dependencies: ["Segmentation", "ModelStore", "CPUBackend", "OpenCLBackend", "VulkanBackend",
+                          dependencies: ["Segmentation", "SegmentationServer", "ModelStore", "CPUBackend", "OpenCLBackend", "VulkanBackend",
+                                         .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "TensorRuntimeTests", dependencies: ["TensorRuntime"],
@@ -86,6 +95,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "CPUBackend"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "SegmentationServerTests",
+                    dependencies: ["SegmentationServer",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird")]),
     ],
     swiftLanguageModes: [.v5]
 )

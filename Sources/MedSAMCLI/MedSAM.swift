@@ -9,8 +9,9 @@ struct MedSAM: ParsableCommand {
         commandName: "medsam",
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
         version: medsamVersion,
-        subcommands: [Segment.self, VolumeSegment.self, Batch.self, Everything.self, Embed.self, Info.self, Convert.self,
-                      Devices.self, Fetch.self, Parity.self, Bench.self])
+        version: medsamVersion,
+        subcommands: [Segment.self, VolumeSegment.self, Batch.self, Everything.self, Serve.self, Embed.self, Info.self,
+                      Convert.self, Devices.self, Fetch.self, Parity.self, Bench.self])
 
     /// Parses and runs a subcommand; any failure prints exactly one `error: ...` line on
     /// standard error and exits non-zero (the contract in CLI.md), help and version still work.
