@@ -9,7 +9,6 @@ struct MedSAM: ParsableCommand {
         commandName: "medsam",
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
         version: medsamVersion,
-        version: medsamVersion,
         subcommands: [Segment.self, VolumeSegment.self, Batch.self, Everything.self, Serve.self, Embed.self, Info.self,
                       Convert.self, Devices.self, Fetch.self, Parity.self, Bench.self])
 
