@@ -221,22 +221,7 @@ struct BatchRun: ParsableCommand {
         return try CasePlanner.check(cases)
     }
 
-    private func mapping() throws -> IntensityMapping? {
-        if window != nil && windowPreset != nil { throw CLIError("give either --window or --window-preset, not both") }
-        if let w = window {
-            guard let parsed = IntensityWindow(argument: w) else {
-                throw CLIError("--window '\(w)' is not LEVEL,WIDTH with a positive width (e.g. 40,400)")
-            }
-            return .window(parsed)
-        }
-        if let p = windowPreset {
-            guard let preset = IntensityWindow.presets[p] else {
-                throw CLIError("unknown --window-preset '\(p)' (expected \(IntensityWindow.presets.keys.sorted().joined(separator: ", ")))")
-            }
-            return .window(preset)
-        }
-        return nil
-    }
+    private func mapping() throws -> IntensityMapping? { try intensityMapping(window: window, windowPreset: windowPreset) }
 }
 
 /// `medsam batch merge`: the shards' journals as one account of the batch.

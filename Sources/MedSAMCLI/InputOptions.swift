@@ -34,22 +34,7 @@ struct InputOptions: ParsableArguments {
     var unevenSlices: UnevenSlicePolicy = .refuse
 
     /// The intensity mapping asked for, or nil for the automatic choice.
-    func mapping() throws -> IntensityMapping? {
-        if window != nil && windowPreset != nil { throw CLIError("give either --window or --window-preset, not both") }
-        if let w = window {
-            guard let parsed = IntensityWindow(argument: w) else {
-                throw CLIError("--window '\(w)' is not LEVEL,WIDTH with a positive width (e.g. 40,400)")
-            }
-            return .window(parsed)
-        }
-        if let p = windowPreset {
-            guard let preset = IntensityWindow.presets[p] else {
-                throw CLIError("unknown --window-preset '\(p)' (expected \(IntensityWindow.presets.keys.sorted().joined(separator: ", ")))")
-            }
-            return .window(preset)
-        }
-        return nil
-    }
+    func mapping() throws -> IntensityMapping? { try intensityMapping(window: window, windowPreset: windowPreset) }
 
     /// The file as read.
     func read() throws -> MedicalImage {
@@ -82,6 +67,25 @@ struct InputOptions: ParsableArguments {
             return (try mapped.slice(axis, k), mapped)
         }
     }
+}
+
+/// The mapping `--window` / `--window-preset` ask for (nil: the automatic choice), for every
+/// command that reads images.
+func intensityMapping(window: String?, windowPreset: String?) throws -> IntensityMapping? {
+    if window != nil && windowPreset != nil { throw CLIError("give either --window or --window-preset, not both") }
+    if let w = window {
+        guard let parsed = IntensityWindow(argument: w) else {
+            throw CLIError("--window '\(w)' is not LEVEL,WIDTH with a positive width (e.g. 40,400)")
+        }
+        return .window(parsed)
+    }
+    if let p = windowPreset {
+        guard let preset = IntensityWindow.presets[p] else {
+            throw CLIError("unknown --window-preset '\(p)' (expected \(IntensityWindow.presets.keys.sorted().joined(separator: ", ")))")
+        }
+        return .window(preset)
+    }
+    return nil
 }
 
 /// `--model`, `--checkpoint` plus the backend options.

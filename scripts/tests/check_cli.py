@@ -24,14 +24,13 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # pngread, after the chdir below
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CT = os.path.join(ROOT, "Tests/MedicalImagingTests/Fixtures/dicom/CT_small.dcm")
 MR = os.path.join(ROOT, "Tests/MedicalImagingTests/Fixtures/nifti/anatomical.nii")
@@ -58,40 +57,9 @@ def refused(args, needle, what):
 
 
 def png(path):
-    """(colour type, [H, W] uint8 samples) of an 8-bit non-interlaced grey or palette PNG."""
-    blob = open(path, "rb").read()
-    assert blob[:8] == b"\x89PNG\r\n\x1a\n", path
-    pos, idat, header = 8, b"", None
-    while pos < len(blob):
-        length, kind = struct.unpack(">I4s", blob[pos:pos + 8])
-        body = blob[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    width, height, depth, colour, _, _, interlace = header
-    channels = {0: 1, 2: 3, 3: 1}[colour]
-    assert depth == 8 and interlace == 0, header
-    raw = np.frombuffer(zlib.decompress(idat), np.uint8)
-    stride = width * channels
-    out = np.zeros((height, stride), np.int32)
-    prev = np.zeros(stride, np.int32)
-    for y in range(height):
-        f = raw[y * (stride + 1)]
-        line = raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)].astype(np.int32)
-        cur = np.zeros(stride, np.int32)
-        for x in range(stride):
-            a = cur[x - channels] if x >= channels else 0
-            b = prev[x]
-            c = prev[x - channels] if x >= channels else 0
-            pred = [0, a, b, (a + b) // 2][f] if f < 4 else \
-                (a if abs(b - c) <= abs(a - c) and abs(b - c) <= abs(a + b - 2 * c) else
-                 (b if abs(a - c) <= abs(a + b - 2 * c) else c))
-            cur[x] = (line[x] + pred) & 255
-        out[y] = cur
-        prev = cur
-    return colour, out.reshape(height, width, channels).squeeze(-1) if channels == 1 else out.reshape(height, width, 3)
+    """(colour type, samples) of a PNG `medsam` wrote (scripts/tests/pngread.py)."""
+    from pngread import read_png
+    return read_png(path)
 
 
 def main():

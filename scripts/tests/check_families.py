@@ -180,50 +180,15 @@ def run_family(args, checker, family, checkpoints, tmp):
 
 
 def read_png_labels(path):
-    """The label map of a `segment --output x.png` file (8-bit, non-interlaced: grey 0/255 for one
-    prompt, palette indices = labels for several) as [H, W] uint8, with zlib alone: CI's Python
-    has no Pillow."""
-    import struct, zlib
-    blob = open(path, "rb").read()
-    assert blob[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG"
-    pos, idat, header = 8, b"", None
-    while pos < len(blob):
-        length, kind = struct.unpack(">I4s", blob[pos:pos + 8])
-        body = blob[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    width, height, depth, colour, _, _, interlace = header
-    # One prompt: grey, 0 background / 255 mask. Several: a palette PNG whose indices are the labels.
-    assert depth == 8 and colour in (0, 3) and interlace == 0, f"{path}: not 8-bit grey/palette non-interlaced: {header}"
-    raw = zlib.decompress(idat)
-    out = np.zeros((height, width), np.int32)
-    prev = np.zeros(width, np.int32)
-    for y in range(height):
-        f = raw[y * (width + 1)]
-        line = np.frombuffer(raw, np.uint8, width, y * (width + 1) + 1).astype(np.int32)
-        cur = np.zeros(width, np.int32)
-        for x in range(width):
-            a = cur[x - 1] if x else 0
-            b = prev[x]
-            c = prev[x - 1] if x else 0
-            if f == 0: pred = 0
-            elif f == 1: pred = a
-            elif f == 2: pred = b
-            elif f == 3: pred = (a + b) // 2
-            else:  # Paeth
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-            cur[x] = (line[x] + pred) & 255
-        out[y] = cur
-        prev = cur
+    """The label map of a `segment --output x.png` file (grey 0/255 for one prompt, palette
+    indices = labels for several) as [H, W] uint8."""
+    from pngread import read_png
+    colour, out = read_png(path)
+    assert colour in (0, 3), f"{path}: colour type {colour}, expected grey or palette"
     if colour == 0:
         assert set(np.unique(out)) <= {0, 255}, f"{path}: a one-prompt mask holds {np.unique(out)}, expected 0/255"
-        out = (out == 255).astype(np.int32)
-    return out.astype(np.uint8)
+        out = (out == 255).astype(np.uint8)
+    return out
 
 
 def check_nifti(checker, tag, path, meta, H, W):
