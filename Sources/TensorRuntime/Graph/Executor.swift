@@ -64,17 +64,30 @@ public struct ProfileReport: Sendable, Codable {
 
     /// (op name, seconds, count) sorted by time, largest first.
     public var byOp: [(op: String, seconds: Double, count: Int)] {
-        var acc: [String: (Double, Int)] = [:]
-        for e in entries { acc[e.op, default: (0, 0)].0 += e.seconds; acc[e.op, default: (0, 0)].1 += 1 }
-        return acc.map { ($0.key, $0.value.0, $0.value.1) }.sorted { $0.seconds > $1.seconds }
+        byOpWithFlops.map { ($0.op, $0.seconds, $0.count) }
+    }
+
+    /// (op name, seconds, count, flops) sorted by time, largest first.
+    public var byOpWithFlops: [(op: String, seconds: Double, count: Int, flops: Double)] {
+        var acc: [String: (Double, Int, Double)] = [:]
+        for e in entries {
+            acc[e.op, default: (0, 0, 0)].0 += e.seconds
+            acc[e.op, default: (0, 0, 0)].1 += 1
+            acc[e.op, default: (0, 0, 0)].2 += e.flops
+        }
+        return acc.map { ($0.key, $0.value.0, $0.value.1, $0.value.2) }.sorted { $0.seconds > $1.seconds }
     }
 
     public func table(top: Int = 20) -> String {
-        var s = pad("op", 22) + pad("ms", 10, right: true) + pad("count", 6, right: true) + pad("share", 7, right: true) + "\n"
+        var s = pad("op", 22) + pad("ms", 10, right: true) + pad("count", 6, right: true) + pad("share", 7, right: true)
+            + pad("GFLOP/s", 10, right: true) + "\n"
         let t = max(total, 1e-12)
-        for row in byOp.prefix(top) {
+        for row in byOpWithFlops.prefix(top) {
+            // The rate says which op kinds are far from the device's ceiling, not only which take long.
+            let rate = row.flops > 0 && row.seconds > 0 ? String(format: "%.0f", row.flops / row.seconds / 1e9) : "-"
             s += pad(row.op, 22) + pad(String(format: "%.2f", row.seconds * 1e3), 10, right: true)
-                + pad("\(row.count)", 6, right: true) + pad(String(format: "%.1f%%", 100 * row.seconds / t), 7, right: true) + "\n"
+                + pad("\(row.count)", 6, right: true) + pad(String(format: "%.1f%%", 100 * row.seconds / t), 7, right: true)
+                + pad(rate, 10, right: true) + "\n"
         }
         s += pad("total", 22) + pad(String(format: "%.2f", total * 1e3), 10, right: true) + "\n"
         return s

@@ -29,6 +29,17 @@ struct CooperativeMatrixPropertiesKHR {
     var saturatingAccumulation: VkBool32 = 0
     var scope: UInt32 = 0
 
+    /// "16x16x16 f16.f16+f32=f32 subgroup": what `medsam devices` prints per supported shape.
+    var summary: String {
+        func type(_ t: UInt32) -> String {
+            // VkComponentTypeKHR: float16, float32, float64, sint8..sint64, uint8..uint64; bfloat16 is 1000141000.
+            let names = ["f16", "f32", "f64", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64"]
+            return t < UInt32(names.count) ? names[Int(t)] : (t == 1_000_141_000 ? "bf16" : "type\(t)")
+        }
+        let scopeName = [1: "device", 2: "workgroup", 3: "subgroup", 5: "queuefamily"][Int(scope)] ?? "scope\(scope)"
+        return "\(mSize)x\(nSize)x\(kSize) \(type(aType)).\(type(bType))+\(type(cType))=\(type(resultType)) \(scopeName)"
+    }
+
     static let componentFloat16: UInt32 = 0
     static let componentFloat32: UInt32 = 1
     static let scopeSubgroup: UInt32 = 3

@@ -33,6 +33,10 @@ struct PhysicalDeviceCaps {
     let vulkanMemoryModel: Bool
     /// VK_KHR_cooperative_matrix with 16x16x16 f16·f16 + f32 at subgroup scope.
     let cooperativeMatrix16: Bool
+    /// Every (M x N x K, A/B/C/result types, scope) the driver lists for VK_KHR_cooperative_matrix,
+    /// as "16x16x16 f16.f16+f32=f32 subgroup"; shown by `medsam devices` so a GPU run records what
+    /// matrix shapes the kernels could use.
+    let cooperativeMatrixShapes: [String]
 
     let computeQueueFamily: UInt32?
     let deviceLocalBytes: UInt64
@@ -141,6 +145,7 @@ struct PhysicalDeviceCaps {
         vulkanMemoryModel = usesCore12 && f12.vulkanMemoryModel != 0
 
         var coop16 = false
+        var shapes: [String] = []
         if hasCoopExt, fcm.cooperativeMatrix != 0,
            let query = instance.function("vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR",
                                          as: GetCooperativeMatrixPropertiesKHR.self) {
@@ -148,6 +153,7 @@ struct PhysicalDeviceCaps {
             if query(device, &n, nil) == VK_SUCCESS, n > 0 {
                 var list = [CooperativeMatrixPropertiesKHR](repeating: CooperativeMatrixPropertiesKHR(), count: Int(n))
                 if list.withUnsafeMutableBytes({ query(device, &n, $0.baseAddress) }) == VK_SUCCESS {
+                    shapes = list.prefix(Int(n)).map(\.summary)
                     coop16 = list.prefix(Int(n)).contains {
                         $0.mSize == 16 && $0.nSize == 16 && $0.kSize == 16
                             && $0.aType == CooperativeMatrixPropertiesKHR.componentFloat16
@@ -160,6 +166,7 @@ struct PhysicalDeviceCaps {
             }
         }
         // The cooperative-matrix kernel stages A, B and C tiles in about 27 KiB of shared memory.
+        cooperativeMatrixShapes = shapes
         cooperativeMatrix16 = coop16 && storageBuffer16BitAccess && shaderFloat16 && vulkanMemoryModel
             && p.limits.maxComputeSharedMemorySize >= 32_768
 
@@ -199,6 +206,9 @@ struct PhysicalDeviceCaps {
             "subgroupArithmetic": String(subgroupArithmeticInCompute),
             "cooperativeMatrix16x16x16": String(cooperativeMatrix16),
             "timestampPeriodNs": String(timestampPeriod),
+            "cooperativeMatrixShapes": cooperativeMatrixShapes.joined(separator: "; "),
+            "VK_NV_cooperative_matrix2": String(extensions.contains("VK_NV_cooperative_matrix2")),
+            "VK_KHR_shader_bfloat16": String(extensions.contains("VK_KHR_shader_bfloat16")),
         ]
         if let reason = unusableReason { details["unusable"] = reason }
         return DeviceInfo(backend: "vulkan", index: index, name: name, vendor: vendorName,
