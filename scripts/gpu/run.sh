@@ -13,16 +13,20 @@
 #   torch    scripts/gpu/pytorch_gpu.py (fp32 eager, bf16 + SDPA, GEMM rates)
 #   (default: info,parity,bench,torch)
 # Environment: MEDSAM_GPU_PATHS (default "vulkan-fp16 vulkan-fp32 opencl-fp32 opencl-fp16"),
-# MEDSAM_GPU_RUNS (timed runs per bench, default 5).
+# MEDSAM_GPU_RUNS (timed runs per bench, default 5), MEDSAM_GPU_SPECS (encoder workloads as
+# model:batch, default all of the list below), MEDSAM_GPU_PROFILE (paths to profile ViT-H on,
+# default the first path).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 phases=",${1:-info,parity,bench,torch},"
-out=${OUT:-/tmp/gpu-out}
-mkdir -p "$out"
-log="$out/log.txt"
+# Results gather in $work/out; at the end they are packed as $OUT/gpu-run.tar.gz (the device
+# tool returns at most 8 files), beside table.md and log.txt.
+final=${OUT:-/tmp/gpu-out}
 work=/tmp/medsam-gpu
-rm -rf "$work" && mkdir -p "$work"
+rm -rf "$work" && mkdir -p "$work/out" "$final"
+out="$work/out"
+log="$out/log.txt"
 tar -xJf .gpu/medsam.tar.xz -C "$work" || { echo "run.sh: .gpu/medsam.tar.xz missing: run scripts/gpu/pack.sh and carry .gpu"; exit 2; }
 export LD_LIBRARY_PATH="$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 medsam="$work/medsam"
@@ -45,9 +49,22 @@ step() {
     echo "   rc=$rc in $((SECONDS - t0)) s" | tee -a "$log"
     return $rc
 }
-path_args() {   # vulkan-fp16 -> --backend vulkan --fp16
-    local backend=${1%-*} precision=${1#*-}
+# A path is BACKEND-PRECISION[:VARIANT]; variants select kernels for comparison runs:
+#   legacy       the first cooperative-matrix GEMM kernels (MEDSAM_VULKAN_GEMM=legacy)
+#   tBMxBN       another coopmat GEMM tile for large products (MEDSAM_VULKAN_GEMM_TILE=BMxBN)
+path_args() {   # vulkan-fp16:legacy -> --backend vulkan --fp16
+    local base=${1%%:*}
+    local backend=${base%-*} precision=${base#*-}
     echo "--backend $backend $([[ $precision == fp16 ]] && echo --fp16)"
+}
+path_env() {    # vulkan-fp16:t128x256 -> MEDSAM_VULKAN_GEMM_TILE=128x256
+    local variant=${1#*:}
+    [[ $variant == "$1" ]] && { echo "MEDSAM_GPU_PATH=$1"; return; }
+    case $variant in
+        legacy) echo "MEDSAM_VULKAN_GEMM=legacy" ;;
+        t*) echo "MEDSAM_VULKAN_GEMM_TILE=${variant#t}" ;;
+        *) echo "MEDSAM_GPU_PATH=$1" ;;
+    esac
 }
 
 # Drivers: the NVIDIA container layout keeps the Vulkan ICD and the OpenCL library under
@@ -73,39 +90,44 @@ if [[ $phases == *,info,* ]]; then
 fi
 
 if [[ $phases == *,parity,* ]]; then
-    for p in $paths; do
+    for p in ${MEDSAM_GPU_PARITY_PATHS:-$paths}; do
         # shellcheck disable=SC2046
-        step 240 "parity_$p.json" "$medsam" parity $(path_args "$p") --suite full --perf --json
+        step 300 "parity_${p//:/-}.json" env $(path_env "$p") "$medsam" parity $(path_args "$p") --suite "${MEDSAM_GPU_PARITY_SUITE:-full}" \
+            ${MEDSAM_GPU_PARITY_OP:+--op $MEDSAM_GPU_PARITY_OP} --perf --json
     done
     # LiteMedSAM real weights: every path's masks against fp32's on the committed real CT/MR slices.
-    step 300 masks.json python3 scripts/gpu/mask_agreement.py "$medsam" "$weights" "$work/masks" vulkan-fp32 $paths cpu-fp32
+    step 300 masks.json python3 scripts/gpu/mask_agreement.py "$medsam" "$weights" "$work/masks" vulkan-fp32 ${MEDSAM_GPU_MASK_PATHS:-vulkan-fp16 opencl-fp32 opencl-fp16 cpu-fp32}
 fi
 
 if [[ $phases == *,bench,* ]]; then
     for p in $paths; do
-        for spec in "sam-vit-b 1" "sam-vit-b 8" "sam-vit-h 1" "sam-vit-h 8" "litemedsam 1" "litemedsam 8" "litemedsam 64"; do
-            set -- $spec
-            model=$1 batch=$2
+        for spec in ${MEDSAM_GPU_SPECS:-sam-vit-b:1 sam-vit-b:8 sam-vit-h:1 sam-vit-h:8 litemedsam:1 litemedsam:8 litemedsam:64}; do
+            model=${spec%:*} batch=${spec#*:}
             extra=(--random-weights); [[ $model == litemedsam ]] && extra=(--checkpoint "$weights")
             r=$runs; [[ $model == sam-vit-h ]] && r=3
             # shellcheck disable=SC2046
-            step 180 "bench_${p}_${model}_b${batch}.json" "$medsam" bench encoder --model "$model" "${extra[@]}" \
+            step 180 "bench_${p//:/-}_${model}_b${batch}.json" env $(path_env "$p") "$medsam" bench encoder --model "$model" "${extra[@]}" \
                 $(path_args "$p") --batch "$batch" --runs "$r" --json
         done
         # shellcheck disable=SC2046
-        step 120 "bench_${p}_litemedsam_decoder_64.json" "$medsam" bench decoder --checkpoint "$weights" \
+        step 120 "bench_${p//:/-}_litemedsam_decoder_64.json" env $(path_env "$p") "$medsam" bench decoder --checkpoint "$weights" \
             $(path_args "$p") --batch 64 --runs "$runs" --json
     done
-    first=${paths%% *}
-    # shellcheck disable=SC2046
-    step 240 "profile_${first}_sam-vit-h_b1.txt" "$medsam" bench encoder --model sam-vit-h --random-weights \
-        $(path_args "$first") --batch 1 --runs 1 --profile
+    for p in ${MEDSAM_GPU_PROFILE:-${paths%% *}}; do
+        # shellcheck disable=SC2046
+        step 240 "profile_${p//:/-}_sam-vit-h_b1.txt" env $(path_env "$p") "$medsam" bench encoder --model sam-vit-h --random-weights \
+            $(path_args "$p") --batch 1 --runs 1 --profile
+    done
 fi
 
 if [[ $phases == *,torch,* ]]; then
     site=/tmp/site
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .gpu/wheels/*.whl >> "$log" 2>&1
-    PYTHONPATH="$site" PYTHONUNBUFFERED=1 step 420 torch.json python3 scripts/gpu/pytorch_gpu.py --weights "$weights"
+    PYTHONPATH="$site" PYTHONUNBUFFERED=1 step 420 torch.json python3 scripts/gpu/pytorch_gpu.py --weights "$weights" \
+        --only "${MEDSAM_GPU_TORCH:-vit-b,vit-h,litemedsam,decode,gemm}"
 fi
 
-python3 scripts/gpu/table.py "$out" | tee "$out/table.md"
+python3 scripts/gpu/table.py "$out" > "$out/table.md" 2>> "$log"
+tar -C "$work" -czf "$final/gpu-run.tar.gz" out
+cp "$out/table.md" "$out/log.txt" "$final/"
+cat "$out/table.md"

@@ -92,6 +92,10 @@ def main():
         for k, v in masks.items():
             if k.startswith("worst_iou"):
                 lines.append(f"{k}: " + ", ".join(f"{p} {x:.4f}" for p, x in v.items()))
+    for f in sorted(out.glob("profile_*.txt")):
+        lines.append("")
+        lines.append(f"{f.stem}:")
+        lines.append(f.read_text().rstrip())
     print("\n".join(lines))
 
 

@@ -16,6 +16,12 @@ extension ParityCase {
         c.append(.init("bcast B 2x5x17 * 17x9 relu", .matmul(.init(hasBias: true, activation: .relu)), [[2, 5, 17], [17, 9], [9]]))
         c.append(.init("A^T B^T sigmoid", .matmul(.init(transposeA: true, transposeB: true, activation: .sigmoid)), [[2, 31, 67], [2, 65, 31]]))
         c.append(.init("4096 tokens x 8 -> 13", .matmul(.init(transposeB: true)), [[4096, 8], [13, 8]]))
+        // Shapes that take the tiled cooperative-matrix kernel's 16-byte load path (K and N
+        // multiples of 8) with edges everywhere: M, N not multiples of 16 or of the 128 tile,
+        // K not a multiple of the 32-deep slice, batches, B in both major orders.
+        c.append(.init("linear 300x136 -> 200 +b gelu", .matmul(.init(transposeB: true, hasBias: true, activation: .gelu)),
+                       [[300, 136], [200, 136], [200]]))
+        c.append(.init("batched 2x(150x72) * 72x136 +b", .matmul(.init(hasBias: true)), [[2, 150, 72], [72, 136], [136]]))
         // Convolution.
         c.append(.init("3x3 p1 5->7 13x13 +b", .conv2d(.init(padding: 1, hasBias: true)), [[1, 5, 13, 13], [7, 5, 3, 3], [7]]))
         c.append(.init("3x3 s2 p1 4->6 9x7 gelu", .conv2d(.init(stride: 2, padding: 1, hasBias: true, activation: .gelu)),
@@ -49,6 +55,19 @@ extension ParityCase {
         c.append(.init("packedSAM relpos 13x13 hd13", .attention(.init(heads: 1, headDim: 13, layout: .packedSAM,
                                                                       bias: .relativePosition(height: 13, width: 13))),
                        [[1, 169, 39], [25, 13], [25, 13]]))
+        // Head dims that are multiples of 16 take the cooperative-matrix flash kernel on GPUs that
+        // have it: key tiles with an edge, several query blocks, both bias kinds.
+        c.append(.init("packedSAM relpos 9x11 2h hd16", .attention(.init(heads: 2, headDim: 16, layout: .packedSAM,
+                                                                        bias: .relativePosition(height: 9, width: 11))),
+                       [[2, 99, 96], [17, 16], [21, 16]]))
+        c.append(.init("packedSAM relpos 6x7 1h hd80", .attention(.init(heads: 1, headDim: 80, layout: .packedSAM,
+                                                                       bias: .relativePosition(height: 6, width: 7))),
+                       [[1, 42, 240], [11, 80], [13, 80]]))
+        c.append(.init("separate 70q 45k 2h hd32", .attention(.init(heads: 2, headDim: 32, layout: .separate)),
+                       [[1, 70, 64], [1, 45, 64], [1, 45, 64]]))
+        c.append(.init("tinyvit table ws5 2h hd16", .attention(.init(heads: 2, headDim: 16, layout: .packedTinyViT,
+                                                                   bias: .biasTable(window: 5))),
+                       [[3, 25, 96], [2, 25]]))
         c.append(.init("packedSAM no bias 197", .attention(.init(heads: 3, headDim: 7, layout: .packedSAM)), [[1, 197, 63]]))
         c.append(.init("tinyvit table ws7 2h hd8", .attention(.init(heads: 2, headDim: 8, layout: .packedTinyViT,
                                                                    bias: .biasTable(window: 7))),

@@ -1,3 +1,4 @@
+import Foundation
 import TensorRuntime
 
 /// Specialization of attention.comp: exact head dim, queries per workgroup, keys per tile.
@@ -15,6 +16,21 @@ struct AttentionTiling {
 }
 
 extension VulkanBackend {
+    /// Keys per tile of `attention_coopmat.comp` when it can run this head dim, else nil (the
+    /// scalar flash kernel runs). It needs the cooperative-matrix path, 32-lane subgroups (two
+    /// lanes per query row), a head dim that is a multiple of 16 and its shared memory to fit.
+    /// `MEDSAM_VULKAN_ATTENTION=scalar` forces the scalar kernel; `MEDSAM_VULKAN_ATTENTION_KEYS=64`
+    /// doubles the key tile (comparison runs).
+    func coopmatAttentionKeys(headDim hd: Int) -> Int? {
+        let environment = ProcessInfo.processInfo.environment
+        guard useCooperativeMatrix, device.caps.subgroupSize == 32, hd % 16 == 0, hd <= 256,
+              environment["MEDSAM_VULKAN_ATTENTION"] != "scalar" else { return nil }
+        let keys = environment["MEDSAM_VULKAN_ATTENTION_KEYS"] == "64" ? 64 : 32
+        // Qs (64 rows) + Ks + Vs (keys rows) of hd + 8 halfs, S (floats) and P (halfs) per subgroup.
+        let bytes = 64 * (hd + 8) * 2 + 2 * keys * (hd + 8) * 2 + 4 * 16 * (keys + 4) * 4 + 4 * 16 * (keys + 8) * 2
+        return bytes <= Int(device.caps.maxSharedMemory) ? keys : nil
+    }
+
     func encodeAttention(_ p: AttentionParams, _ inputs: [TensorRef], _ out: TensorRef) throws {
         let hd = p.headDim, d = p.heads * hd
         let batch = inputs[0].shape[0], nq = inputs[0].shape[1]
@@ -54,6 +70,26 @@ extension VulkanBackend {
             biasAddress = try address(inputs[biasStart])
         }
         let elem = UInt64(storageType.size)
+        if let keysPerTile = coopmatAttentionKeys(headDim: hd) {
+            let bases = [try address(q), try address(k), try address(v)]
+            let vector = hd % 8 == 0 && row % 8 == 0 && headStep % 8 == 0
+                && [offsets.0, offsets.1, offsets.2].allSatisfy { $0 % 8 == 0 } && bases.allSatisfy { $0 % 16 == 0 }
+            let sg = UInt32(device.caps.subgroupSize)
+            try forEachBatchSlice(batch) { first, count in
+                var pc = PushConstants()
+                pc.address(bases[0] + UInt64(first * nq * row) * elem)
+                pc.address(bases[1] + UInt64(first * nk * row) * elem)
+                pc.address(bases[2] + UInt64(first * nk * row) * elem)
+                pc.address(biasMode == 1 ? biasAddress + UInt64(first * p.heads * nq * (gh + gw)) * elem : biasAddress)
+                pc.address(try address(out) + UInt64(first * nq * d) * elem)
+                pc.u32s([nq, nk, p.heads, row, row, row, offsets.0, offsets.1, offsets.2, headStep, biasMode, gh, gw])
+                pc.f32(p.scale)
+                pc.u32(vector ? 1 : 0)
+                try dispatch("attention_coopmat.f16.cm", constants: [sg, 4 * sg, UInt32(hd), UInt32(keysPerTile)], push: pc,
+                             groups: ((nq + 63) / 64, p.heads, count))
+            }
+            return
+        }
         try forEachBatchSlice(batch) { first, count in
             var pc = PushConstants()
             pc.address(try address(q) + UInt64(first * nq * row) * elem)

@@ -1,3 +1,4 @@
+import Foundation
 import TensorRuntime
 
 /// Tile shape of the scalar GEMM kernels (specialization constants of gemm_tile.glsl).
@@ -11,6 +12,43 @@ struct GemmTiling {
     static func choose(m: Int, n: Int) -> GemmTiling {
         if m * n <= 64 * 64 * 16 { return GemmTiling(bm: 32, bn: 32, bk: 16, tm: 2, tn: 2) }
         return GemmTiling()
+    }
+}
+
+/// Tile shape of `matmul_coopmat_tiled.comp`: a BM x BN block of C per workgroup of WM x WN
+/// subgroups, each owning (BM / WM) x (BN / WN) as 16 x 16 accumulators.
+struct CoopmatGemmTiling: Equatable {
+    var bm: Int, bn: Int, wm: Int, wn: Int
+
+    /// `MEDSAM_VULKAN_GEMM=legacy` selects the first cooperative-matrix kernels (for comparison runs).
+    static let legacy = ProcessInfo.processInfo.environment["MEDSAM_VULKAN_GEMM"] == "legacy"
+    /// `MEDSAM_VULKAN_GEMM_TILE=BMxBN` (128x128, 128x256, 256x128, 64x128, 64x64) overrides the
+    /// tile of large products, so one GPU run can compare tiles without a rebuild.
+    static let override: CoopmatGemmTiling? = {
+        guard let text = ProcessInfo.processInfo.environment["MEDSAM_VULKAN_GEMM_TILE"] else { return nil }
+        return known[text]
+    }()
+    static let known: [String: CoopmatGemmTiling] = [
+        "128x128": .init(bm: 128, bn: 128, wm: 4, wn: 2),
+        "128x256": .init(bm: 128, bn: 256, wm: 2, wn: 4),
+        "256x128": .init(bm: 256, bn: 128, wm: 4, wn: 2),
+        "64x128": .init(bm: 64, bn: 128, wm: 2, wn: 4),
+        "64x64": .init(bm: 64, bn: 64, wm: 2, wn: 2),
+    ]
+
+    /// 128 x 128 with 8 subgroups for large products; 64 x 64 with 4 when either side is small,
+    /// so the decoder's thin products still spread over many workgroups.
+    static func choose(m: Int, n: Int, subgroupSize: Int, maxInvocations: Int) -> CoopmatGemmTiling {
+        var t = (m >= 128 && n >= 128) ? (override ?? known["128x128"]!) : known["64x64"]!
+        if t.wm * t.wn * subgroupSize > maxInvocations { t = known["64x64"]! }
+        // Wide subgroups (64 lanes) halve the subgroup count: keep the tile, halve WN or WM.
+        while t.wm * t.wn * subgroupSize > 256 && t.wn > 1 { t.wn /= 2 }
+        while t.wm * t.wn * subgroupSize > 256 && t.wm > 1 { t.wm /= 2 }
+        return t
+    }
+
+    func constants(subgroupSize: Int, bNMajor: Bool) -> [UInt32] {
+        [subgroupSize, wm * wn * subgroupSize, wm, wn, bm, bn, bNMajor ? 1 : 0].map(UInt32.init)
     }
 }
 
@@ -30,13 +68,32 @@ extension VulkanBackend {
         let elem = UInt64(storageType.size)
 
         let module: String, constants: [UInt32], bm: Int, bn: Int
+        var kernelFlags = flags
         if useCooperativeMatrix {
-            let sg = UInt32(device.caps.subgroupSize)
-            if m >= 512 && n >= 512 && 8 * Int(sg) <= Int(device.caps.maxWorkGroupInvocations) {
-                // 128x128 tiles, 8 subgroups: twice the fragment reuse of the 64x64 kernel.
-                module = "matmul_coopmat_large.f16.cm"; constants = [sg, 8 * sg]; bm = 128; bn = 128
+            let sg = Int(device.caps.subgroupSize)
+            if CoopmatGemmTiling.legacy {
+                if m >= 512 && n >= 512 && 8 * sg <= Int(device.caps.maxWorkGroupInvocations) {
+                    module = "matmul_coopmat_large.f16.cm"; constants = [UInt32(sg), UInt32(8 * sg)]; bm = 128; bn = 128
+                } else {
+                    module = "matmul_coopmat.f16.cm"; constants = [UInt32(sg), UInt32(4 * sg)]; bm = 64; bn = 64
+                }
             } else {
-                module = "matmul_coopmat.f16.cm"; constants = [sg, 4 * sg]; bm = 64; bn = 64
+                let tiling = CoopmatGemmTiling.choose(m: m, n: n, subgroupSize: sg,
+                                                      maxInvocations: Int(device.caps.maxWorkGroupInvocations))
+                let bNMajor = sBk == 1 && sBn != 1
+                module = "matmul_coopmat_tiled.f16.cm"
+                constants = tiling.constants(subgroupSize: sg, bNMajor: bNMajor)
+                bm = tiling.bm; bn = tiling.bn
+                // 16-byte loads and stores need 8-half multiples on the contiguous axis and
+                // 16-byte-aligned bases (the allocator aligns tensors to 256 bytes; batch slices
+                // shift them by whole matrices).
+                let aligned = { (address: UInt64, count: Int) in address % 16 == 0 && count % 8 == 0 }
+                let aBase = try address(a), bBase = try address(b), cBase = try address(c)
+                let vectorA = sAk == 1 && k % 8 == 0 && sAm % 8 == 0 && aligned(aBase, m * k)
+                let vectorB = bNMajor ? (k % 8 == 0 && sBn % 8 == 0 && aligned(bBase, batchB))
+                                      : (sBn == 1 && n % 8 == 0 && sBk % 8 == 0 && aligned(bBase, batchB))
+                if vectorA && vectorB { kernelFlags |= 0x300 }
+                if n % 8 == 0 && aligned(cBase, m * n) { kernelFlags |= 0x400 }
             }
         } else {
             let t = GemmTiling.choose(m: m, n: n)
@@ -52,7 +109,7 @@ extension VulkanBackend {
             pc.address(try address(b) + UInt64(first * batchB) * elem)
             pc.address(biasAddress)
             pc.address(try address(c) + UInt64(first * m * n) * elem)
-            pc.u32s([m, n, k, sAm, sAk, sBk, sBn, m * k, batchB, m * n, flags])
+            pc.u32s([m, n, k, sAm, sAk, sBk, sBn, m * k, batchB, m * n, kernelFlags])
             try dispatch(module, constants: constants, push: pc, groups: (gx, gy, count))
         }
     }
@@ -71,8 +128,21 @@ extension VulkanBackend {
             try dispatchLinear(kernel("conv_depthwise"), push: pc, count: y.shape.count)
             return
         }
-        pc.u32(x.shape[0]); pc.u32s(geometry); pc.u32(p.groups); pc.u32(flags)
         let cog = w.shape[0] / p.groups, n = x.shape[0] * y.shape[2] * y.shape[3]
+        let sg = Int(device.caps.subgroupSize)
+        let wm = 4, wn = sg >= 64 ? 1 : 2
+        if useCooperativeMatrix && !CoopmatGemmTiling.legacy && [16, 32, 64].contains(sg)
+            && wm * wn * sg <= Int(device.caps.maxWorkGroupInvocations) {
+            // Implicit GEMM on the matrix units: 128 x 128 tiles of 8 subgroups (4 with 64 lanes).
+            let gK = w.shape[1] * w.shape[2] * w.shape[3]
+            let weightAddress = try address(w)
+            let vectorA = gK % 8 == 0 && weightAddress % 16 == 0
+            pc.u32(x.shape[0]); pc.u32s(geometry); pc.u32(p.groups); pc.u32(flags | (vectorA ? 0x100 : 0))
+            try dispatch("conv2d_coopmat.f16.cm", constants: [sg, wm * wn * sg, wm, wn].map(UInt32.init), push: pc,
+                         groups: ((n + 127) / 128, (cog + 127) / 128, p.groups))
+            return
+        }
+        pc.u32(x.shape[0]); pc.u32s(geometry); pc.u32(p.groups); pc.u32(flags)
         let t = GemmTiling.choose(m: cog, n: n)
         try dispatch(kernel("conv2d"), constants: t.constants, push: pc,
                      groups: ((n + t.bn - 1) / t.bn, (cog + t.bm - 1) / t.bm, p.groups))
