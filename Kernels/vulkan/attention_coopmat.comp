@@ -3,27 +3,31 @@
 #extension GL_GOOGLE_include_directive : require
 // Flash attention on cooperative-matrix units (fp16 storage and operands, fp32 accumulation and
 // softmax): softmax(q·kᵀ·scale + bias)·v for every layout and bias of attention.comp, without
-// an Nq x Nk matrix in memory. Requires the head dim to be a multiple of 16.
+// an Nq x Nk matrix in memory. The head dim must be a multiple of the fragment sizes.
 //
-// Workgroup (64-query block, head, batch) = 4 subgroups of 16 query rows each. Per key tile of
-// BC keys staged in shared memory (zero-filled past Nk):
-//   S = Q·Kᵀ with 16 x 16 x 16 matrix products (Q's fragments stay in registers all along),
-//   S goes through a per-subgroup shared buffer; each pair of lanes owns one query row and
-//   applies scale, bias (SAM's decomposed relative-position terms, read per key from the
-//   [B, heads, Nq, gh + gw] table relpos.comp made, or TinyViT's table) and the online
-//   softmax update (running max and sum in fp32, exchanged between the two lanes by shuffle),
-//   writes P as fp16 and rescales its share of the output accumulator, kept in registers;
-//   O += P·V, 16 output columns at a time through the same shared buffer.
+// Workgroup (query block, head, batch) = 4 subgroups of FRAG_M query rows each (matrix products
+// FRAG_M x FRAG_N x FRAG_K: 16 x 16 x 16 on NVIDIA/AMD, 8 x 8 x 8 on lavapipe). Per key tile
+// of BC keys staged in shared memory (zero-filled past Nk):
+//   S = Q·Kᵀ on the matrix units (Q's fragments stay in registers all along);
+//   S goes through a per-subgroup shared buffer; LPR = SUBGROUP_SIZE / FRAG_M lanes own one
+//   query row and apply scale, bias (SAM's decomposed relative-position terms, read per key
+//   from the [B, heads, Nq, gh + gw] table relpos.comp made, or TinyViT's table) and the online
+//   softmax update (running max and sum in fp32, combined across the row's lanes by shuffle),
+//   write P as fp16 and rescale their share of the output accumulator, kept in registers;
+//   O += P·V, FRAG_N output columns at a time through the same shared buffer.
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #include "common.glsl"
-layout(constant_id = 0) const uint SUBGROUP_SIZE = 32u;   // 32: two lanes per query row
+layout(constant_id = 0) const uint SUBGROUP_SIZE = 32u;   // a multiple of FRAG_M
 layout(constant_id = 1) const uint THREADS = 128u;        // 4 subgroups
-layout(constant_id = 2) const uint HD = 64u;              // head dim, multiple of 16
-layout(constant_id = 3) const uint BC = 32u;              // keys per tile, multiple of 32
+layout(constant_id = 2) const uint HD = 64u;              // head dim, multiple of FRAG_K and FRAG_N
+layout(constant_id = 3) const uint BC = 32u;              // keys per tile, multiple of FRAG_N, FRAG_K, LPR
+layout(constant_id = 4) const uint FRAG_M = 16u;
+layout(constant_id = 5) const uint FRAG_N = 16u;
+layout(constant_id = 6) const uint FRAG_K = 16u;
 layout(local_size_x_id = 1) in;
 layout(push_constant, scalar) uniform Params {
     Tensor q; Tensor k; Tensor v; Tensor bias; Tensor o;
@@ -40,17 +44,23 @@ layout(buffer_reference, scalar, buffer_reference_align = 16) buffer Tensor16 { 
     arr[at] = p0_.x; arr[at + 1u] = p0_.y; arr[at + 2u] = p1_.x; arr[at + 3u] = p1_.y; \
     arr[at + 4u] = p2_.x; arr[at + 5u] = p2_.y; arr[at + 6u] = p3_.x; arr[at + 7u] = p3_.y; }
 
-const uint BR = 64u;                  // queries per workgroup
+const uint BR = 4u * FRAG_M;          // queries per workgroup
+const uint LPR = SUBGROUP_SIZE / FRAG_M;   // lanes per query row
 const uint ROW = HD + 8u;             // padded shared row of Q, K, V (halfs)
-const uint SST = BC + 4u;             // S staging row (floats); also holds a 16 x 16 PV block
+const uint SST = (BC > FRAG_N ? BC : FRAG_N) + 4u;  // S staging row (floats); also holds one PV block
 const uint PST = BC + 8u;             // P row (halfs)
-const uint HALF = BC / 2u;            // S columns per lane
-const uint OCOLS = HD / 2u;           // output columns per lane (8 per 16-column block)
+const uint PART = BC / LPR;           // S columns per lane
+const uint OPART = FRAG_N / LPR;      // output columns per lane in each FRAG_N-wide block
+const uint OCOLS = HD / LPR;          // output columns per lane
 shared float16_t Qs[BR * ROW];
 shared float16_t Ks[BC * ROW];
 shared float16_t Vs[BC * ROW];
-shared float Ss[4u * 16u * SST];
-shared float16_t Ps[4u * 16u * PST];
+shared float Ss[4u * FRAG_M * SST];
+shared float16_t Ps[4u * FRAG_M * PST];
+
+// Combines a per-lane value over the LPR lanes of one query row (adjacent lanes).
+float rowMax(float x) { for (uint o = 1u; o < LPR; o <<= 1) x = max(x, subgroupShuffleXor(x, o)); return x; }
+float rowSum(float x) { for (uint o = 1u; o < LPR; o <<= 1) x += subgroupShuffleXor(x, o); return x; }
 
 float biasAt(uint b, uint h, uint qi, uint kj) {
     if (pc.biasMode == 1u) {
@@ -87,17 +97,17 @@ void main() {
         }
     }
     barrier();
-    coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fq[HD / 16u];
-    for (uint c = 0u; c < HD / 16u; ++c)
-        coopMatLoad(fq[c], Qs, (sg * 16u) * ROW + c * 16u, ROW, gl_CooperativeMatrixLayoutRowMajor);
+    coopmat<float16_t, gl_ScopeSubgroup, FRAG_M, FRAG_K, gl_MatrixUseA> fq[HD / FRAG_K];
+    for (uint c = 0u; c < HD / FRAG_K; ++c)
+        coopMatLoad(fq[c], Qs, (sg * FRAG_M) * ROW + c * FRAG_K, ROW, gl_CooperativeMatrixLayoutRowMajor);
 
-    uint r = lane / 2u, side = lane % 2u;        // this lane's query row within the subgroup, and half
-    uint qi = q0 + sg * 16u + r;
+    uint r = lane / LPR, side = lane % LPR;      // this lane's query row within the subgroup, and part
+    uint qi = q0 + sg * FRAG_M + r;
     uint qBias = min(qi, pc.Nq - 1u);
     float runMax = -1e30, runSum = 0.0;
     float acc[OCOLS];
     for (uint i = 0u; i < OCOLS; ++i) acc[i] = 0.0;
-    uint sBase = sg * 16u * SST, pBase = sg * 16u * PST;
+    uint sBase = sg * FRAG_M * SST, pBase = sg * FRAG_M * PST;
 
     for (uint k0 = 0u; k0 < pc.Nk; k0 += BC) {
         barrier();   // the previous tile's K and V are no longer read
@@ -120,38 +130,38 @@ void main() {
         }
         barrier();
 
-        // S (16 x BC) = Q (16 x HD) · Kᵀ: K's rows are keys, read as a column-major HD x BC operand.
-        for (uint j = 0u; j < BC / 16u; ++j) {
-            coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> s =
-                coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
-            for (uint c = 0u; c < HD / 16u; ++c) {
-                coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fk;
-                coopMatLoad(fk, Ks, (j * 16u) * ROW + c * 16u, ROW, gl_CooperativeMatrixLayoutColumnMajor);
+        // S (FRAG_M x BC) = Q (FRAG_M x HD) · Kᵀ: K's rows are keys, read as a column-major HD x BC operand.
+        for (uint j = 0u; j < BC / FRAG_N; ++j) {
+            coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> s =
+                coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator>(0.0);
+            for (uint c = 0u; c < HD / FRAG_K; ++c) {
+                coopmat<float16_t, gl_ScopeSubgroup, FRAG_K, FRAG_N, gl_MatrixUseB> fk;
+                coopMatLoad(fk, Ks, (j * FRAG_N) * ROW + c * FRAG_K, ROW, gl_CooperativeMatrixLayoutColumnMajor);
                 s = coopMatMulAdd(fq[c], fk, s);
             }
-            coopMatStore(s, Ss, sBase + j * 16u, SST, gl_CooperativeMatrixLayoutRowMajor);
+            coopMatStore(s, Ss, sBase + j * FRAG_N, SST, gl_CooperativeMatrixLayoutRowMajor);
         }
         subgroupMemoryBarrierShared();
         subgroupBarrier();
 
-        // Online softmax for this lane's half row.
-        float sv[HALF];
+        // Online softmax for this lane's part of the row.
+        float sv[PART];
         float tileMax = -1e30;
-        for (uint i = 0u; i < HALF; ++i) {
-            uint col = side * HALF + i, kj = k0 + col;
+        for (uint i = 0u; i < PART; ++i) {
+            uint col = side * PART + i, kj = k0 + col;
             float x = kj < pc.Nk ? Ss[sBase + r * SST + col] * pc.scale + biasAt(b, h, qBias, kj) : -1e30;
             sv[i] = x;
             tileMax = max(tileMax, x);
         }
-        tileMax = max(tileMax, subgroupShuffleXor(tileMax, 1u));
+        tileMax = rowMax(tileMax);
         float newMax = max(runMax, tileMax);
         float partSum = 0.0;
-        for (uint i = 0u; i < HALF; ++i) {
+        for (uint i = 0u; i < PART; ++i) {
             float p = sv[i] <= -1e29 ? 0.0 : exp(sv[i] - newMax);
             partSum += p;
-            Ps[pBase + r * PST + side * HALF + i] = float16_t(p);
+            Ps[pBase + r * PST + side * PART + i] = float16_t(p);
         }
-        partSum += subgroupShuffleXor(partSum, 1u);
+        partSum = rowSum(partSum);
         float correction = exp(runMax - newMax);
         runSum = runSum * correction + partSum;
         runMax = newMax;
@@ -159,22 +169,22 @@ void main() {
         subgroupMemoryBarrierShared();
         subgroupBarrier();
 
-        // O += P (16 x BC) · V (BC x HD), one 16-column block at a time.
-        coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fp[BC / 16u];
-        for (uint c = 0u; c < BC / 16u; ++c)
-            coopMatLoad(fp[c], Ps, pBase + c * 16u, PST, gl_CooperativeMatrixLayoutRowMajor);
-        for (uint d = 0u; d < HD / 16u; ++d) {
-            coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> pv =
-                coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
-            for (uint c = 0u; c < BC / 16u; ++c) {
-                coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fv;
-                coopMatLoad(fv, Vs, (c * 16u) * ROW + d * 16u, ROW, gl_CooperativeMatrixLayoutRowMajor);
+        // O += P (FRAG_M x BC) · V (BC x HD), one FRAG_N-column block at a time.
+        coopmat<float16_t, gl_ScopeSubgroup, FRAG_M, FRAG_K, gl_MatrixUseA> fp[BC / FRAG_K];
+        for (uint c = 0u; c < BC / FRAG_K; ++c)
+            coopMatLoad(fp[c], Ps, pBase + c * FRAG_K, PST, gl_CooperativeMatrixLayoutRowMajor);
+        for (uint d = 0u; d < HD / FRAG_N; ++d) {
+            coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> pv =
+                coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator>(0.0);
+            for (uint c = 0u; c < BC / FRAG_K; ++c) {
+                coopmat<float16_t, gl_ScopeSubgroup, FRAG_K, FRAG_N, gl_MatrixUseB> fv;
+                coopMatLoad(fv, Vs, (c * FRAG_K) * ROW + d * FRAG_N, ROW, gl_CooperativeMatrixLayoutRowMajor);
                 pv = coopMatMulAdd(fp[c], fv, pv);
             }
             coopMatStore(pv, Ss, sBase, SST, gl_CooperativeMatrixLayoutRowMajor);
             subgroupMemoryBarrierShared();
             subgroupBarrier();
-            for (uint i = 0u; i < 8u; ++i) acc[d * 8u + i] += Ss[sBase + r * SST + side * 8u + i];
+            for (uint i = 0u; i < OPART; ++i) acc[d * OPART + i] += Ss[sBase + r * SST + side * OPART + i];
             subgroupMemoryBarrierShared();
             subgroupBarrier();
         }
@@ -183,6 +193,6 @@ void main() {
     if (qi >= pc.Nq) return;
     float inv = 1.0 / runSum;
     uint oBase = (b * pc.Nq + qi) * pc.heads * HD + h * HD;
-    for (uint d = 0u; d < HD / 16u; ++d)
-        for (uint i = 0u; i < 8u; ++i) ST(pc.o, oBase + d * 16u + side * 8u + i, acc[d * 8u + i] * inv);
+    for (uint d = 0u; d < HD / FRAG_N; ++d)
+        for (uint i = 0u; i < OPART; ++i) ST(pc.o, oBase + d * FRAG_N + side * OPART + i, acc[d * OPART + i] * inv);
 }

@@ -8,9 +8,9 @@
 // A (the weights, [Cout, Cin/groups·KH·KW], K contiguous) comes in with 16-byte loads fetched
 // one K-slice ahead into registers when K is a multiple of 8 (flags bit 8, set by the host);
 // B (the input patches) is gathered on the fly, zero outside the padded image, so no im2col
-// buffer is ever written. 8 subgroups in a 4 x 2 grid compute a 128 x 128 tile of C, each
-// 2 x 4 accumulators of 16 x 16; the epilogue adds the per-channel bias, applies the activation
-// and scatters to NCHW.
+// buffer is ever written. WM x WN subgroups compute a BM x BN tile of C as accumulators of
+// FRAG_M x FRAG_N (specialization constants, as in matmul_coopmat_tiled.comp); the epilogue adds
+// the per-channel bias, applies the activation and scatters to NCHW.
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -20,6 +20,11 @@ layout(constant_id = 0) const uint SUBGROUP_SIZE = 32u;
 layout(constant_id = 1) const uint THREADS = 256u;
 layout(constant_id = 2) const uint WM = 4u;
 layout(constant_id = 3) const uint WN = 2u;
+layout(constant_id = 4) const uint BM = 128u;
+layout(constant_id = 5) const uint BN = 128u;
+layout(constant_id = 6) const uint FRAG_M = 16u;
+layout(constant_id = 7) const uint FRAG_N = 16u;
+layout(constant_id = 8) const uint FRAG_K = 16u;
 layout(local_size_x_id = 1) in;
 layout(push_constant, scalar) uniform Params {
     Tensor x; Tensor w; Tensor bias; Tensor y;
@@ -29,16 +34,16 @@ layout(push_constant, scalar) uniform Params {
 
 layout(buffer_reference, scalar, buffer_reference_align = 16) buffer Tensor16 { uvec4 v[]; };
 
-const uint BM = 128u, BN = 128u, BK = 32u;
-const uint FM = BM / (16u * WM);
-const uint FN = BN / (16u * WN);
+const uint BK = 32u;
+const uint FM = BM / (FRAG_M * WM);
+const uint FN = BN / (FRAG_N * WN);
 const uint A_STRIDE = BK + 8u;
 const uint B_STRIDE = BN + 8u;
-const uint S_STRIDE = 20u;
+const uint S_STRIDE = FRAG_N + 4u;
 const uint A_PER_THREAD = (BM * BK / 8u + THREADS - 1u) / THREADS;
 shared float16_t tileA[BM * A_STRIDE];
 shared float16_t tileB[BK * B_STRIDE];
-shared float staging[(THREADS / SUBGROUP_SIZE) * 16u * S_STRIDE];
+shared float staging[(THREADS / SUBGROUP_SIZE) * FRAG_M * S_STRIDE];
 uvec4 regA[A_PER_THREAD];
 
 uint cog() { return pc.Cout / pc.groups; }
@@ -103,8 +108,8 @@ void main() {
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN, g = gl_WorkGroupID.z;
     bool vectorA = (pc.flags & 0x100u) != 0u;
 
-    coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[FM * FN];
-    for (uint i = 0u; i < FM * FN; ++i) acc[i] = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
+    coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> acc[FM * FN];
+    for (uint i = 0u; i < FM * FN; ++i) acc[i] = coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator>(0.0);
 
     uint K = gK();
     if (vectorA) fetchA(0u, m0, g);
@@ -113,31 +118,31 @@ void main() {
         gatherB(k0, n0, g);
         barrier();
         if (vectorA && k0 + BK < K) fetchA(k0 + BK, m0, g);
-        for (uint kk = 0u; kk < BK; kk += 16u) {
-            coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fa[FM];
+        for (uint kk = 0u; kk < BK; kk += FRAG_K) {
+            coopmat<float16_t, gl_ScopeSubgroup, FRAG_M, FRAG_K, gl_MatrixUseA> fa[FM];
             for (uint i = 0u; i < FM; ++i)
-                coopMatLoad(fa[i], tileA, (wm * FM * 16u + i * 16u) * A_STRIDE + kk, A_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
+                coopMatLoad(fa[i], tileA, (wm * FM * FRAG_M + i * FRAG_M) * A_STRIDE + kk, A_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
             for (uint j = 0u; j < FN; ++j) {
-                coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fb;
-                coopMatLoad(fb, tileB, kk * B_STRIDE + wn * FN * 16u + j * 16u, B_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
+                coopmat<float16_t, gl_ScopeSubgroup, FRAG_K, FRAG_N, gl_MatrixUseB> fb;
+                coopMatLoad(fb, tileB, kk * B_STRIDE + wn * FN * FRAG_N + j * FRAG_N, B_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
                 for (uint i = 0u; i < FM; ++i) acc[i * FN + j] = coopMatMulAdd(fa[i], fb, acc[i * FN + j]);
             }
         }
         barrier();
     }
 
-    uint stage = sg * 16u * S_STRIDE, pixels = pc.OH * pc.OW;
+    uint stage = sg * FRAG_M * S_STRIDE, pixels = pc.OH * pc.OW;
     for (uint f = 0u; f < FM * FN; ++f) {
-        uint rowBase = m0 + wm * FM * 16u + (f / FN) * 16u, colBase = n0 + wn * FN * 16u + (f % FN) * 16u;
+        uint rowBase = m0 + wm * FM * FRAG_M + (f / FN) * FRAG_M, colBase = n0 + wn * FN * FRAG_N + (f % FN) * FRAG_N;
         if (rowBase >= cog() || colBase >= gN()) continue;   // uniform per subgroup
         coopMatStore(acc[f], staging, stage, S_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
         subgroupMemoryBarrierShared();
         subgroupBarrier();
-        for (uint e = lane; e < 256u; e += SUBGROUP_SIZE) {
-            uint gm = rowBase + e / 16u, gn = colBase + e % 16u;
+        for (uint e = lane; e < FRAG_M * FRAG_N; e += SUBGROUP_SIZE) {
+            uint gm = rowBase + e / FRAG_N, gn = colBase + e % FRAG_N;
             if (gm >= cog() || gn >= gN()) continue;
             uint o = g * cog() + gm;
-            float v = staging[stage + (e / 16u) * S_STRIDE + e % 16u];
+            float v = staging[stage + (e / FRAG_N) * S_STRIDE + e % FRAG_N];
             if ((pc.flags & 1u) != 0u) v += LD(pc.bias, o);
             uint p = gn % pixels, b = gn / pixels;
             ST(pc.y, (b * pc.Cout + o) * pixels + p, activate(v, (pc.flags >> 1) & 0x7Fu));

@@ -5,8 +5,10 @@
 // parameters and semantics as matmul.comp (C = A·B (+ bias, activation), batched, any strides).
 //
 // Workgroup: THREADS invocations = WM x WN subgroups computing a BM x BN tile of C; each
-// subgroup owns (BM / WM) x (BN / WN) as FM x FN accumulators of 16 x 16 (f16·f16 + f32).
-// Tile sizes are specialization constants so the host picks them per shape.
+// subgroup owns (BM / WM) x (BN / WN) as FM x FN accumulators of FRAG_M x FRAG_N (f16·f16 + f32,
+// FRAG_K deep). Tile and fragment sizes are specialization constants: the host picks the tile
+// per shape and the fragment from what the device lists (16 x 16 x 16 on NVIDIA and AMD,
+// 8 x 8 x 8 on lavapipe, where CI runs this kernel).
 //
 // Feeding the matrix units is what this kernel is about:
 // - 16-byte global loads (8 halfs per invocation per load) when the operand's contiguous axis
@@ -32,6 +34,9 @@ layout(constant_id = 3) const uint WN = 2u;          // subgroups along N (WM * 
 layout(constant_id = 4) const uint BM = 128u;
 layout(constant_id = 5) const uint BN = 128u;
 layout(constant_id = 6) const uint B_NMAJOR = 1u;    // 1: B's contiguous axis is K ([N, K] weights)
+layout(constant_id = 7) const uint FRAG_M = 16u;
+layout(constant_id = 8) const uint FRAG_N = 16u;
+layout(constant_id = 9) const uint FRAG_K = 16u;
 layout(local_size_x_id = 1) in;
 layout(push_constant, scalar) uniform Params {
     Tensor a; Tensor b; Tensor bias; Tensor c;
@@ -42,19 +47,19 @@ layout(push_constant, scalar) uniform Params {
 layout(buffer_reference, scalar, buffer_reference_align = 16) buffer Tensor16 { uvec4 v[]; };
 
 const uint BK = 32u;
-const uint FM = BM / (16u * WM);
-const uint FN = BN / (16u * WN);
+const uint FM = BM / (FRAG_M * WM);
+const uint FN = BN / (FRAG_N * WN);
 const uint A_STRIDE = BK + 8u;                        // tileA: [BM][A_STRIDE]
 const uint B_ROWS = B_NMAJOR == 1u ? BN : BK;
 const uint B_STRIDE = B_NMAJOR == 1u ? BK + 8u : BN + 8u;
-const uint S_STRIDE = 20u;                            // staging row stride (floats)
+const uint S_STRIDE = FRAG_N + 4u;                    // staging row stride (floats)
 const uint A_CHUNKS = BM * BK / 8u;                   // 16-byte pieces per tile
 const uint B_CHUNKS = BN * BK / 8u;
 const uint A_PER_THREAD = (A_CHUNKS + THREADS - 1u) / THREADS;
 const uint B_PER_THREAD = (B_CHUNKS + THREADS - 1u) / THREADS;
 shared float16_t tileA[BM * A_STRIDE];
 shared float16_t tileB[B_ROWS * B_STRIDE];
-shared float staging[(THREADS / SUBGROUP_SIZE) * 16u * S_STRIDE];
+shared float staging[(THREADS / SUBGROUP_SIZE) * FRAG_M * S_STRIDE];
 
 uvec4 regA[A_PER_THREAD];
 uvec4 regB[B_PER_THREAD];
@@ -143,21 +148,23 @@ void main() {
     // Vector loads need the contiguous axis to be K for A, and the one B_NMAJOR says for B.
     bool vector = (pc.flags & 0x300u) == 0x300u;
 
-    coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[FM * FN];
-    for (uint i = 0u; i < FM * FN; ++i) acc[i] = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
+    coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> acc[FM * FN];
+    coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> zero =
+        coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator>(0.0);
+    for (uint i = 0u; i < FM * FN; ++i) acc[i] = zero;
 
     if (vector) fetch(0u, m0, n0, baseA, baseB);
     for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
         if (vector) commit(); else loadScalar(k0, m0, n0, baseA, baseB);
         barrier();
         if (vector && k0 + BK < pc.K) fetch(k0 + BK, m0, n0, baseA, baseB);
-        for (uint kk = 0u; kk < BK; kk += 16u) {
-            coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fa[FM];
+        for (uint kk = 0u; kk < BK; kk += FRAG_K) {
+            coopmat<float16_t, gl_ScopeSubgroup, FRAG_M, FRAG_K, gl_MatrixUseA> fa[FM];
             for (uint i = 0u; i < FM; ++i)
-                coopMatLoad(fa[i], tileA, (wm * FM * 16u + i * 16u) * A_STRIDE + kk, A_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
+                coopMatLoad(fa[i], tileA, (wm * FM * FRAG_M + i * FRAG_M) * A_STRIDE + kk, A_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
             for (uint j = 0u; j < FN; ++j) {
-                coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fb;
-                uint n = wn * FN * 16u + j * 16u;
+                coopmat<float16_t, gl_ScopeSubgroup, FRAG_K, FRAG_N, gl_MatrixUseB> fb;
+                uint n = wn * FN * FRAG_N + j * FRAG_N;
                 if (B_NMAJOR == 1u)
                     coopMatLoad(fb, tileB, n * B_STRIDE + kk, B_STRIDE, gl_CooperativeMatrixLayoutColumnMajor);
                 else
@@ -168,18 +175,19 @@ void main() {
         barrier();
     }
 
-    uint stage = sg * 16u * S_STRIDE;
+    uint stage = sg * FRAG_M * S_STRIDE;
     bool vectorStore = (pc.flags & 0x400u) != 0u;
     Tensor16 c16 = Tensor16(pc.c);
     for (uint f = 0u; f < FM * FN; ++f) {
-        uint rowBase = m0 + wm * FM * 16u + (f / FN) * 16u, colBase = n0 + wn * FN * 16u + (f % FN) * 16u;
+        uint rowBase = m0 + wm * FM * FRAG_M + (f / FN) * FRAG_M, colBase = n0 + wn * FN * FRAG_N + (f % FN) * FRAG_N;
         if (rowBase >= pc.M || colBase >= pc.N) continue;   // uniform per subgroup
-        coopMatStore(acc[f], staging, stage, S_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
+        coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> result = acc[f];
+        coopMatStore(result, staging, stage, S_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
         subgroupMemoryBarrierShared();
         subgroupBarrier();
-        // Each pair of lanes owns one row: 8 consecutive columns per lane.
-        for (uint e = lane * 8u; e < 256u; e += SUBGROUP_SIZE * 8u) {
-            uint r = e / 16u, c0 = e % 16u;
+        // 8 consecutive columns of one row per lane (FRAG_N is a multiple of 8).
+        for (uint e = lane * 8u; e < FRAG_M * FRAG_N; e += SUBGROUP_SIZE * 8u) {
+            uint r = e / FRAG_N, c0 = e % FRAG_N;
             uint gm = rowBase + r, gn = colBase + c0;
             if (gm >= pc.M) continue;
             float v[8];

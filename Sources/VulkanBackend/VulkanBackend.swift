@@ -71,7 +71,7 @@ public final class VulkanBackend: Backend {
         }
         return devices.enumerated().map { i, d in
             let caps = PhysicalDeviceCaps(d, index: i, instance: instance)
-            return caps.deviceInfo(storageType: .float32, useCooperativeMatrix: caps.cooperativeMatrix16)
+            return caps.deviceInfo(storageType: .float32, useCooperativeMatrix: caps.cooperativeMatrixFragment != nil)
         }
     }
 
@@ -94,7 +94,7 @@ public final class VulkanBackend: Backend {
             throw BackendError.invalidArgument("vulkan: \(caps.name) lacks storageBuffer16BitAccess; the fp16 path is unavailable")
         }
         storageType = options.float16 ? .float16 : .float32
-        useCooperativeMatrix = options.float16 && options.cooperativeMatrix && caps.cooperativeMatrix16
+        useCooperativeMatrix = options.float16 && options.cooperativeMatrix && caps.cooperativeMatrixFragment != nil
         useSubgroups = options.subgroups && caps.subgroupArithmeticInCompute
         device = try VulkanDevice(instance: instance, caps: caps, float16Storage: options.float16,
                                   cooperativeMatrix: useCooperativeMatrix)

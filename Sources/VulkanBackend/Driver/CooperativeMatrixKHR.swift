@@ -47,3 +47,13 @@ struct CooperativeMatrixPropertiesKHR {
 
 typealias GetCooperativeMatrixPropertiesKHR = @convention(c) (
     OpaquePointer?, UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?) -> VkResult
+
+/// M x N x K of one f16·f16 + f32 cooperative-matrix product at subgroup scope.
+struct CooperativeMatrixFragment: Equatable {
+    let m: Int, n: Int, k: Int
+
+    /// In order of preference: NVIDIA and AMD list 16x16x16, Intel 8x16x16, lavapipe 8x8x8 (which
+    /// is how CI runs the cooperative-matrix kernels).
+    static let preferred = [CooperativeMatrixFragment(m: 16, n: 16, k: 16), CooperativeMatrixFragment(m: 8, n: 16, k: 16),
+                            CooperativeMatrixFragment(m: 8, n: 8, k: 8)]
+}

@@ -31,8 +31,12 @@ struct PhysicalDeviceCaps {
     let storageBuffer16BitAccess: Bool
     let shaderFloat16: Bool
     let vulkanMemoryModel: Bool
-    /// VK_KHR_cooperative_matrix with 16x16x16 f16·f16 + f32 at subgroup scope.
-    let cooperativeMatrix16: Bool
+    /// The f16·f16 + f32 = f32 subgroup-scope fragment the cooperative-matrix kernels use (the
+    /// first the device lists of 16x16x16, 8x16x16, 8x8x8), with fp16 arithmetic and the Vulkan
+    /// memory model; nil when there is none.
+    let cooperativeMatrixFragment: CooperativeMatrixFragment?
+    /// The first cooperative-matrix kernels (kept for comparison runs) need 16x16x16.
+    var cooperativeMatrix16: Bool { cooperativeMatrixFragment == CooperativeMatrixFragment(m: 16, n: 16, k: 16) }
     /// Every (M x N x K, A/B/C/result types, scope) the driver lists for VK_KHR_cooperative_matrix,
     /// as "16x16x16 f16.f16+f32=f32 subgroup"; shown by `medsam devices` so a GPU run records what
     /// matrix shapes the kernels could use.
@@ -144,7 +148,7 @@ struct PhysicalDeviceCaps {
         shaderFloat16 = usesCore12 && f12.shaderFloat16 != 0
         vulkanMemoryModel = usesCore12 && f12.vulkanMemoryModel != 0
 
-        var coop16 = false
+        var fragments: [CooperativeMatrixFragment] = []
         var shapes: [String] = []
         if hasCoopExt, fcm.cooperativeMatrix != 0,
            let query = instance.function("vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR",
@@ -154,21 +158,20 @@ struct PhysicalDeviceCaps {
                 var list = [CooperativeMatrixPropertiesKHR](repeating: CooperativeMatrixPropertiesKHR(), count: Int(n))
                 if list.withUnsafeMutableBytes({ query(device, &n, $0.baseAddress) }) == VK_SUCCESS {
                     shapes = list.prefix(Int(n)).map(\.summary)
-                    coop16 = list.prefix(Int(n)).contains {
-                        $0.mSize == 16 && $0.nSize == 16 && $0.kSize == 16
-                            && $0.aType == CooperativeMatrixPropertiesKHR.componentFloat16
+                    fragments = list.prefix(Int(n)).filter {
+                        $0.aType == CooperativeMatrixPropertiesKHR.componentFloat16
                             && $0.bType == CooperativeMatrixPropertiesKHR.componentFloat16
                             && $0.cType == CooperativeMatrixPropertiesKHR.componentFloat32
                             && $0.resultType == CooperativeMatrixPropertiesKHR.componentFloat32
                             && $0.scope == CooperativeMatrixPropertiesKHR.scopeSubgroup
-                    }
+                    }.map { CooperativeMatrixFragment(m: Int($0.mSize), n: Int($0.nSize), k: Int($0.kSize)) }
                 }
             }
         }
-        // The cooperative-matrix kernel stages A, B and C tiles in about 27 KiB of shared memory.
         cooperativeMatrixShapes = shapes
-        cooperativeMatrix16 = coop16 && storageBuffer16BitAccess && shaderFloat16 && vulkanMemoryModel
-            && p.limits.maxComputeSharedMemorySize >= 32_768
+        // The kernels stage their tiles in up to 32 KiB of shared memory.
+        let usable = storageBuffer16BitAccess && shaderFloat16 && vulkanMemoryModel && p.limits.maxComputeSharedMemorySize >= 32_768
+        cooperativeMatrixFragment = usable ? CooperativeMatrixFragment.preferred.first { fragments.contains($0) } : nil
 
         var qCount: UInt32 = 0
         vkGetPhysicalDeviceQueueFamilyProperties(device, &qCount, nil)
@@ -204,7 +207,7 @@ struct PhysicalDeviceCaps {
             "storageBuffer16BitAccess": String(storageBuffer16BitAccess),
             "shaderFloat16": String(shaderFloat16),
             "subgroupArithmetic": String(subgroupArithmeticInCompute),
-            "cooperativeMatrix16x16x16": String(cooperativeMatrix16),
+            "cooperativeMatrixFragment": cooperativeMatrixFragment.map { "\($0.m)x\($0.n)x\($0.k)" } ?? "none",
             "timestampPeriodNs": String(timestampPeriod),
             "cooperativeMatrixShapes": cooperativeMatrixShapes.joined(separator: "; "),
             "VK_NV_cooperative_matrix2": String(extensions.contains("VK_NV_cooperative_matrix2")),

@@ -17,17 +17,23 @@ struct AttentionTiling {
 
 extension VulkanBackend {
     /// Keys per tile of `attention_coopmat.comp` when it can run this head dim, else nil (the
-    /// scalar flash kernel runs). It needs the cooperative-matrix path, 32-lane subgroups (two
-    /// lanes per query row), a head dim that is a multiple of 16 and its shared memory to fit.
+    /// scalar flash kernel runs). It needs the cooperative-matrix path, a subgroup that is a
+    /// power-of-two multiple of the fragment's rows (lanes per query row), a head dim that is a
+    /// multiple of the fragment and its shared memory to fit.
     /// `MEDSAM_VULKAN_ATTENTION=scalar` forces the scalar kernel; `MEDSAM_VULKAN_ATTENTION_KEYS=64`
     /// doubles the key tile (comparison runs).
     func coopmatAttentionKeys(headDim hd: Int) -> Int? {
         let environment = ProcessInfo.processInfo.environment
-        guard useCooperativeMatrix, device.caps.subgroupSize == 32, hd % 16 == 0, hd <= 256,
+        let sg = Int(device.caps.subgroupSize)
+        guard useCooperativeMatrix, let f = device.caps.cooperativeMatrixFragment,
+              sg % f.m == 0, (sg / f.m) & (sg / f.m - 1) == 0,
+              hd % f.k == 0, hd % f.n == 0, hd % (sg / f.m) == 0, hd <= 256,
               environment["MEDSAM_VULKAN_ATTENTION"] != "scalar" else { return nil }
         let keys = environment["MEDSAM_VULKAN_ATTENTION_KEYS"] == "64" ? 64 : 32
-        // Qs (64 rows) + Ks + Vs (keys rows) of hd + 8 halfs, S (floats) and P (halfs) per subgroup.
-        let bytes = 64 * (hd + 8) * 2 + 2 * keys * (hd + 8) * 2 + 4 * 16 * (keys + 4) * 4 + 4 * 16 * (keys + 8) * 2
+        guard keys % f.n == 0, keys % f.k == 0, keys % (sg / f.m) == 0 else { return nil }
+        // Q (4 fragments of rows) + K + V tiles of hd + 8 halfs, S (floats) and P (halfs) per subgroup.
+        let rows = 4 * f.m
+        let bytes = rows * (hd + 8) * 2 + 2 * keys * (hd + 8) * 2 + rows * (max(keys, f.n) + 4) * 4 + rows * (keys + 8) * 2
         return bytes <= Int(device.caps.maxSharedMemory) ? keys : nil
     }
 
@@ -74,7 +80,7 @@ extension VulkanBackend {
             let bases = [try address(q), try address(k), try address(v)]
             let vector = hd % 8 == 0 && row % 8 == 0 && headStep % 8 == 0
                 && [offsets.0, offsets.1, offsets.2].allSatisfy { $0 % 8 == 0 } && bases.allSatisfy { $0 % 16 == 0 }
-            let sg = UInt32(device.caps.subgroupSize)
+            let sg = UInt32(device.caps.subgroupSize), f = device.caps.cooperativeMatrixFragment!
             try forEachBatchSlice(batch) { first, count in
                 var pc = PushConstants()
                 pc.address(bases[0] + UInt64(first * nq * row) * elem)
@@ -85,8 +91,9 @@ extension VulkanBackend {
                 pc.u32s([nq, nk, p.heads, row, row, row, offsets.0, offsets.1, offsets.2, headStep, biasMode, gh, gw])
                 pc.f32(p.scale)
                 pc.u32(vector ? 1 : 0)
-                try dispatch("attention_coopmat.f16.cm", constants: [sg, 4 * sg, UInt32(hd), UInt32(keysPerTile)], push: pc,
-                             groups: ((nq + 63) / 64, p.heads, count))
+                try dispatch("attention_coopmat.f16.cm",
+                             constants: [sg, 4 * sg, UInt32(hd), UInt32(keysPerTile), UInt32(f.m), UInt32(f.n), UInt32(f.k)],
+                             push: pc, groups: ((nq + 4 * f.m - 1) / (4 * f.m), p.heads, count))
             }
             return
         }

@@ -20,8 +20,10 @@ struct GemmTiling {
 struct CoopmatGemmTiling: Equatable {
     var bm: Int, bn: Int, wm: Int, wn: Int
 
-    /// `MEDSAM_VULKAN_GEMM=legacy` selects the first cooperative-matrix kernels (for comparison runs).
-    static let legacy = ProcessInfo.processInfo.environment["MEDSAM_VULKAN_GEMM"] == "legacy"
+    /// The tiled GEMM and conv kernels still fail parity on lavapipe's cooperative matrices
+    /// (Mesa 26.2, 8x8x8; see docs/vulkan.md), so the first cooperative-matrix kernels stay the
+    /// default; `MEDSAM_VULKAN_GEMM=tiled` selects the new ones for debugging.
+    static let legacy = ProcessInfo.processInfo.environment["MEDSAM_VULKAN_GEMM"] != "tiled"
     /// `MEDSAM_VULKAN_GEMM_TILE=BMxBN` (128x128, 128x256, 256x128, 64x128, 64x64) overrides the
     /// tile of large products, so one GPU run can compare tiles without a rebuild.
     static let override: CoopmatGemmTiling? = {
@@ -37,18 +39,33 @@ struct CoopmatGemmTiling: Equatable {
     ]
 
     /// 128 x 128 with 8 subgroups for large products; 64 x 64 with 4 when either side is small,
-    /// so the decoder's thin products still spread over many workgroups.
-    static func choose(m: Int, n: Int, subgroupSize: Int, maxInvocations: Int) -> CoopmatGemmTiling {
-        var t = (m >= 128 && n >= 128) ? (override ?? known["128x128"]!) : known["64x64"]!
-        if t.wm * t.wn * subgroupSize > maxInvocations { t = known["64x64"]! }
-        // Wide subgroups (64 lanes) halve the subgroup count: keep the tile, halve WN or WM.
-        while t.wm * t.wn * subgroupSize > 256 && t.wn > 1 { t.wn /= 2 }
-        while t.wm * t.wn * subgroupSize > 256 && t.wm > 1 { t.wm /= 2 }
-        return t
+    /// so the decoder's thin products still spread over many workgroups; 64 x 64 also when the
+    /// larger tile would not fit the device's invocations or shared memory.
+    static func choose(m: Int, n: Int, subgroupSize: Int, fragment: CooperativeMatrixFragment,
+                       maxInvocations: Int, sharedBytes: Int) -> CoopmatGemmTiling {
+        func fitted(_ tile: CoopmatGemmTiling) -> CoopmatGemmTiling? {
+            var t = tile
+            // Wide subgroups (64 lanes) halve the subgroup count: keep the tile, halve WN or WM.
+            while t.wm * t.wn * subgroupSize > 256 && t.wn > 1 { t.wn /= 2 }
+            while t.wm * t.wn * subgroupSize > 256 && t.wm > 1 { t.wm /= 2 }
+            let whole = t.bm % (fragment.m * t.wm) == 0 && t.bn % (fragment.n * t.wn) == 0
+            return whole && t.wm * t.wn * subgroupSize <= maxInvocations
+                && t.sharedBytes(subgroupSize: subgroupSize, fragment: fragment) <= sharedBytes ? t : nil
+        }
+        let large = m >= 128 && n >= 128 ? fitted(override ?? known["128x128"]!) : nil
+        return large ?? fitted(known["64x64"]!) ?? CoopmatGemmTiling(bm: 64, bn: 64, wm: 1, wn: 1)
     }
 
-    func constants(subgroupSize: Int, bNMajor: Bool) -> [UInt32] {
-        [subgroupSize, wm * wn * subgroupSize, wm, wn, bm, bn, bNMajor ? 1 : 0].map(UInt32.init)
+    /// Shared memory of matmul_coopmat_tiled.comp with this tile: A and B slices 32 deep with
+    /// rows padded by 8 halfs, and one float staging fragment per subgroup.
+    func sharedBytes(subgroupSize: Int, fragment: CooperativeMatrixFragment) -> Int {
+        let a = bm * 40 * 2, b = max(bn * 40, 32 * (bn + 8)) * 2
+        return a + b + wm * wn * fragment.m * (fragment.n + 4) * 4
+    }
+
+    func constants(subgroupSize: Int, bNMajor: Bool, fragment: CooperativeMatrixFragment) -> [UInt32] {
+        [subgroupSize, wm * wn * subgroupSize, wm, wn, bm, bn, bNMajor ? 1 : 0,
+         fragment.m, fragment.n, fragment.k].map(UInt32.init)
     }
 }
 
@@ -69,20 +86,22 @@ extension VulkanBackend {
 
         let module: String, constants: [UInt32], bm: Int, bn: Int
         var kernelFlags = flags
-        if useCooperativeMatrix {
+        if useCooperativeMatrix && (!CoopmatGemmTiling.legacy || device.caps.cooperativeMatrix16) {
             let sg = Int(device.caps.subgroupSize)
-            if CoopmatGemmTiling.legacy {
+            if CoopmatGemmTiling.legacy && device.caps.cooperativeMatrix16 {
                 if m >= 512 && n >= 512 && 8 * sg <= Int(device.caps.maxWorkGroupInvocations) {
                     module = "matmul_coopmat_large.f16.cm"; constants = [UInt32(sg), UInt32(8 * sg)]; bm = 128; bn = 128
                 } else {
                     module = "matmul_coopmat.f16.cm"; constants = [UInt32(sg), UInt32(4 * sg)]; bm = 64; bn = 64
                 }
             } else {
-                let tiling = CoopmatGemmTiling.choose(m: m, n: n, subgroupSize: sg,
-                                                      maxInvocations: Int(device.caps.maxWorkGroupInvocations))
+                let fragment = device.caps.cooperativeMatrixFragment!
+                let tiling = CoopmatGemmTiling.choose(m: m, n: n, subgroupSize: sg, fragment: fragment,
+                                                      maxInvocations: Int(device.caps.maxWorkGroupInvocations),
+                                                      sharedBytes: Int(device.caps.maxSharedMemory))
                 let bNMajor = sBk == 1 && sBn != 1
                 module = "matmul_coopmat_tiled.f16.cm"
-                constants = tiling.constants(subgroupSize: sg, bNMajor: bNMajor)
+                constants = tiling.constants(subgroupSize: sg, bNMajor: bNMajor, fragment: fragment)
                 bm = tiling.bm; bn = tiling.bn
                 // 16-byte loads and stores need 8-half multiples on the contiguous axis and
                 // 16-byte-aligned bases (the allocator aligns tensors to 256 bytes; batch slices
@@ -131,14 +150,17 @@ extension VulkanBackend {
         let cog = w.shape[0] / p.groups, n = x.shape[0] * y.shape[2] * y.shape[3]
         let sg = Int(device.caps.subgroupSize)
         let wm = 4, wn = sg >= 64 ? 1 : 2
-        if useCooperativeMatrix && !CoopmatGemmTiling.legacy && [16, 32, 64].contains(sg)
-            && wm * wn * sg <= Int(device.caps.maxWorkGroupInvocations) {
+        if useCooperativeMatrix && !CoopmatGemmTiling.legacy, let fragment = device.caps.cooperativeMatrixFragment,
+           128 % (fragment.m * wm) == 0, 128 % (fragment.n * wn) == 0,
+           wm * wn * sg <= Int(device.caps.maxWorkGroupInvocations),
+           128 * 40 * 2 + 32 * 136 * 2 + wm * wn * fragment.m * (fragment.n + 4) * 4 <= Int(device.caps.maxSharedMemory) {
             // Implicit GEMM on the matrix units: 128 x 128 tiles of 8 subgroups (4 with 64 lanes).
             let gK = w.shape[1] * w.shape[2] * w.shape[3]
             let weightAddress = try address(w)
             let vectorA = gK % 8 == 0 && weightAddress % 16 == 0
             pc.u32(x.shape[0]); pc.u32s(geometry); pc.u32(p.groups); pc.u32(flags | (vectorA ? 0x100 : 0))
-            try dispatch("conv2d_coopmat.f16.cm", constants: [sg, wm * wn * sg, wm, wn].map(UInt32.init), push: pc,
+            try dispatch("conv2d_coopmat.f16.cm",
+                         constants: [sg, wm * wn * sg, wm, wn, 128, 128, fragment.m, fragment.n, fragment.k].map(UInt32.init), push: pc,
                          groups: ((n + 127) / 128, (cog + 127) / 128, p.groups))
             return
         }
