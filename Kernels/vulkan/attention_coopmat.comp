@@ -21,6 +21,7 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #include "common.glsl"
+#include "halves.glsl"
 layout(constant_id = 0) const uint SUBGROUP_SIZE = 32u;   // a multiple of FRAG_M
 layout(constant_id = 1) const uint THREADS = 128u;        // 4 subgroups
 layout(constant_id = 2) const uint HD = 64u;              // head dim, multiple of FRAG_K and FRAG_N
@@ -36,13 +37,6 @@ layout(push_constant, scalar) uniform Params {
     uint vectorLoads;   // 1: rows, offsets, head step and addresses allow 16-byte loads (host-checked)
 } pc;
 
-layout(buffer_reference, scalar, buffer_reference_align = 16) buffer Tensor16 { uvec4 v[]; };
-
-// 8 halfs from one 16-byte load into a shared row (one helper per array: GLSL has no shared pointers).
-#define PUT8(arr, at, u) { f16vec2 p0_ = unpackFloat2x16(u.x), p1_ = unpackFloat2x16(u.y), \
-    p2_ = unpackFloat2x16(u.z), p3_ = unpackFloat2x16(u.w); \
-    arr[at] = p0_.x; arr[at + 1u] = p0_.y; arr[at + 2u] = p1_.x; arr[at + 3u] = p1_.y; \
-    arr[at + 4u] = p2_.x; arr[at + 5u] = p2_.y; arr[at + 6u] = p3_.x; arr[at + 7u] = p3_.y; }
 
 const uint BR = 4u * FRAG_M;          // queries per workgroup
 const uint LPR = SUBGROUP_SIZE / FRAG_M;   // lanes per query row

@@ -16,23 +16,23 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #include "common.glsl"
+#include "halves.glsl"
 layout(constant_id = 0) const uint SUBGROUP_SIZE = 32u;
 layout(constant_id = 1) const uint THREADS = 256u;
 layout(constant_id = 2) const uint WM = 4u;
 layout(constant_id = 3) const uint WN = 2u;
 layout(constant_id = 4) const uint BM = 128u;
 layout(constant_id = 5) const uint BN = 128u;
-layout(constant_id = 6) const uint FRAG_M = 16u;
-layout(constant_id = 7) const uint FRAG_N = 16u;
-layout(constant_id = 8) const uint FRAG_K = 16u;
+// (id 6 is matmul_coopmat_tiled.comp's B order: the host fills both kernels' constants alike)
+layout(constant_id = 7) const uint FRAG_M = 16u;
+layout(constant_id = 8) const uint FRAG_N = 16u;
+layout(constant_id = 9) const uint FRAG_K = 16u;
 layout(local_size_x_id = 1) in;
 layout(push_constant, scalar) uniform Params {
     Tensor x; Tensor w; Tensor bias; Tensor y;
     uint B; uint Cin; uint H; uint W; uint Cout; uint OH; uint OW; uint KH; uint KW;
     uint SY; uint SX; uint PY; uint PX; uint groups; uint flags;
 } pc;
-
-layout(buffer_reference, scalar, buffer_reference_align = 16) buffer Tensor16 { uvec4 v[]; };
 
 const uint BK = 32u;
 const uint FM = BM / (FRAG_M * WM);
@@ -67,11 +67,7 @@ void commitA() {
     for (uint i = 0u; i < A_PER_THREAD; ++i) {
         uint chunk = t + i * THREADS;
         if (chunk >= BM * BK / 8u) continue;
-        uint at = (chunk / (BK / 8u)) * A_STRIDE + (chunk % (BK / 8u)) * 8u;
-        uvec4 u = regA[i];
-        f16vec2 p0 = unpackFloat2x16(u.x), p1 = unpackFloat2x16(u.y), p2 = unpackFloat2x16(u.z), p3 = unpackFloat2x16(u.w);
-        tileA[at] = p0.x; tileA[at + 1u] = p0.y; tileA[at + 2u] = p1.x; tileA[at + 3u] = p1.y;
-        tileA[at + 4u] = p2.x; tileA[at + 5u] = p2.y; tileA[at + 6u] = p3.x; tileA[at + 7u] = p3.y;
+        PUT8(tileA, (chunk / (BK / 8u)) * A_STRIDE + (chunk % (BK / 8u)) * 8u, regA[i])
     }
 }
 

@@ -27,6 +27,7 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #include "common.glsl"
+#include "halves.glsl"
 layout(constant_id = 0) const uint SUBGROUP_SIZE = 32u;
 layout(constant_id = 1) const uint THREADS = 256u;
 layout(constant_id = 2) const uint WM = 4u;          // subgroups along M
@@ -43,8 +44,6 @@ layout(push_constant, scalar) uniform Params {
     uint M; uint N; uint K; uint sAm; uint sAk; uint sBk; uint sBn;
     uint batchA; uint batchB; uint batchC; uint flags;
 } pc;
-
-layout(buffer_reference, scalar, buffer_reference_align = 16) buffer Tensor16 { uvec4 v[]; };
 
 const uint BK = 32u;
 const uint FM = BM / (FRAG_M * WM);
@@ -93,30 +92,18 @@ void fetch(uint k0, uint m0, uint n0, uint baseA, uint baseB) {
     }
 }
 
-void put8A(uint at, uvec4 u) {
-    f16vec2 p0 = unpackFloat2x16(u.x), p1 = unpackFloat2x16(u.y), p2 = unpackFloat2x16(u.z), p3 = unpackFloat2x16(u.w);
-    tileA[at] = p0.x; tileA[at + 1u] = p0.y; tileA[at + 2u] = p1.x; tileA[at + 3u] = p1.y;
-    tileA[at + 4u] = p2.x; tileA[at + 5u] = p2.y; tileA[at + 6u] = p3.x; tileA[at + 7u] = p3.y;
-}
-
-void put8B(uint at, uvec4 u) {
-    f16vec2 p0 = unpackFloat2x16(u.x), p1 = unpackFloat2x16(u.y), p2 = unpackFloat2x16(u.z), p3 = unpackFloat2x16(u.w);
-    tileB[at] = p0.x; tileB[at + 1u] = p0.y; tileB[at + 2u] = p1.x; tileB[at + 3u] = p1.y;
-    tileB[at + 4u] = p2.x; tileB[at + 5u] = p2.y; tileB[at + 6u] = p3.x; tileB[at + 7u] = p3.y;
-}
-
 // Writes the registers fetched by `fetch` into the shared tiles.
 void commit() {
     uint t = gl_LocalInvocationID.x;
     for (uint i = 0u; i < A_PER_THREAD; ++i) {
         uint chunk = t + i * THREADS;
-        if (chunk < A_CHUNKS) put8A((chunk / (BK / 8u)) * A_STRIDE + (chunk % (BK / 8u)) * 8u, regA[i]);
+        if (chunk < A_CHUNKS) PUT8(tileA, (chunk / (BK / 8u)) * A_STRIDE + (chunk % (BK / 8u)) * 8u, regA[i])
     }
     for (uint i = 0u; i < B_PER_THREAD; ++i) {
         uint chunk = t + i * THREADS;
         if (chunk >= B_CHUNKS) continue;
         uint per = B_NMAJOR == 1u ? BK / 8u : BN / 8u;
-        put8B((chunk / per) * B_STRIDE + (chunk % per) * 8u, regB[i]);
+        PUT8(tileB, (chunk / per) * B_STRIDE + (chunk % per) * 8u, regB[i])
     }
 }
 
@@ -149,9 +136,7 @@ void main() {
     bool vector = (pc.flags & 0x300u) == 0x300u;
 
     coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> acc[FM * FN];
-    coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> zero =
-        coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator>(0.0);
-    for (uint i = 0u; i < FM * FN; ++i) acc[i] = zero;
+    for (uint i = 0u; i < FM * FN; ++i) acc[i] = coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator>(0.0);
 
     if (vector) fetch(0u, m0, n0, baseA, baseB);
     for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
@@ -181,8 +166,7 @@ void main() {
     for (uint f = 0u; f < FM * FN; ++f) {
         uint rowBase = m0 + wm * FM * FRAG_M + (f / FN) * FRAG_M, colBase = n0 + wn * FN * FRAG_N + (f % FN) * FRAG_N;
         if (rowBase >= pc.M || colBase >= pc.N) continue;   // uniform per subgroup
-        coopmat<float, gl_ScopeSubgroup, FRAG_M, FRAG_N, gl_MatrixUseAccumulator> result = acc[f];
-        coopMatStore(result, staging, stage, S_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
+        coopMatStore(acc[f], staging, stage, S_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
         subgroupMemoryBarrierShared();
         subgroupBarrier();
         // 8 consecutive columns of one row per lane (FRAG_N is a multiple of 8).

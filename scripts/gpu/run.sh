@@ -52,9 +52,9 @@ step() {
     return $rc
 }
 # A path is BACKEND-PRECISION[:VARIANT]; variants select kernels for comparison runs:
-#   legacy       the first cooperative-matrix GEMM kernels (MEDSAM_VULKAN_GEMM=legacy)
-#   tBMxBN       another coopmat GEMM tile for large products (MEDSAM_VULKAN_GEMM_TILE=BMxBN)
-path_args() {   # vulkan-fp16:legacy -> --backend vulkan --fp16
+#   tiled        the tiled cooperative-matrix GEMM and conv kernels (MEDSAM_VULKAN_GEMM=tiled)
+#   tBMxBN       those with another tile for large products (MEDSAM_VULKAN_GEMM=tiled, _TILE=BMxBN)
+path_args() {   # vulkan-fp16:tiled -> --backend vulkan --fp16
     local base=${1%%:*}
     local backend=${base%-*} precision=${base#*-}
     echo "--backend $backend $([[ $precision == fp16 ]] && echo --fp16)"
@@ -63,8 +63,8 @@ path_env() {    # vulkan-fp16:t128x256 -> MEDSAM_VULKAN_GEMM_TILE=128x256
     local variant=${1#*:}
     [[ $variant == "$1" ]] && { echo "MEDSAM_GPU_PATH=$1"; return; }
     case $variant in
-        legacy) echo "MEDSAM_VULKAN_GEMM=legacy" ;;
-        t*) echo "MEDSAM_VULKAN_GEMM_TILE=${variant#t}" ;;
+        tiled) echo "MEDSAM_VULKAN_GEMM=tiled" ;;
+        t*) echo "MEDSAM_VULKAN_GEMM=tiled MEDSAM_VULKAN_GEMM_TILE=${variant#t}" ;;
         *) echo "MEDSAM_GPU_PATH=$1" ;;
     esac
 }

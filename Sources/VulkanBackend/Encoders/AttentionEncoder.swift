@@ -76,38 +76,36 @@ extension VulkanBackend {
             biasAddress = try address(inputs[biasStart])
         }
         let elem = UInt64(storageType.size)
+        let bases = [try address(q), try address(k), try address(v)]
+        // The kernel, its constants, queries per workgroup and (cooperative-matrix kernel only)
+        // whether 16-byte loads are allowed; the parameters before that flag are the same.
+        let module: String, constants: [UInt32], queriesPerGroup: Int, vectorFlag: Int?
         if let keysPerTile = coopmatAttentionKeys(headDim: hd) {
-            let bases = [try address(q), try address(k), try address(v)]
+            let sg = UInt32(device.caps.subgroupSize), f = device.caps.cooperativeMatrixFragment!
             let vector = hd % 8 == 0 && row % 8 == 0 && headStep % 8 == 0
                 && [offsets.0, offsets.1, offsets.2].allSatisfy { $0 % 8 == 0 } && bases.allSatisfy { $0 % 16 == 0 }
-            let sg = UInt32(device.caps.subgroupSize), f = device.caps.cooperativeMatrixFragment!
-            try forEachBatchSlice(batch) { first, count in
-                var pc = PushConstants()
-                pc.address(bases[0] + UInt64(first * nq * row) * elem)
-                pc.address(bases[1] + UInt64(first * nk * row) * elem)
-                pc.address(bases[2] + UInt64(first * nk * row) * elem)
-                pc.address(biasMode == 1 ? biasAddress + UInt64(first * p.heads * nq * (gh + gw)) * elem : biasAddress)
-                pc.address(try address(out) + UInt64(first * nq * d) * elem)
-                pc.u32s([nq, nk, p.heads, row, row, row, offsets.0, offsets.1, offsets.2, headStep, biasMode, gh, gw])
-                pc.f32(p.scale)
-                pc.u32(vector ? 1 : 0)
-                try dispatch("attention_coopmat.f16.cm",
-                             constants: [sg, 4 * sg, UInt32(hd), UInt32(keysPerTile), UInt32(f.m), UInt32(f.n), UInt32(f.k)],
-                             push: pc, groups: ((nq + 4 * f.m - 1) / (4 * f.m), p.heads, count))
-            }
-            return
+            module = "attention_coopmat.f16.cm"
+            constants = [sg, 4 * sg, UInt32(hd), UInt32(keysPerTile), UInt32(f.m), UInt32(f.n), UInt32(f.k)]
+            queriesPerGroup = 4 * f.m
+            vectorFlag = vector ? 1 : 0
+        } else {
+            module = kernel("attention")
+            constants = AttentionTiling.constants(headDim: hd, sharedMemoryBytes: Int(device.caps.maxSharedMemory))
+            queriesPerGroup = AttentionTiling.queriesPerGroup
+            vectorFlag = nil
         }
         try forEachBatchSlice(batch) { first, count in
             var pc = PushConstants()
-            pc.address(try address(q) + UInt64(first * nq * row) * elem)
-            pc.address(try address(k) + UInt64(first * nk * row) * elem)
-            pc.address(try address(v) + UInt64(first * nk * row) * elem)
+            pc.address(bases[0] + UInt64(first * nq * row) * elem)
+            pc.address(bases[1] + UInt64(first * nk * row) * elem)
+            pc.address(bases[2] + UInt64(first * nk * row) * elem)
             pc.address(biasMode == 1 ? biasAddress + UInt64(first * p.heads * nq * (gh + gw)) * elem : biasAddress)
             pc.address(try address(out) + UInt64(first * nq * d) * elem)
             pc.u32s([nq, nk, p.heads, row, row, row, offsets.0, offsets.1, offsets.2, headStep, biasMode, gh, gw])
             pc.f32(p.scale)
-            try dispatch(kernel("attention"), constants: AttentionTiling.constants(headDim: hd, sharedMemoryBytes: Int(device.caps.maxSharedMemory)), push: pc,
-                         groups: ((nq + AttentionTiling.queriesPerGroup - 1) / AttentionTiling.queriesPerGroup, p.heads, count))
+            if let vectorFlag { pc.u32(vectorFlag) }
+            try dispatch(module, constants: constants, push: pc,
+                         groups: ((nq + queriesPerGroup - 1) / queriesPerGroup, p.heads, count))
         }
     }
 }

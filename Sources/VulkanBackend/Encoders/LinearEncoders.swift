@@ -15,15 +15,15 @@ struct GemmTiling {
     }
 }
 
-/// Tile shape of `matmul_coopmat_tiled.comp`: a BM x BN block of C per workgroup of WM x WN
-/// subgroups, each owning (BM / WM) x (BN / WN) as 16 x 16 accumulators.
+/// Tile shape of `matmul_coopmat_tiled.comp` and `conv2d_coopmat.comp`: a BM x BN block of C per
+/// workgroup of WM x WN subgroups, each owning (BM / WM) x (BN / WN) as accumulator fragments.
 struct CoopmatGemmTiling: Equatable {
     var bm: Int, bn: Int, wm: Int, wn: Int
 
     /// The tiled GEMM and conv kernels still fail parity on lavapipe's cooperative matrices
-    /// (Mesa 26.2, 8x8x8; see docs/vulkan.md), so the first cooperative-matrix kernels stay the
-    /// default; `MEDSAM_VULKAN_GEMM=tiled` selects the new ones for debugging.
-    static let legacy = ProcessInfo.processInfo.environment["MEDSAM_VULKAN_GEMM"] != "tiled"
+    /// (Mesa 26.2, 8x8x8; see docs/vulkan.md), so they run only with `MEDSAM_VULKAN_GEMM=tiled`
+    /// (debugging); otherwise the first cooperative-matrix GEMM runs on 16x16x16 devices.
+    static let enabled = ProcessInfo.processInfo.environment["MEDSAM_VULKAN_GEMM"] == "tiled"
     /// `MEDSAM_VULKAN_GEMM_TILE=BMxBN` (128x128, 128x256, 256x128, 64x128, 64x64) overrides the
     /// tile of large products, so one GPU run can compare tiles without a rebuild.
     static let override: CoopmatGemmTiling? = {
@@ -63,6 +63,7 @@ struct CoopmatGemmTiling: Equatable {
         return a + b + wm * wn * fragment.m * (fragment.n + 4) * 4
     }
 
+    /// Specialization constants 0-9 of both kernels (conv2d_coopmat.comp has no id 6, B's order).
     func constants(subgroupSize: Int, bNMajor: Bool, fragment: CooperativeMatrixFragment) -> [UInt32] {
         [subgroupSize, wm * wn * subgroupSize, wm, wn, bm, bn, bNMajor ? 1 : 0,
          fragment.m, fragment.n, fragment.k].map(UInt32.init)
@@ -70,6 +71,13 @@ struct CoopmatGemmTiling: Equatable {
 }
 
 extension VulkanBackend {
+    /// The cooperative-matrix tile for an M x N product on this device.
+    func coopmatTiling(m: Int, n: Int, fragment: CooperativeMatrixFragment) -> CoopmatGemmTiling {
+        CoopmatGemmTiling.choose(m: m, n: n, subgroupSize: Int(device.caps.subgroupSize), fragment: fragment,
+                                 maxInvocations: Int(device.caps.maxWorkGroupInvocations),
+                                 sharedBytes: Int(device.caps.maxSharedMemory))
+    }
+
     func encodeMatMul(_ p: MatMulParams, _ inputs: [TensorRef], _ c: TensorRef) throws {
         let a = inputs[0], b = inputs[1]
         let m = p.transposeA ? a.shape[-1] : a.shape[-2]
@@ -86,9 +94,9 @@ extension VulkanBackend {
 
         let module: String, constants: [UInt32], bm: Int, bn: Int
         var kernelFlags = flags
-        if useCooperativeMatrix && (!CoopmatGemmTiling.legacy || device.caps.cooperativeMatrix16) {
+        if useCooperativeMatrix && (CoopmatGemmTiling.enabled || device.caps.cooperativeMatrix16) {
             let sg = Int(device.caps.subgroupSize)
-            if CoopmatGemmTiling.legacy && device.caps.cooperativeMatrix16 {
+            if !CoopmatGemmTiling.enabled {
                 if m >= 512 && n >= 512 && 8 * sg <= Int(device.caps.maxWorkGroupInvocations) {
                     module = "matmul_coopmat_large.f16.cm"; constants = [UInt32(sg), UInt32(8 * sg)]; bm = 128; bn = 128
                 } else {
@@ -96,9 +104,7 @@ extension VulkanBackend {
                 }
             } else {
                 let fragment = device.caps.cooperativeMatrixFragment!
-                let tiling = CoopmatGemmTiling.choose(m: m, n: n, subgroupSize: sg, fragment: fragment,
-                                                      maxInvocations: Int(device.caps.maxWorkGroupInvocations),
-                                                      sharedBytes: Int(device.caps.maxSharedMemory))
+                let tiling = coopmatTiling(m: m, n: n, fragment: fragment)
                 let bNMajor = sBk == 1 && sBn != 1
                 module = "matmul_coopmat_tiled.f16.cm"
                 constants = tiling.constants(subgroupSize: sg, bNMajor: bNMajor, fragment: fragment)
@@ -148,20 +154,16 @@ extension VulkanBackend {
             return
         }
         let cog = w.shape[0] / p.groups, n = x.shape[0] * y.shape[2] * y.shape[3]
-        let sg = Int(device.caps.subgroupSize)
-        let wm = 4, wn = sg >= 64 ? 1 : 2
-        if useCooperativeMatrix && !CoopmatGemmTiling.legacy, let fragment = device.caps.cooperativeMatrixFragment,
-           128 % (fragment.m * wm) == 0, 128 % (fragment.n * wn) == 0,
-           wm * wn * sg <= Int(device.caps.maxWorkGroupInvocations),
-           128 * 40 * 2 + 32 * 136 * 2 + wm * wn * fragment.m * (fragment.n + 4) * 4 <= Int(device.caps.maxSharedMemory) {
-            // Implicit GEMM on the matrix units: 128 x 128 tiles of 8 subgroups (4 with 64 lanes).
+        if useCooperativeMatrix && CoopmatGemmTiling.enabled, let fragment = device.caps.cooperativeMatrixFragment {
+            // Implicit GEMM on the matrix units, tiled as the GEMM is.
+            let tiling = coopmatTiling(m: cog, n: n, fragment: fragment)
             let gK = w.shape[1] * w.shape[2] * w.shape[3]
             let weightAddress = try address(w)
             let vectorA = gK % 8 == 0 && weightAddress % 16 == 0
             pc.u32(x.shape[0]); pc.u32s(geometry); pc.u32(p.groups); pc.u32(flags | (vectorA ? 0x100 : 0))
             try dispatch("conv2d_coopmat.f16.cm",
-                         constants: [sg, wm * wn * sg, wm, wn, 128, 128, fragment.m, fragment.n, fragment.k].map(UInt32.init), push: pc,
-                         groups: ((n + 127) / 128, (cog + 127) / 128, p.groups))
+                         constants: tiling.constants(subgroupSize: Int(device.caps.subgroupSize), bNMajor: false, fragment: fragment),
+                         push: pc, groups: ((n + tiling.bn - 1) / tiling.bn, (cog + tiling.bm - 1) / tiling.bm, p.groups))
             return
         }
         pc.u32(x.shape[0]); pc.u32s(geometry); pc.u32(p.groups); pc.u32(flags)
