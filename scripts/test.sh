@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): sets up a fresh machine, then runs every check CI runs.
-#   1. generated kernel sources are up to date with Kernels/ (OpenCL embed, Vulkan SPIR-V)
+#   1. generated sources are up to date with Kernels/ (OpenCL embed, Vulkan SPIR-V) and
+#      Web/viewer/ (the viewer's files embedded in the server)
 #   2. the devices CI tests are present (in CI: an OpenCL and a Vulkan device, else fail)
 #   3. unit and integration tests (swift test); in CI every skip must be on
 #      Tests/skip-allowlist.txt with its justification, and the allowed skips are printed last
@@ -22,8 +23,9 @@ skip_report=$(mktemp)
 # the log sees what did not run and why.
 trap 'if [ -s "$skip_report" ]; then step "skipped tests (from the swift test step)"; cat "$skip_report"; fi; rm -f "$skip_report"' EXIT
 
-step "generated kernels are up to date"
+step "generated sources are up to date"
 python3 scripts/kernels/embed-opencl.py --check
+python3 scripts/web/embed-viewer.py --check
 bash scripts/kernels/build-spirv.sh --check
 
 step "build (release)"

@@ -62,11 +62,13 @@ struct Serve: ParsableCommand {
         let host = self.host
         let model = loaded.kind.rawValue, backendName = backend.info.name
         // ArgumentParser's run is synchronous; the server runs in a task while this thread waits.
+        let metrics = ServerMetrics()
+        metrics.bootstrapProcessMetrics()
         let done = DispatchSemaphore(value: 0)
         let outcome = ServeOutcome()
         Task {
             do {
-                try await SegmentationServer.run(service: service, configuration: config, logger: logger) { port in
+                try await SegmentationServer.run(service: service, configuration: config, logger: logger, metrics: metrics) { port in
                     FileHandle.standardError.write("medsam serve: \(model) on \(backendName), listening on http://\(host):\(port)\n".data(using: .utf8)!)
                 }
             } catch {

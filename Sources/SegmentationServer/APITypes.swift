@@ -147,6 +147,13 @@ public struct EncodeResponse: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/images/{id}/labels/undo`.
+public struct UndoResponse: Codable, Sendable, Equatable {
+    public var image: String
+    /// Earlier label changes that can still be undone.
+    public var remaining: Int
+}
+
 public struct HealthResponse: Codable, Sendable, Equatable {
     public var status: String
     public var model: String

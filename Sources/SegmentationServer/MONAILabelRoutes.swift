@@ -74,7 +74,7 @@ struct MONAILabelRoutes<Context: RequestContext> {
         guard let type = request.headers[.contentType], let boundary = Multipart.boundary(contentType: type) else {
             throw ServiceError.unsupported("expected Content-Type multipart/form-data with a boundary")
         }
-        let body = try await ServerRoutes<Context>(service: service, maxUploadBytes: limit).collect(request, limit: limit)
+        let body = try await ServerRoutes<Context>.collect(request, limit: limit)
         return try Multipart.parse(body, boundary: boundary)
     }
 

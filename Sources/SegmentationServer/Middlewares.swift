@@ -37,6 +37,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if ViewerRoutes<Context>.isPublic(request.uri.path) { return try await next(request, context) }
         let given = request.headers[.authorization].map { Array($0.utf8) } ?? []
         let expected = Array("Bearer ".utf8) + token
         guard Self.constantTimeEqual(given, expected) else {

@@ -40,24 +40,31 @@ public struct ServerConfiguration: Sendable {
 /// `medsam serve`: builds the Hummingbird application around a `SegmentationService`.
 public enum SegmentationServer {
     /// The router with every route and middleware (what tests drive directly).
+    ///
+    /// - Parameter metrics: what `GET /metrics` reports. HTTP request metrics reach its registry
+    ///   only when the process has bootstrapped swift-metrics with a `PrometheusMetricsFactory`
+    ///   on it (`medsam serve` does; a process can do that once).
     public static func makeRouter(service: SegmentationService, configuration: ServerConfiguration,
-                                  logger: Logger) -> Router<BasicRequestContext> {
+                                  logger: Logger, metrics: ServerMetrics = ServerMetrics()) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        // Outermost first: the access log sees the final status; errors from every layer below
-        // (a wrong token, a timeout, an unknown route) become JSON.
+        // Outermost first: the access log and the request metrics see the final status; errors
+        // from every layer below (a wrong token, a timeout, an unknown route) become JSON.
         router.middlewares.add(AccessLogMiddleware(logger: logger))
+        router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         if let token = configuration.token { router.middlewares.add(BearerTokenMiddleware(token: Array(token.utf8))) }
         router.middlewares.add(TimeoutMiddleware(timeout: configuration.requestTimeout))
-        ServerRoutes(service: service, maxUploadBytes: configuration.maxUploadBytes).register(on: router)
+        ServerRoutes(service: service, metrics: metrics, maxUploadBytes: configuration.maxUploadBytes).register(on: router)
         MONAILabelRoutes(service: service, maxUploadBytes: configuration.maxUploadBytes).register(on: router)
+        ViewerRoutes().register(on: router)
         return router
     }
 
     public static func makeApplication(service: SegmentationService, configuration: ServerConfiguration,
-                                       logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+                                       logger: Logger, metrics: ServerMetrics = ServerMetrics(),
+                                       onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol {
-        Application(router: makeRouter(service: service, configuration: configuration, logger: logger),
+        Application(router: makeRouter(service: service, configuration: configuration, logger: logger, metrics: metrics),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                          serverName: "medsam"),
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
@@ -66,9 +73,11 @@ public enum SegmentationServer {
 
     /// Serves until SIGTERM or SIGINT, then lets requests in flight finish and stops the model thread.
     public static func run(service: SegmentationService, configuration: ServerConfiguration, logger: Logger,
+                           metrics: ServerMetrics = ServerMetrics(),
                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try configuration.validate()
-        let app = makeApplication(service: service, configuration: configuration, logger: logger, onRunning: onRunning)
+        let app = makeApplication(service: service, configuration: configuration, logger: logger, metrics: metrics,
+                                  onRunning: onRunning)
         defer { service.shutdown() }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }

@@ -366,6 +366,41 @@ public final class SegmentationService: @unchecked Sendable {
         return [UInt8](try Data(contentsOf: url))
     }
 
+    /// One slice as an 8-bit PNG in the layout the API's coordinates use: the grey levels the
+    /// model sees, or the volume's own values under `window` (for a viewer's window presets).
+    public func slicePNG(_ id: String, axis: SliceAxis, slice index: Int, window: IntensityMapping?) throws -> [UInt8] {
+        let stored = try image(id)
+        let pixels = try stored.slice(axis, index)
+        guard let window else { return try PNGCodec.encode(Self.clampedToBytes(pixels)) }
+        guard case .volume(let original, _) = stored.content else {
+            throw ServiceError.badRequest("window: image \(id) is 2-D and kept only as mapped on upload; a window applies to volumes")
+        }
+        return try PNGCodec.encode(Self.clampedToBytes(window.apply(try original.slice(axis, index))))
+    }
+
+    /// Grey levels rounded into 0...255, as an 8-bit PNG stores them.
+    static func clampedToBytes(_ im: Image) -> Image {
+        Image(pixels: im.pixels.map { $0.isNaN ? 0 : min(max($0.rounded(), 0), 255) }, height: im.height, width: im.width,
+              channels: im.channels)
+    }
+
+    /// One slice of the label image, laid out as `slicePNG`'s pixels.
+    public func labelSlice(_ id: String, axis: SliceAxis, slice index: Int) throws -> (values: [UInt8], width: Int, height: Int) {
+        let stored = try image(id)
+        let values = try stored.labelSlice(axis, index)
+        let (ax, ay) = axis.inPlaneAxes
+        return (values, stored.dims[ax], stored.dims[ay])
+    }
+
+    /// Undoes the last change to an image's labels.
+    public func undoLabels(_ id: String) throws -> UndoResponse {
+        let stored = try image(id)
+        guard stored.undoLastEdit() else {
+            throw ServiceError(409, "image \(id) has no label change left to undo")
+        }
+        return UndoResponse(image: id, remaining: stored.undoDepth)
+    }
+
     public func health() -> HealthResponse {
         HealthResponse(status: "ok", model: modelName, backend: backendName, images: imageIDs.count, cache: cacheStats)
     }

@@ -40,6 +40,7 @@ enum APIResponse {
 /// encode answers. No model logic lives here.
 struct ServerRoutes<Context: RequestContext> {
     let service: SegmentationService
+    let metrics: ServerMetrics
     let maxUploadBytes: Int
     /// JSON request bodies are small (prompts); uploads have their own limit.
     let maxJSONBytes = 4 << 20
@@ -57,7 +58,9 @@ struct ServerRoutes<Context: RequestContext> {
         }
         router.post("/v1/images/:id/segment") { request, context in
             let body = try await decode(SegmentRequest.self, request)
-            return APIResponse.json(try await service.segment(try context.parameters.require("id"), body))
+            let answer = try await service.segment(try context.parameters.require("id"), body)
+            metrics.record(answer.timings)
+            return APIResponse.json(answer)
         }
         router.post("/v1/images/:id/propagate") { request, context in
             let body = try await decode(PropagateRequest.self, request)
@@ -78,6 +81,48 @@ struct ServerRoutes<Context: RequestContext> {
             try service.image(try context.parameters.require("id")).clearLabels()
             return Response(status: .noContent)
         }
+        router.post("/v1/images/:id/labels/undo") { _, context in
+            APIResponse.json(try service.undoLabels(try context.parameters.require("id")))
+        }
+        router.get("/v1/images/:id/labels/:axis/:slice") { request, context in
+            let (id, axis, slice) = try Self.sliceParameters(context)
+            let labels = try service.labelSlice(id, axis: axis, slice: slice)
+            switch request.uri.queryParameters.get("format") ?? "png" {
+            case "png":
+                let grey = Image(pixels: labels.values.map(Float.init), height: labels.height, width: labels.width, channels: 1)
+                return Self.bytes(try PNGCodec.encode(grey), contentType: "image/png")
+            case "raw":
+                return Self.bytes(labels.values, contentType: "application/octet-stream")
+            case let other:
+                throw ServiceError.badRequest("format: '\(other)' is not one of png, raw")
+            }
+        }
+        router.get("/v1/images/:id/slices/:axis/:slice") { request, context in
+            let (id, axis, slice) = try Self.sliceParameters(context)
+            let query = request.uri.queryParameters
+            let window = try Self.mapping(window: query.get("window"), preset: query.get("windowPreset"))
+            return Self.bytes(try service.slicePNG(id, axis: axis, slice: slice, window: window), contentType: "image/png")
+        }
+        router.get("/metrics") { _, _ in
+            Self.bytes(metrics.scrape(service), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.get("/v1/window-presets") { _, _ in APIResponse.json(IntensityWindow.presets) }
+    }
+
+    /// The image id, axis and slice index of a `/v1/images/{id}/.../{axis}/{slice}` path.
+    static func sliceParameters(_ context: some RequestContext) throws -> (String, SliceAxis, Int) {
+        let id = try context.parameters.require("id")
+        let a = try context.parameters.require("axis")
+        guard let axis = SliceAxis(rawValue: a) else {
+            throw ServiceError.badRequest("axis: '\(a)' is not one of \(SliceAxis.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let s = try context.parameters.require("slice")
+        guard let slice = Int(s) else { throw ServiceError.badRequest("slice: '\(s)' is not an integer") }
+        return (id, axis, slice)
+    }
+
+    static func bytes(_ bytes: [UInt8], contentType: String) -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// `POST /v1/images?name=FILE[&window=L,W | &windowPreset=NAME]` with the file as the body.
@@ -87,7 +132,7 @@ struct ServerRoutes<Context: RequestContext> {
             throw ServiceError.badRequest("name: the query parameter 'name' (the file's name, e.g. ct.nii.gz) is required; its extension gives the format")
         }
         let mapping = try Self.mapping(window: query.get("window"), preset: query.get("windowPreset"))
-        let bytes = try await collect(request, limit: maxUploadBytes)
+        let bytes = try await Self.collect(request, limit: maxUploadBytes)
         let info = try service.upload(bytes, name: name, mapping: mapping)
         return APIResponse.json(info, status: .created)
     }
@@ -110,7 +155,7 @@ struct ServerRoutes<Context: RequestContext> {
     }
 
     /// The body, refused with 413 before reading when its declared length is over `limit`.
-    func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+    static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw ServiceError.tooLarge("the body declares \(declared) bytes; the limit is \(limit) (--max-upload-mb)")
         }
@@ -123,7 +168,7 @@ struct ServerRoutes<Context: RequestContext> {
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let bytes = try await collect(request, limit: maxJSONBytes)
+        let bytes = try await Self.collect(request, limit: maxJSONBytes)
         guard !bytes.isEmpty else { throw ServiceError.badRequest("the request needs a JSON body") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))

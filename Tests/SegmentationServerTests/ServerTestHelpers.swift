@@ -21,11 +21,13 @@ extension ServerTestHelpers {
                                                temporaryFolder: folder.appendingPathComponent("server")))
     }
 
-    func app(_ service: SegmentationService, token: String? = nil, maxUpload: Int = 64 << 20) -> some ApplicationProtocol {
+    func app(_ service: SegmentationService, token: String? = nil, maxUpload: Int = 64 << 20,
+             metrics: ServerMetrics = ServerMetrics()) -> some ApplicationProtocol {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         return SegmentationServer.makeApplication(
-            service: service, configuration: ServerConfiguration(token: token, maxUploadBytes: maxUpload), logger: logger)
+            service: service, configuration: ServerConfiguration(token: token, maxUploadBytes: maxUpload), logger: logger,
+            metrics: metrics)
     }
 
     func niftiBytes(_ v: Volume) throws -> [UInt8] {

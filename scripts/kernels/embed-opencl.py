@@ -11,6 +11,9 @@ literals in a committed file.
 import pathlib
 import sys
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
+from swift_embed import raw_string, write_or_check  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "Kernels" / "opencl"
 OUTPUT = ROOT / "Sources" / "OpenCLBackend" / "Generated" / "OpenCLKernelSources.swift"
@@ -29,31 +32,17 @@ def render() -> str:
         "    static let files: [String: String] = [",
     ]
     for path in files:
-        text = path.read_text(encoding="utf-8")
-        if '"""#' in text:
-            sys.exit(f"embed-opencl: {path.name} contains the raw string terminator \"\"\"#")
-        lines.append(f'        "{path.stem}": #"""')
-        lines.extend(text.rstrip("\n").split("\n"))
-        lines.append('"""#,')  # at column 0: the content keeps its own indentation
+        literal = raw_string("embed-opencl", path.name, path.read_text(encoding="utf-8"))
+        lines.append(f'        "{path.stem}": {literal[0]}')
+        lines.extend(literal[1:-1])
+        lines.append(literal[-1] + ",")
     lines.append("    ]")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv[1:]:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"embed-opencl: {OUTPUT.relative_to(ROOT)} is stale; run scripts/kernels/embed-opencl.py",
-                  file=sys.stderr)
-            return 1
-        print("embed-opencl: generated sources are up to date")
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"embed-opencl: wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    return write_or_check("embed-opencl", ROOT, OUTPUT, render(), "scripts/kernels/embed-opencl.py")
 
 
 if __name__ == "__main__":
