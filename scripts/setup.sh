@@ -3,7 +3,11 @@
 # OpenCL and Vulkan loaders and headers, the CPU drivers PoCL and lavapipe (so the GPU
 # backends also run without a GPU), OpenBLAS, zlib, libpng, libjpeg, CharLS and OpenJPEG (DICOM
 # JPEG-LS and JPEG 2000), dicom3tools (dciodvfy checks the DICOM SEG we write), and the shader tools.
+# With --tests (scripts/test.sh) also what only the server checks use: Chromium and its driver
+# (the web viewer in a real browser), selenium, and the monailabel client.
 set -euo pipefail
+for_tests=false
+[ "${1:-}" = "--tests" ] && for_tests=true
 
 packages=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
@@ -11,6 +15,7 @@ packages=(
   libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev dicom3tools
   python3 python3-pip
 )
+if $for_tests; then packages+=(chromium chromium-driver); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,3 +42,12 @@ export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 py_packages=(numpy pydicom nibabel pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle SimpleITK pynrrd highdicom)
 python3 -m pip install -q "${py_packages[@]}" \
   || python3 -m pip install -q --break-system-packages "${py_packages[@]}"
+
+if $for_tests; then
+  # monailabel without its dependencies: its client needs only requests, and its full dependency
+  # set (MONAI, torch pins) would replace the numpy the other checks use.
+  python3 -m pip install -q selenium requests \
+    || python3 -m pip install -q --break-system-packages selenium requests
+  python3 -m pip install -q --no-deps monailabel \
+    || python3 -m pip install -q --no-deps --break-system-packages monailabel
+fi

@@ -9,12 +9,13 @@
 #      reference backend against PyTorch fixtures, on the release binary
 #   5. cross-checks of our outputs with pydicom and nibabel; LiteMedSAM with real weights on
 #      cpu, OpenCL and Vulkan against PyTorch
-#   6. WorkerPool and the cpu backend under ThreadSanitizer (scripts/tests/tsan.sh)
+#   6. the server: malformed uploads, the monailabel client, the web viewer in headless Chromium
+#   7. WorkerPool and the cpu backend under ThreadSanitizer (scripts/tests/tsan.sh)
 # CI is recognised by the environment variable CI=true (or 1/yes). Off CI, a missing device
 # or a skipped test is reported, not fatal: a user's machine may lack a driver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 
 step() { printf '\n=== %s ===\n' "$*"; }
 jobs=$(nproc)
@@ -134,6 +135,19 @@ step "command line: every option with its output checked, traps refused"
 # box-only model warnings, info, --version, --window/--window-preset/--axis content, --fp16 on
 # OpenCL, devices, bench, and fetch through pip into an empty and then a damaged cache.
 python3 scripts/tests/check_cli.py "$medsam"
+
+step "server: uploads, MONAI Label client, web viewer in a browser"
+# Malformed uploads (truncated NIfTI, zip bomb, path traversal in a DICOM zip, 2 GB declared size)
+# get a 4xx JSON error and leave nothing outside the server's temporary folder (about 2 s).
+python3 scripts/tests/check_serve_uploads.py --medsam "$medsam"
+# The monailabel package's own client: info, datastore upload, 2-D and 3-D infer, token (about 30 s).
+python3 scripts/tests/check_monailabel.py --medsam "$medsam"
+# The viewer in Debian's headless Chromium through selenium: token prompt, upload, arrow keys, a
+# dragged box whose mask equals the API's and is drawn, undo, propagate, download read by nibabel,
+# nothing loaded from outside the server (about 35 s).
+python3 scripts/tests/check_viewer.py --medsam "$medsam"
+# (scripts/tests/check_serve_schemathesis.sh fuzzes the API from docs/openapi.yaml; about 3.5
+# minutes, run by hand.)
 
 step "threading under ThreadSanitizer"
 # WorkerPool and the cpu backend driven from several threads, built with --sanitize=thread in

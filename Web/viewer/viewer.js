@@ -225,7 +225,11 @@ async function openImage(id) {
   const axes = Object.keys(state.info.axes);
   for (const b of document.querySelectorAll('#axes button')) b.disabled = !axes.includes(b.dataset.axis);
   $('propagate').disabled = state.info.kind !== 'volume';
-  $('orientation').disabled = !Object.values(state.info.axes).some((a) => a.radiological);
+  // Until the server says how to turn slices for the radiological convention, array order is
+  // what is shown, and the selector says so.
+  const canTurn = Object.values(state.info.axes).some((a) => a.radiological);
+  $('orientation').disabled = !canTurn;
+  if (!canTurn) { $('orientation').value = 'array'; state.orientation = 'array'; }
   await setAxis(axes.includes(state.axis) ? state.axis : axes[0]);
   setStatus(`${state.info.name}: ${state.info.shape.join(' x ')} voxels, ${state.info.spacing.map((s) => s.toFixed(2)).join(' x ')} mm`);
 }
@@ -414,10 +418,17 @@ function init() {
   });
 }
 
-// What the browser test reads: the labelled pixels of the slice shown.
+// What the browser test (scripts/tests/check_viewer.py) reads: the labelled pixels of the slice
+// shown, and where a slice pixel is on the page, so it can drag a box at known coordinates.
 window.medsamViewer = {
   state,
   labelledPixels: () => (state.labels ? state.labels.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0) : 0),
+  sliceToClient: (x, y) => {
+    const canvas = $('view');
+    const rect = canvas.getBoundingClientRect();
+    const p = drawingMatrix(canvas).transformPoint(new DOMPoint(x, y));
+    return [rect.left + p.x * rect.width / canvas.width, rect.top + p.y * rect.height / canvas.height];
+  },
 };
 
 init();

@@ -7,7 +7,9 @@ encodes --slices slices ahead, then measures:
   2. open loop: --clients clients, each clicking about --rate times a second (exponential gaps,
      as annotators click) on encoded slices for --duration seconds; latency is measured from
      each click's scheduled time, so a slow server cannot hide its queue (no coordinated omission);
-  3. closed loop: the same clients clicking back to back for --duration seconds: clicks/s.
+  3. closed loop: the same clients clicking back to back for --duration seconds: clicks/s;
+  4. with --soak N: N more clicks back to back in rounds of 1000 (new connections each round),
+     the server's resident memory after each round, to show it stays flat.
 Every response is checked (status 200, a mask of the slice's size); errors are counted.
 Prints one JSON object.
 
@@ -110,6 +112,7 @@ def main():
     ap.add_argument("--slices", type=int, default=8, help="slices encoded ahead")
     ap.add_argument("--first", type=int, default=4, help="first clicks on new slices")
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--soak", type=int, default=0, help="clicks of the memory soak (0: none)")
     args = ap.parse_args()
     token = "load-token"
     total_slices = args.slices + args.first
@@ -147,11 +150,11 @@ def main():
             assert time.time() < deadline, "background encoding did not finish"
             time.sleep(0.2)
 
-        def run(open_loop):
-            lat, server_ms, errors, counts = [], [], [0], [0]
+        def run(open_loop, limit=None):
+            lat, server_ms, errors, counts, in_flight = [], [], [0], [0], [0]
             lock = threading.Lock()
             t0 = time.perf_counter() + 0.5
-            end = t0 + args.duration
+            end = t0 + (args.duration if limit is None else 3600)
 
             def worker(w):
                 c = Client(port, token)
@@ -170,6 +173,11 @@ def main():
                         scheduled = time.perf_counter()
                         if scheduled >= end:
                             break
+                        if limit is not None:
+                            with lock:
+                                if counts[0] + in_flight[0] >= limit:
+                                    break
+                                in_flight[0] += 1
                     try:
                         ok, _, answer = click(c, image, r.randrange(args.slices), n, r)
                     except Exception:
@@ -177,6 +185,8 @@ def main():
                     done = time.perf_counter()
                     with lock:
                         counts[0] += 1
+                        if limit is not None:
+                            in_flight[0] -= 1
                         if ok and answer["cached"]:
                             lat.append((done - scheduled) * 1000)
                             server_ms.append(answer["timings"]["totalMs"])
@@ -200,10 +210,19 @@ def main():
         rss.append(rss_mib(server.pid))
         closed_result = run(False)
         rss.append(rss_mib(server.pid))
+        soak = None
+        if args.soak:
+            rounds = []
+            for _ in range(0, args.soak, 1000):
+                r = run(False, limit=1000)
+                rounds.append({"clicks": r["clicks"], "errors": r["errors"], "p50Ms": r["p50Ms"],
+                               "p99Ms": r["p99Ms"], "rssMiB": rss_mib(server.pid)})
+            soak = {"clicks": sum(r["clicks"] for r in rounds), "errors": sum(r["errors"] for r in rounds),
+                    "rounds": rounds}
         health = admin.call("GET", "/v1/health")[1]
         print(json.dumps({"backend": args.backend, "model": health["model"], "size": n, "clients": args.clients,
                           "ratePerClient": args.rate, "durationSeconds": args.duration,
-                          "firstClick": first, "openLoop": open_result, "closedLoop": closed_result,
+                          "firstClick": first, "openLoop": open_result, "closedLoop": closed_result, "soak": soak,
                           "cache": health["cache"],
                           "rssMiB": {"beforeOpenLoop": rss[0], "afterOpenLoop": rss[1], "afterClosedLoop": rss[2]}},
                          indent=2))
