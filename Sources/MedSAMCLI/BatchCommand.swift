@@ -69,6 +69,7 @@ struct BatchRun: ParsableCommand {
     @Option(help: "CT window preset for every input: soft-tissue, lung, bone or brain.")
     var windowPreset: String?
 
+    @OptionGroup var displayOptions: DisplayOptions
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "Images per encoder call.")
@@ -141,6 +142,7 @@ struct BatchRun: ParsableCommand {
         options.readers = readers
         options.writers = writers
         options.mapping = try mapping()
+        options.display = displayOptions.orientation
         let runner = BatchRunner(predictor: predictor, options: options, journal: journalFile,
                                  progress: BatchProgress(total: plan.toRun.count, mode: mode))
         let stats = runner.run(plan.toRun)

@@ -31,18 +31,3 @@ struct DisplaySummary: Codable, Equatable {
         flipY = o.flipY
     }
 }
-
-extension SliceOrientation {
-    /// `values` of P planes (each `arrayHeight` x `arrayWidth`, array order) with every plane
-    /// laid out as the display shows it: NPY masks and logits of several prompts.
-    func planesToDisplay<T>(_ values: [T], arrayWidth: Int, arrayHeight: Int) -> [T] {
-        let n = arrayWidth * arrayHeight
-        guard !isIdentity, n > 0 else { return values }
-        var out: [T] = []
-        out.reserveCapacity(values.count)
-        for p in stride(from: 0, to: values.count, by: n) {
-            out += toDisplay(Array(values[p..<(p + n)]), arrayWidth: arrayWidth, arrayHeight: arrayHeight)
-        }
-        return out
-    }
-}

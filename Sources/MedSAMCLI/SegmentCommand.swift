@@ -71,7 +71,7 @@ struct Segment: ParsableCommand {
         // Prompts are given on the display; the model sees the array-order slice.
         let display = displayOptions.display(volume: volume, axis: inputOptions.axis)
         let (shownWidth, shownHeight) = display.displaySize(arrayWidth: image.width, arrayHeight: image.height)
-        let prompts = shownPrompts.map { toArray($0, display, width: shownWidth, height: shownHeight) }
+        let prompts = shownPrompts.map { $0.inArrayOrder(from: display, displayWidth: shownWidth, displayHeight: shownHeight) }
         let loaded = try modelOptions.load()
         let backend = try modelOptions.makeBackend()
         let loadMs = millisecondsSince(start)
@@ -224,20 +224,6 @@ struct Segment: ParsableCommand {
     }
 }
 
-/// A prompt given on the display, in the array-order slice's pixels (the model's frame).
-func toArray(_ prompt: ImagePrompt, _ display: SliceOrientation, width: Int, height: Int) -> ImagePrompt {
-    guard !display.isIdentity else { return prompt }
-    var p = prompt
-    p.box = prompt.box.map {
-        display.boxToArray($0.map(Double.init), displayWidth: width, displayHeight: height).map(Float.init)
-    }
-    p.points = prompt.points.map {
-        let a = display.pointToArray(x: Double($0.x), y: Double($0.y), displayWidth: width, displayHeight: height)
-        return ImagePrompt.Point(x: Float(a.x), y: Float(a.y), label: $0.label)
-    }
-    return p
-}
-
 func parseBox(_ s: String) throws -> [Float] {
     let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
     guard v.count == 4, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
@@ -256,11 +242,7 @@ func parseBox(_ s: String) throws -> [Float] {
 /// image (0 background, 255 mask); several give a palette PNG whose pixel values are the labels
 /// 1...N (what label readers get back) shown in the overlay's colours.
 func writePNGMask(_ labels: [UInt8], promptCount: Int, height: Int, width: Int, to url: URL) throws {
-    if promptCount <= 1 {
-        try PNGCodec.write(Image(pixels: labels.map { $0 > 0 ? 255 : 0 }, height: height, width: width, channels: 1), to: url)
-    } else {
-        try PNGCodec.writeLabelMap(labels, height: height, width: width, colours: OverlayRenderer.palette, to: url)
-    }
+    try PNGCodec.writeMask(labels, singlePrompt: promptCount <= 1, height: height, width: width, to: url)
 }
 
 /// MedSAM and LiteMedSAM were fine-tuned with boxes only: say so on standard error when a

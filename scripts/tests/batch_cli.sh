@@ -48,12 +48,11 @@ $W/in/anat.nii,10,"5,8,28,34",,$W/out/anat10.nii.gz
 $W/in/anat.nii,14,"4,6,30,36","16,20,1",$W/out/anat14.png
 $W/in/ct.png,,"30,40,90,100;5,5,50,50",,$W/out/ctpng.png
 CSV
-# batch takes boxes in array order (it has no --orientation yet): the references too.
 segment() { "$M" segment --backend "$BACKEND" --force "$@" > /dev/null; }
 segment --input "$W/in/ct.dcm" --box 42,4,80,40 --box 72,0,110,28 --output "$W/ref/ct.png"
 segment --input "$W/in/mr.dcm" --box 10,12,50,55 --output "$W/ref/mr.npy"
-segment --input "$W/in/anat.nii" --orientation array --slice 10 --box 5,8,28,34 --output "$W/ref/anat10.nii.gz"
-segment --input "$W/in/anat.nii" --orientation array --slice 14 --box 4,6,30,36 --point 16,20,1 --output "$W/ref/anat14.png"
+segment --input "$W/in/anat.nii" --slice 10 --box 5,8,28,34 --output "$W/ref/anat10.nii.gz"
+segment --input "$W/in/anat.nii" --slice 14 --box 4,6,30,36 --point 16,20,1 --output "$W/ref/anat14.png"
 segment --input "$W/in/ct.png" --box 30,40,90,100 --box 5,5,50,50 --output "$W/ref/ctpng.png"
 same_outputs() {   # $1: output folder
   for f in ct.png mr.npy anat10.nii.gz anat14.png ctpng.png; do

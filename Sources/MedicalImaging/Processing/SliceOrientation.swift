@@ -178,6 +178,20 @@ public struct SliceOrientation: Equatable, Hashable, Codable, Sendable {
         return out
     }
 
+    /// `values` holding several planes of `arrayHeight` x `arrayWidth` one-value pixels (array
+    /// order, e.g. P x H x W masks or logits) with every plane laid out as the display shows it.
+    public func planesToDisplay<T>(_ values: [T], arrayWidth: Int, arrayHeight: Int) -> [T] {
+        let n = arrayWidth * arrayHeight
+        guard !isIdentity, n > 0 else { return values }
+        precondition(values.count % n == 0, "planesToDisplay: \(values.count) values are not whole \(arrayHeight)x\(arrayWidth) planes")
+        var out: [T] = []
+        out.reserveCapacity(values.count)
+        for p in stride(from: 0, to: values.count, by: n) {
+            out += toDisplay(Array(values[p..<(p + n)]), arrayWidth: arrayWidth, arrayHeight: arrayHeight)
+        }
+        return out
+    }
+
     /// Display-order `values` (`displayHeight` x `displayWidth` x `channels`) back in array order.
     public func toArray<T>(_ values: [T], displayWidth: Int, displayHeight: Int, channels: Int = 1) -> [T] {
         precondition(values.count == displayWidth * displayHeight * channels, "toArray: \(values.count) values for \(displayHeight)x\(displayWidth)x\(channels)")
