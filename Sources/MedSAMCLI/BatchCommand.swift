@@ -42,7 +42,7 @@ struct BatchRun: ParsableCommand {
     @Option(help: "Slices A-B (inclusive) or 'all' of 3-D inputs (one label map per volume).")
     var slices: String?
 
-    @Option(help: "Slice orientation: axial, coronal or sagittal.")
+    @Option(help: "Which slices of a volume: axial (across k), coronal (j) or sagittal (i); --orientation lays them out.")
     var axis: String?
 
     @Option(name: .customLong("box"), help: "A box prompt X0,Y0,X1,Y1 for every case without its own (repeatable).")
