@@ -99,7 +99,7 @@ python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends vulkan -
 # the lateral ventricles of a real 2 mm brain MR (nibabel's anatomical.nii), 5 slices.
 out=$(mktemp -d)
 "$medsam" volume --input Tests/MedicalImagingTests/Fixtures/nifti/anatomical.nii --slice 12 \
-  --box 12,20,22,31 --zrange 10,14 --backend cpu --output "$out/ventricles.nii.gz" --json
+  --orientation array --box 12,20,22,31 --zrange 10,14 --backend cpu --output "$out/ventricles.nii.gz" --json
 python3 scripts/tests/check_nifti_mask.py "$out/ventricles.nii.gz" Tests/MedicalImagingTests/Fixtures/nifti/anatomical.nii
 # medsam segment on the README's demo slice writes a mask, an overlay and the JSON summary.
 "$medsam" segment --input Tests/MedicalImagingTests/Fixtures/dicom/CT_small.dcm --box 42,4,80,40 --box 72,0,110,28 \

@@ -42,7 +42,7 @@ struct BatchRun: ParsableCommand {
     @Option(help: "Slices A-B (inclusive) or 'all' of 3-D inputs (one label map per volume).")
     var slices: String?
 
-    @Option(help: "Slice orientation: axial, coronal or sagittal.")
+    @Option(help: "Which slices of a volume: axial (across k), coronal (j) or sagittal (i); --orientation lays them out.")
     var axis: String?
 
     @Option(name: .customLong("box"), help: "A box prompt X0,Y0,X1,Y1 for every case without its own (repeatable).")
@@ -69,6 +69,7 @@ struct BatchRun: ParsableCommand {
     @Option(help: "CT window preset for every input: soft-tissue, lung, bone or brain.")
     var windowPreset: String?
 
+    @OptionGroup var displayOptions: DisplayOptions
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "Images per encoder call.")
@@ -141,6 +142,7 @@ struct BatchRun: ParsableCommand {
         options.readers = readers
         options.writers = writers
         options.mapping = try mapping()
+        options.display = displayOptions.orientation
         let runner = BatchRunner(predictor: predictor, options: options, journal: journalFile,
                                  progress: BatchProgress(total: plan.toRun.count, mode: mode))
         let stats = runner.run(plan.toRun)

@@ -21,6 +21,8 @@ struct Info: ParsableCommand {
     @Option(help: "With --input: a DICOM series with unevenly spaced slices: refuse (default) or resample.")
     var unevenSlices: UnevenSlicePolicy = .refuse
 
+    @OptionGroup var displayOptions: DisplayOptions
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -36,7 +38,13 @@ struct Info: ParsableCommand {
         case (nil, let i?):
             let info = try MedicalImageInfo.read(URL(fileURLWithPath: i),
                                                  options: MedicalImageReadOptions(volumeIndex: volumeIndex, unevenSlices: unevenSlices))
-            if json { try printJSON(info) } else { print(describe(info, path: i)) }
+            let displays = sliceDisplays(info, convention: displayOptions.orientation)
+            if json {
+                try printJSON(InfoWithDisplay(info: info, orientation: displays == nil ? .array : displayOptions.orientation,
+                                              display: displays))
+            } else {
+                print(describe(info, path: i, displays: displays, convention: displayOptions.orientation))
+            }
         default:
             throw CLIError("give exactly one of --checkpoint PATH or --input PATH")
         }
@@ -44,7 +52,8 @@ struct Info: ParsableCommand {
 }
 
 /// `info --input` for a person: one fact per line, geometry in the words viewers use.
-func describe(_ info: MedicalImageInfo, path: String) -> String {
+func describe(_ info: MedicalImageInfo, path: String, displays: [String: SliceDisplaySummary]? = nil,
+              convention: DisplayConvention = .radiological) -> String {
     func number(_ v: Double) -> String { String(format: "%g", v) }
     var lines = ["\(path): \(info.format) \(info.kind)" + (info.modality.map { " (\($0))" } ?? "")]
     if info.kind == "volume" {
@@ -55,6 +64,15 @@ func describe(_ info: MedicalImageInfo, path: String) -> String {
             lines.append("  origin      (\(origin)) mm in \(frame)")
             lines.append("  axis codes  \(axisCodes(info.affine, frame: frame)) (where i, j, k point)")
         }
+        if let displays {
+            lines.append("  display     \(convention.rawValue) (--orientation): slices as shown for --box/--point and 2-D outputs")
+            for axis in SliceAxis.allCases {
+                guard let d = displays[axis.rawValue] else { continue }
+                let o = SliceOrientation(transpose: d.transpose, flipX: d.flipX, flipY: d.flipY)
+                let name = "\(axis.rawValue) (\(["i", "j", "k"][axis.normalAxis]))".padding(toLength: 15, withPad: " ", startingAt: 0)
+                lines.append("    \(name) \(d.plane) plane, " + (o.isIdentity ? "as stored" : o.summary))
+            }
+        }
     } else {
         lines.append("  pixels      \(info.shape.map(String.init).joined(separator: " x ")) (height x width" + (info.shape.count == 3 ? " x channels)" : ")"))
         lines.append("  spacing     \(info.spacing.map(number).joined(separator: " x ")) (row x column)")
@@ -62,6 +80,44 @@ func describe(_ info: MedicalImageInfo, path: String) -> String {
     lines.append("  stored as   \(info.dtype)")
     lines.append("  values      \(number(info.min)) ... \(number(info.max))" + (info.modality == "CT" ? " HU" : ""))
     return lines.joined(separator: "\n")
+}
+
+/// How one slice axis is shown: the anatomical plane its slices lie in and the steps from
+/// array order (`info --json`'s `display`).
+struct SliceDisplaySummary: Codable, Equatable {
+    var plane: String
+    var transpose: Bool
+    var flipX: Bool
+    var flipY: Bool
+}
+
+/// For a volume, each slice axis's display in `convention` (nil for a 2-D image: no patient axes).
+func sliceDisplays(_ info: MedicalImageInfo, convention: DisplayConvention) -> [String: SliceDisplaySummary]? {
+    guard info.kind == "volume", let f = info.frame, let frame = WorldFrame(rawValue: f.uppercased()) else { return nil }
+    var out: [String: SliceDisplaySummary] = [:]
+    for axis in SliceAxis.allCases {
+        let (radiological, plane) = SliceOrientation.radiological(affine: Affine(info.affine), frame: frame, axis: axis)
+        let o = convention == .radiological ? radiological : .identity
+        out[axis.rawValue] = SliceDisplaySummary(plane: plane.rawValue, transpose: o.transpose, flipX: o.flipX, flipY: o.flipY)
+    }
+    return out
+}
+
+/// `info --json`: the image's facts plus the display convention and, for a volume, each slice
+/// axis's display (one JSON object: the info's keys and these two).
+struct InfoWithDisplay: Encodable {
+    var info: MedicalImageInfo
+    var orientation: DisplayConvention
+    var display: [String: SliceDisplaySummary]?
+
+    private enum Keys: String, CodingKey { case orientation, display }
+
+    func encode(to encoder: Encoder) throws {
+        try info.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(orientation, forKey: .orientation)
+        try c.encodeIfPresent(display, forKey: .display)
+    }
 }
 
 /// The direction each voxel index axis (i, j, k) points most along, as the letter of the world

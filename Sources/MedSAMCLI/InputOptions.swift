@@ -18,7 +18,7 @@ struct InputOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Slice index of a 3-D input (along --axis).")
     var slice: Int?
 
-    @Option(help: "Slice orientation of a 3-D input: axial (k), coronal (j) or sagittal (i).")
+    @Option(help: "Which slices of a 3-D input: axial (across k), coronal (j) or sagittal (i); --orientation lays them out.")
     var axis: SliceAxis = .axial
 
     @Option(parsing: .unconditional, help: "CT window LEVEL,WIDTH in Hounsfield units (e.g. 40,400).")

@@ -10,10 +10,12 @@ struct Segment: ParsableCommand {
         abstract: "Segment a 2-D image or one slice of a volume from box and/or point prompts.",
         discussion: """
         Each --box is one prompt; the --point options together form one prompt, which joins the box \
-        when exactly one box is given. Coordinates are pixels of the image as read (x = column, y = row).
+        when exactly one box is given. Coordinates are pixels (x = column, y = row) of the slice as \
+        --orientation lays it out (default radiological for volumes; a 2-D image as read).
         """)
 
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var displayOptions: DisplayOptions
     @OptionGroup var modelOptions: ModelOptions
 
     // `.unconditionalSingleValue`: a value may start with "-" (`--box -4,10,60,70`).
@@ -55,7 +57,7 @@ struct Segment: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now().uptimeNanoseconds
-        let prompts = try parsePrompts()
+        let shownPrompts = try parsePrompts()
         for (path, option) in [(output, "--output"), (logits, "--logits"), (lowResLogits, "--low-res-logits"), (overlay, "--overlay")] {
             if let p = path { try checkOutputPath(p, force: force, option: option) }
         }
@@ -66,6 +68,10 @@ struct Segment: ParsableCommand {
         if let s = overlayScale, !(1...64).contains(s) { throw CLIError("--overlay-scale \(s): expected an integer 1...64") }
 
         let (image, volume) = try inputOptions.image()
+        // Prompts are given on the display; the model sees the array-order slice.
+        let display = displayOptions.display(volume: volume, axis: inputOptions.axis)
+        let (shownWidth, shownHeight) = display.displaySize(arrayWidth: image.width, arrayHeight: image.height)
+        let prompts = shownPrompts.map { $0.inArrayOrder(from: display, displayWidth: shownWidth, displayHeight: shownHeight) }
         let loaded = try modelOptions.load()
         let backend = try modelOptions.makeBackend()
         let loadMs = millisecondsSince(start)
@@ -89,27 +95,35 @@ struct Segment: ParsableCommand {
         let prediction = try predictor.predict(prompts, multimask: multimask, outputs: wanted)
 
         let labels = labelMap(prediction, height: image.height, width: image.width)
+        let shownLabels = display.toDisplay(labels, arrayWidth: image.width, arrayHeight: image.height)
+        // NPY masks and logits: P x H x W (P x 3 x H x W with multimask) of the display.
+        func shown(_ t: Tensor) -> Tensor {
+            let planes = display.planesToDisplay(t.data, arrayWidth: image.width, arrayHeight: image.height)
+            let lead = multimask ? Array(t.shape.dims.prefix(2)) : [t.shape[0]]
+            return Tensor(shape: Shape(lead + [shownHeight, shownWidth]), data: planes)
+        }
         switch ext! {
         case "npy":
-            try NPY.write(prediction.masks.reshaped(multimask ? prediction.masks.shape : [prediction.masks.shape[0], image.height, image.width]),
-                          to: URL(fileURLWithPath: output), asUInt8: true)
+            try NPY.write(shown(prediction.masks), to: URL(fileURLWithPath: output), asUInt8: true)
         case "png":
-            try writePNGMask(labels, promptCount: prompts.count, height: image.height, width: image.width,
+            try writePNGMask(shownLabels, promptCount: prompts.count, height: shownHeight, width: shownWidth,
                              to: URL(fileURLWithPath: output))
         default:
+            // The input's voxel grid, whatever the display.
             try writeNIfTI(labels, image: image, volume: volume)
         }
         if let l = logits, let t = prediction.logits {
-            try NPY.write(multimask ? t : t.reshaped([t.shape[0], image.height, image.width]), to: URL(fileURLWithPath: l))
+            try NPY.write(shown(t), to: URL(fileURLWithPath: l))
         }
         if let l = lowResLogits, let t = prediction.lowResLogits {
             try NPY.write(t, to: URL(fileURLWithPath: l))
         }
         if let o = overlay {
-            let scale = overlayScale ?? OverlayRenderer.automaticScale(height: image.height, width: image.width)
-            try OverlayRenderer.write(to: URL(fileURLWithPath: o), base: image, labels: labels,
-                                      boxes: prompts.compactMap { $0.box?.map(Double.init) },
-                                      points: prompts.flatMap { $0.points }.map {
+            // Drawn on the display, with the prompts as given.
+            let scale = overlayScale ?? OverlayRenderer.automaticScale(height: shownHeight, width: shownWidth)
+            try OverlayRenderer.write(to: URL(fileURLWithPath: o), base: display.toDisplay(image), labels: shownLabels,
+                                      boxes: shownPrompts.compactMap { $0.box?.map(Double.init) },
+                                      points: shownPrompts.flatMap { $0.points }.map {
                                           OverlayPoint(x: Double($0.x), y: Double($0.y), foreground: $0.label == 1)
                                       }, scale: scale)
         }
@@ -123,7 +137,9 @@ struct Segment: ParsableCommand {
             }
             try printJSON(SegmentSummary(model: loaded.kind.rawValue, checkpoint: loaded.checkpointPath,
                                          backend: backend.info.backend, device: backend.info.name,
-                                         image: [image.height, image.width], masks: masks, output: output,
+                                         image: [shownHeight, shownWidth], masks: masks, output: output,
+                                         orientation: volume == nil ? DisplayConvention.array.rawValue : displayOptions.orientation.rawValue,
+                                         display: DisplaySummary(display),
                                          timings_ms: ["load": loadMs, "encode": embedding == nil ? predictor.lastEncodeMilliseconds : 0,
                                                       "decode": predictor.lastDecodeMilliseconds, "total": total]))
         } else {
@@ -131,6 +147,10 @@ struct Segment: ParsableCommand {
                 let m = prediction.bestMask(p)
                 print(String(format: "prompt %d: area %d px, predicted IoU %.4f", p + 1, prediction.area(p, m),
                              prediction.iou.data[p * prediction.iou.shape[1] + m]))
+            }
+            if volume != nil {
+                print("\(inputOptions.axis.rawValue) slice shown \(displayOptions.orientation.rawValue): "
+                      + (display.isIdentity ? "as stored" : "array order \(display.summary)"))
             }
             print("wrote \(output) (\(loaded.kind.rawValue) on \(backend.info.backend): \(backend.info.name), "
                   + String(format: "encode %.0f ms, decode %.0f ms)", predictor.lastEncodeMilliseconds, predictor.lastDecodeMilliseconds))
@@ -222,11 +242,7 @@ func parseBox(_ s: String) throws -> [Float] {
 /// image (0 background, 255 mask); several give a palette PNG whose pixel values are the labels
 /// 1...N (what label readers get back) shown in the overlay's colours.
 func writePNGMask(_ labels: [UInt8], promptCount: Int, height: Int, width: Int, to url: URL) throws {
-    if promptCount <= 1 {
-        try PNGCodec.write(Image(pixels: labels.map { $0 > 0 ? 255 : 0 }, height: height, width: width, channels: 1), to: url)
-    } else {
-        try PNGCodec.writeLabelMap(labels, height: height, width: width, colours: OverlayRenderer.palette, to: url)
-    }
+    try PNGCodec.writeMask(labels, singlePrompt: promptCount <= 1, height: height, width: width, to: url)
 }
 
 /// MedSAM and LiteMedSAM were fine-tuned with boxes only: say so on standard error when a
@@ -274,5 +290,9 @@ struct SegmentSummary: Codable {
     var image: [Int]
     var masks: [MaskSummary]
     var output: String
+    /// The display convention prompts and 2-D outputs follow ("array" for a 2-D input).
+    var orientation: String
+    /// The steps from the array-order slice to that display.
+    var display: DisplaySummary
     var timings_ms: [String: Double]
 }

@@ -10,10 +10,13 @@ struct VolumeSegment: ParsableCommand {
         discussion: """
         Without --zrange or --box3d, each walk away from the key slice ends at a slice whose mask \
         is empty or tiny, grows sharply over the previous slice, or outgrows the key slice's mask \
-        (the stop rule; see docs/volume-propagation.md); that slice is not labelled.
+        (the stop rule; see docs/volume-propagation.md); that slice is not labelled. Box X and Y \
+        are pixels of the key slice as --orientation lays it out (default radiological); Z and \
+        --slice are slice indices; the mask is written on the input's voxel grid.
         """)
 
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var displayOptions: DisplayOptions
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(parsing: .unconditional, help: "Box X0,Y0,X1,Y1 on the key slice (--slice); best on the structure's largest slice.")
@@ -95,9 +98,15 @@ struct VolumeSegment: ParsableCommand {
         options.slice = key
         let (keyImage, volume) = try options.image()
         guard let volume else { throw CLIError("\(inputOptions.input) is a 2-D image; volume needs a 3-D input") }
-        guard b[0] >= 0, b[1] >= 0, b[2] <= Float(keyImage.width), b[3] <= Float(keyImage.height) else {
-            throw CLIError("box \(box ?? box3d ?? "") lies outside the \(keyImage.width)x\(keyImage.height) slice")
+        // The box is drawn on the display; propagation runs on array-order slices.
+        let display = displayOptions.display(volume: volume, axis: inputOptions.axis)
+        let (shownWidth, shownHeight) = display.displaySize(arrayWidth: keyImage.width, arrayHeight: keyImage.height)
+        guard b[0] >= 0, b[1] >= 0, b[2] <= Float(shownWidth), b[3] <= Float(shownHeight) else {
+            throw CLIError("box \(box ?? box3d ?? "") lies outside the \(shownWidth)x\(shownHeight) slice "
+                           + "(\(inputOptions.axis.rawValue), --orientation \(displayOptions.orientation.rawValue))")
         }
+        b = display.boxToArray(b.map(Double.init), displayWidth: shownWidth, displayHeight: shownHeight).map(Float.init)
+        if var v = box3D { (v[0], v[1], v[3], v[4]) = (b[0], b[1], b[2], b[3]); box3D = v }
         if let v = box3D, Int(v[5]) >= volume.sliceCount(inputOptions.axis) {
             throw CLIError("--box3d '\(box3d!)': Z1 \(Int(v[5])) is past the last \(inputOptions.axis.rawValue) slice \(volume.sliceCount(inputOptions.axis) - 1)")
         }
@@ -117,11 +126,18 @@ struct VolumeSegment: ParsableCommand {
         try NIfTIWriter.writeMask(result.mask, like: volume, to: URL(fileURLWithPath: output))
         let voxels = result.mask.reduce(0) { $0 + Int($1) }
         let slices = result.slices.map(\.slice).sorted()
+        // Per-slice boxes reported on the display, as the box was given.
+        let records = result.slices.sorted { $0.slice < $1.slice }.map { r -> VolumePropagation.SliceRecord in
+            var r = r
+            r.box = display.boxToDisplay(r.box.map(Double.init), arrayWidth: keyImage.width, arrayHeight: keyImage.height).map(Float.init)
+            return r
+        }
         if json {
             try printJSON(VolumeSummary(model: loaded.kind.rawValue, backend: backend.info.backend, device: backend.info.name,
                                         slices: slices, voxels: voxels, output: output,
                                         total_ms: millisecondsSince(start),
-                                        per_slice: result.slices.sorted { $0.slice < $1.slice }, stops: result.stops))
+                                        per_slice: records, stops: result.stops,
+                                        orientation: displayOptions.orientation.rawValue, display: DisplaySummary(display)))
         } else {
             print("wrote \(output): \(voxels) voxels over \(slices.count) slices (\(slices.first ?? 0)...\(slices.last ?? 0))")
             for (walk, why) in result.stops.sorted(by: { $0.key > $1.key }) { print("  \(walk) walk stopped: \(why)") }
@@ -181,4 +197,8 @@ struct VolumeSummary: Codable {
     var per_slice: [VolumePropagation.SliceRecord]
     /// Why each walk away from the key slice ended early ("upward"/"downward"), if it did.
     var stops: [String: String]
+    /// The display convention the box and `per_slice` boxes follow.
+    var orientation: String
+    /// The steps from the array-order slice to that display.
+    var display: DisplaySummary
 }

@@ -25,6 +25,23 @@ public struct ImagePrompt: Sendable, Equatable {
     }
 }
 
+extension ImagePrompt {
+    /// This prompt, given on `display` (a slice laid out `displayWidth` x `displayHeight`), in
+    /// the array-order slice's pixels, the frame the model sees (``SliceOrientation``).
+    public func inArrayOrder(from display: SliceOrientation, displayWidth: Int, displayHeight: Int) -> ImagePrompt {
+        guard !display.isIdentity else { return self }
+        var p = self
+        p.box = box.map {
+            display.boxToArray($0.map(Double.init), displayWidth: displayWidth, displayHeight: displayHeight).map(Float.init)
+        }
+        p.points = points.map {
+            let a = display.pointToArray(x: Double($0.x), y: Double($0.y), displayWidth: displayWidth, displayHeight: displayHeight)
+            return Point(x: Float(a.x), y: Float(a.y), label: $0.label)
+        }
+        return p
+    }
+}
+
 /// Prompts that cannot be applied to the current image.
 public enum ImagePromptError: Error, CustomStringConvertible, Equatable {
     case noImage

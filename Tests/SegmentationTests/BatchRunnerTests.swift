@@ -46,15 +46,16 @@ final class BatchRunnerTests: XCTestCase {
         })
     }
 
-    /// What `medsam segment` computes for one image: labels 1, 2 for the two boxes, later over earlier.
-    func expectedLabels(_ path: String, _ p: Predictor) throws -> [UInt8] {
+    /// What `medsam segment` computes for one image: labels 1, 2 for the two boxes, later over
+    /// earlier, and the bytes of the PNG it writes (a palette PNG of the labels).
+    func expectedLabels(_ path: String, _ p: Predictor) throws -> (labels: [UInt8], png: Data) {
         let img = try PNGCodec.read(URL(fileURLWithPath: path))
         try p.setImage(IntensityMapping.automatic(for: img).apply(img))
         let pred = try p.predict(boxes)
         let hw = img.height * img.width
         var labels = [UInt8](repeating: 0, count: hw)
         for k in 0..<2 { for i in 0..<hw where pred.masks.data[k * hw + i] > 0 { labels[i] = UInt8(k + 1) } }
-        return labels
+        return (labels, Data(try PNGCodec.encodeMask(labels, singlePrompt: false, height: img.height, width: img.width)))
     }
 
     func testMasksEqualOneImageAtATimeAndACorruptCaseFailsAlone() throws {
@@ -62,7 +63,7 @@ final class BatchRunnerTests: XCTestCase {
         let all = try cases(inputs)
         let p = try predictor()
         let expected = try inputs.dropLast().map { try expectedLabels($0, p) }
-        XCTAssertTrue(expected.allSatisfy { Set($0).count > 1 }, "every image has some mask, so a comparison means something")
+        XCTAssertTrue(expected.allSatisfy { Set($0.labels).count > 2 }, "every image has both masks, so a comparison means something")
         var first: [Data]?
         for (batch, readers, writers) in [(1, 1, 1), (3, 2, 2), (8, 3, 1)] {
             for c in all { try? FileManager.default.removeItem(atPath: c.output) }
@@ -80,8 +81,7 @@ final class BatchRunnerTests: XCTestCase {
             XCTAssertEqual(stats.prompts, 10)
             let outputs = try all.dropLast().map { try Data(contentsOf: URL(fileURLWithPath: $0.output)) }
             for (i, c) in all.dropLast().enumerated() {
-                let back = try PNGCodec.read(URL(fileURLWithPath: c.output))
-                XCTAssertEqual(back.pixels.map { UInt8($0) }, expected[i], "batch \(batch): \(c.id)")
+                XCTAssertEqual(outputs[i], expected[i].png, "batch \(batch): \(c.id) is segment's palette PNG of the labels")
             }
             if let first { XCTAssertEqual(outputs, first, "batch \(batch) writes the same bytes as batch 1") }
             first = outputs
@@ -124,6 +124,48 @@ final class BatchRunnerTests: XCTestCase {
         XCTAssertEqual(out.dims, [nx, ny, nz])
         XCTAssertTrue(Set(out.voxels).isSubset(of: [0, 2, 5]), "\(Set(out.voxels))")
         XCTAssertTrue(out.voxels[(nx * ny)..<(2 * nx * ny)].allSatisfy { $0 == 0 }, "no prompt on slice 1, no mask")
+    }
+
+    /// `--orientation radiological`: a box given on the display of a RAS volume's axial slice
+    /// (mirrored both ways) segments what the mirrored box does in array order, and the one-slice
+    /// PNG (0/255, one prompt) and NPY outputs are laid out on the display.
+    func testRadiologicalDisplayForPromptsAndOneSliceOutputs() throws {
+        let nx = 60, ny = 50, nz = 3
+        var voxels = [Float](repeating: 10, count: nx * ny * nz)
+        for j in 5..<20 { for i in 8..<30 { voxels[1 * nx * ny + j * nx + i] = 200 } }   // top-left of slice 1
+        let affine = Affine([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+        let vol = Volume(voxels: voxels, dims: [nx, ny, nz], spacing: [1, 1, 1], affine: affine, frame: .ras, sourceType: .uint8, source: "v")
+        try NIfTIWriter.write(vol, to: dir.appendingPathComponent("v.nii"), as: .uint8)
+        let display = SliceOrientation.radiological(for: vol, axis: .axial)
+        XCTAssertEqual(display, SliceOrientation(flipX: true, flipY: true))
+        let arrayBox: [Float] = [6, 3, 32, 22]
+        let shownBox = display.boxToDisplay(arrayBox.map(Double.init), arrayWidth: nx, arrayHeight: ny).map(Float.init)
+        XCTAssertEqual(shownBox, [27, 27, 53, 46])   // x -> 59 - x, y -> 49 - y
+
+        // What segment computes: the array-order slice with the array box, then laid out.
+        let p = try predictor()
+        try p.setImage(IntensityMapping.automatic(for: vol).apply(vol).slice(.axial, 1))
+        let pred = try p.predict([ImagePrompt(box: arrayBox)])
+        let arrayLabels = pred.masks.data.map { UInt8($0 > 0 ? 1 : 0) }
+        XCTAssertTrue(arrayLabels.contains(1) && arrayLabels.contains(0))
+        let shown = display.toDisplay(arrayLabels, arrayWidth: nx, arrayHeight: ny)
+        XCTAssertNotEqual(shown, arrayLabels, "the display differs from array order here")
+
+        var outputs: [Data] = []
+        for format in [MaskFormat.png, .npy] {
+            var d = CaseDefaults(outputDirectory: dir.appendingPathComponent("out").path, format: format)
+            d.prompts = .explicit([ImagePrompt(box: shownBox)])
+            d.selection = .slice(.axial, 1)
+            let c = try CasePlanner.make(input: dir.appendingPathComponent("v.nii").path, selection: nil, prompts: nil, labels: nil,
+                                         output: nil, defaults: d, origin: "test")
+            var options = BatchOptions()
+            options.display = .radiological
+            let stats = BatchRunner(predictor: try predictor(), options: options, journal: nil, progress: nil).run([c])
+            XCTAssertEqual(stats.done, 1, "\(stats.failures)")
+            outputs.append(try Data(contentsOf: URL(fileURLWithPath: c.output)))
+        }
+        XCTAssertEqual(outputs[0], Data(try PNGCodec.encodeMask(shown, singlePrompt: true, height: ny, width: nx)))
+        XCTAssertEqual(outputs[1], NPY.encode(Tensor(shape: [1, ny, nx], data: shown.map(Float.init)), asUInt8: true))
     }
 
     func testRerunSkipsDoneCasesAndRedoesMissingOutputs() throws {

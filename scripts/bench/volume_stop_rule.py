@@ -84,7 +84,7 @@ def measure(medsam, modes):
                 continue
             out = f"out_{s['name']}_{mode}.nii.gz"
             cmd = [medsam, "volume", "--input", T1, "--slice", str(s["key"]), "--box", ",".join(map(str, s["box"])),
-                   "--backend", "cpu", "--output", out, "--force", "--json"]
+                   "--orientation", "array", "--backend", "cpu", "--output", out, "--force", "--json"]
             if mode == "exact":
                 cmd += ["--zrange", f"{s['zmin']},{s['zmax']}"]
             t = time.time()

@@ -378,7 +378,7 @@ def sam_case():
     return dict(
         family="sam", model="sam-vit-b", checkpoint_family="sam-vit-b",
         input="Tests/MedicalImagingTests/Fixtures/nifti/anatomical.nii",
-        input_options=["--axis", "coronal", "--slice", "20", "--window", f"{level},{width}"],
+        input_options=["--axis", "coronal", "--slice", "20", "--window", f"{level},{width}", "--orientation", "array"],
         mapping=f"window {level},{width} (explicit --window)", nifti_slice=dict(axis=1, index=20),
         image8=image8, mask_source="boxes",
         runs=[

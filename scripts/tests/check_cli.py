@@ -11,6 +11,10 @@ checked for content (not just for existing), and the command-line traps refused.
   * `--window` with a negative level equals the lung preset; a different preset changes the
     encoder input; `--axis coronal` / `sagittal` slices the voxels the contract says (the
     embedding of the CLI's slice equals the embedding of the same slice cut with nibabel);
+  * `--orientation`: the radiological display has anterior up and the patient's right on the
+    left (intensities that are world coordinates, on a transposed and mirrored copy of a real
+    MR), a box on it segments the same voxels as the same box in array order, PNG masks and
+    `volume`'s per-slice boxes are on the display, `info` and `--json` name the convention;
   * `--fp16` on the OpenCL backend (PoCL) gives the float32 mask within a few pixels;
   * `devices --json` lists every linked backend and auto's choice; `bench --json` reports
     positive timings; `fetch` into an empty cache, then into a damaged one, restores the
@@ -169,6 +173,8 @@ def checks(args):
         expect(a.returncode == b.returncode == 0 and np.array_equal(np.load(f"{axis}_cli.npy"), np.load(f"{axis}_np.npy")),
                f"--axis {axis} --slice {index}: the slice the contract names (x, y as documented)")
 
+    orientation_checks(volume)
+
     # --- fp16 on OpenCL ------------------------------------------------------------------------
     if not args.skip_fp16:
         r16 = run("segment", "--input", CT, "--box", BOX_A, "--backend", "opencl", "--fp16", "--output", "f16.npy", "--json")
@@ -205,6 +211,86 @@ def checks(args):
             r = run("fetch", env=env)
             again = hashlib.sha256(open(path, "rb").read()).hexdigest()
             expect(r.returncode == 0 and again == digest, "fetch replaces a damaged cached file with the verified one")
+
+
+def orientation_checks(volume):
+    """--orientation: the radiological display is what the affine says (checked through world
+    coordinates, not through the tool's own flags), prompts given on it segment the same voxels
+    as the same prompts given in array order, and 2-D outputs are laid out on it."""
+    import nibabel as nib
+    mr = nib.load(MR)
+    a = mr.affine                                                    # L, A, S (diag(-2, 2, 2))
+    ni, nj, nk = volume.shape
+    # The same MR stored transposed and mirrored: i' = nj-1-j (posterior), j' = i (left), k.
+    # Its affine keeps every voxel at its world position, so the radiological axial display
+    # (right of the patient on the left, anterior up) is the array-order slice transposed.
+    perm = np.ascontiguousarray(np.transpose(volume, (1, 0, 2))[::-1])
+    pa = np.eye(4)
+    pa[:3, 0], pa[:3, 1], pa[:3, 2] = -a[:3, 1], a[:3, 0], a[:3, 2]
+    pa[:3, 3] = a[:3, 3] + (nj - 1) * a[:3, 1]
+    nib.save(nib.Nifti1Image(perm.astype(np.float32), pa), "perm.nii.gz")
+    codes = "".join(nib.aff2axcodes(pa))
+    info = json.loads(run("info", "--input", "perm.nii.gz", "--json").stdout)
+    expect(codes == "PLS" and info["orientation"] == "radiological"
+           and info["display"]["axial"] == {"plane": "axial", "transpose": True, "flipX": False, "flipY": False},
+           f"info --json: axial display of a {codes} volume is a transpose ({info.get('display', {}).get('axial')})")
+    text = run("info", "--input", MR).stdout
+    expect("display     radiological" in text and "axial (k)" in text and "flipped top-bottom" in text,
+           "info names the display convention and each axis's steps (anatomical.nii: LAS, axial flipped top-bottom)")
+    arr = json.loads(run("info", "--input", MR, "--orientation", "array", "--json").stdout)
+    expect(arr["orientation"] == "array" and not any(arr["display"]["axial"][f] for f in ("transpose", "flipX", "flipY")),
+           "info --orientation array: no steps")
+
+    # Intensity = a world coordinate: the display's top rows must be the anterior ones and its
+    # left columns the patient's right, whatever the storage order (overlay at scale 1, which
+    # is the windowed display with the mask drawn over a small part).
+    ijk = np.stack(np.meshgrid(*[np.arange(n) for n in perm.shape], indexing="ij"), -1)
+    world = ijk @ pa[:3, :3].T + pa[:3, 3]
+    for name, axis_index, what in (("y", 1, "anterior up"), ("x", 0, "patient right on the left")):
+        nib.save(nib.Nifti1Image(world[..., axis_index].astype(np.float32), pa), f"grad_{name}.nii.gz")
+        r = run("segment", "--input", f"grad_{name}.nii.gz", "--slice", "12", "--box", "2,2,8,8", "--backend", "cpu",
+                "--output", f"grad_{name}.png", "--overlay", f"grad_{name}_ov.png", "--overlay-scale", "1")
+        ov = png(f"grad_{name}_ov.png")[1].astype(np.float64).mean(axis=2)
+        rows, cols = np.median(ov, axis=1), np.median(ov, axis=0)
+        ok = r.returncode == 0 and (rows[-1] < rows[0] if name == "y" else cols[-1] < cols[0])
+        expect(ok, f"radiological axial display of a PLS volume: {what} "
+                   f"(first/last row {rows[0]:.0f}/{rows[-1]:.0f}, column {cols[0]:.0f}/{cols[-1]:.0f}) {r.stderr.strip()[-120:]}")
+
+    # A box on the radiological display segments the voxels the transposed box does in array
+    # order; the PNG mask is the array PNG transposed; --json says which display was used.
+    rad_box, arr_box = (10, 4, 24, 18), (4, 10, 18, 24)            # x <-> y
+    common = ["--input", "perm.nii.gz", "--slice", "12", "--backend", "cpu", "--force"]
+    # One encoder run: the embedding is of the array-order slice, whatever the display.
+    run("embed", *common, "--output", "perm_emb.npy")
+    seg = ["segment", *common, "--embedding", "perm_emb.npy"]
+    r1 = run(*seg, "--box", ",".join(map(str, rad_box)), "--output", "rad.nii.gz", "--json")
+    run(*seg, "--box", ",".join(map(str, rad_box)), "--output", "rad.png")
+    r2 = run(*seg, "--orientation", "array", "--box", ",".join(map(str, arr_box)),
+             "--output", "arr.nii.gz", "--json")
+    run(*seg, "--orientation", "array", "--box", ",".join(map(str, arr_box)), "--output", "arr.png")
+    ok = r1.returncode == r2.returncode == 0
+    m1 = np.asarray(nib.load("rad.nii.gz").dataobj) if ok else None
+    m2 = np.asarray(nib.load("arr.nii.gz").dataobj) if ok else None
+    expect(ok and m1.sum() > 20 and np.array_equal(m1, m2),
+           f"a radiological box segments the same voxels as the transposed box in array order "
+           f"({int(m1.sum()) if ok else '?'} voxels)")
+    j1, j2 = (json.loads(r.stdout) if r.returncode == 0 else {} for r in (r1, r2))
+    expect(j1.get("orientation") == "radiological" and j1.get("display", {}).get("transpose") is True
+           and j2.get("orientation") == "array" and j1.get("image") == [nj, ni],
+           f"segment --json names the display ({j1.get('orientation')}, {j1.get('display')}; image {j1.get('image')})")
+    rad_png, arr_png = png("rad.png")[1], png("arr.png")[1]
+    expect(rad_png.shape == arr_png.T.shape and np.array_equal(rad_png, arr_png.T),
+           f"the radiological PNG mask is the array-order PNG transposed ({rad_png.shape} vs {arr_png.shape})")
+    # volume: the same rule for the key box, the mask on the input's grid either way.
+    v1 = run("volume", *common, "--box", ",".join(map(str, rad_box)), "--zrange", "12,13", "--output", "vrad.nii.gz", "--json")
+    v2 = run("volume", *common, "--orientation", "array", "--box", ",".join(map(str, arr_box)), "--zrange", "12,13",
+             "--output", "varr.nii.gz", "--json")
+    ok = v1.returncode == v2.returncode == 0
+    same = ok and np.array_equal(np.asarray(nib.load("vrad.nii.gz").dataobj), np.asarray(nib.load("varr.nii.gz").dataobj))
+    rec = json.loads(v1.stdout)["per_slice"] if ok else []
+    key_box = [r["box"] for r in rec if r["slice"] == 12]
+    expect(same and key_box and [round(v) for v in key_box[0]] == list(rad_box),
+           f"volume: radiological and array boxes give the same mask; per_slice boxes on the display ({key_box[:1]})")
 
 
 if __name__ == "__main__":

@@ -82,8 +82,14 @@ public enum PNGCodec {
     /// always has 256 entries so the file keeps 8 bits per pixel whatever the largest label.
     public static func writeLabelMap(_ labels: [UInt8], height: Int, width: Int, colours: [[Float]],
                                      to url: URL) throws {
+        try AtomicFile.write(encodeLabelMap(labels, height: height, width: width, colours: colours, path: url.path), to: url)
+    }
+
+    /// The bytes of ``writeLabelMap(_:height:width:colours:to:)``'s file.
+    public static func encodeLabelMap(_ labels: [UInt8], height: Int, width: Int, colours: [[Float]],
+                                      path: String = "<memory>") throws -> [UInt8] {
         guard height > 0, width > 0, labels.count == height * width, !colours.isEmpty else {
-            throw ImagingError(.invalidArgument, path: url.path, field: "labels",
+            throw ImagingError(.invalidArgument, path: path, field: "labels",
                                "has \(labels.count) pixels for a \(height)x\(width) image")
         }
         var image = png_image()
@@ -103,15 +109,32 @@ public enum PNGCodec {
         let sized = labels.withUnsafeBytes { px in
             colormap.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, px.baseAddress, 0, $0.baseAddress) }
         }
-        guard sized != 0, size > 0 else { throw failure(&image, url.path, "PNG encoding failed") }
+        guard sized != 0, size > 0 else { throw failure(&image, path, "PNG encoding failed") }
         var out = [UInt8](repeating: 0, count: size)
         let written = out.withUnsafeMutableBytes { dst in
             labels.withUnsafeBytes { px in
                 colormap.withUnsafeBytes { png_image_write_to_memory(&image, dst.baseAddress, &size, 0, px.baseAddress, 0, $0.baseAddress) }
             }
         }
-        guard written != 0 else { throw failure(&image, url.path, "PNG encoding failed") }
-        try AtomicFile.write(Array(out[0..<size]), to: url)
+        guard written != 0 else { throw failure(&image, path, "PNG encoding failed") }
+        return Array(out[0..<size])
+    }
+
+    /// A mask label map as a PNG a person can look at, the one form `medsam segment` and
+    /// `medsam batch` write: a single prompt's mask as grey 0 (background) / 255 (mask); several
+    /// prompts (or label values) as an 8-bit palette PNG whose pixels are the labels, shown in
+    /// the overlay's colours.
+    public static func encodeMask(_ labels: [UInt8], singlePrompt: Bool, height: Int, width: Int,
+                                  path: String = "<memory>") throws -> [UInt8] {
+        if singlePrompt {
+            return try encode(Image(pixels: labels.map { $0 > 0 ? 255 : 0 }, height: height, width: width, channels: 1), path: path)
+        }
+        return try encodeLabelMap(labels, height: height, width: width, colours: OverlayRenderer.palette, path: path)
+    }
+
+    /// Writes ``encodeMask(_:singlePrompt:height:width:path:)``'s PNG; the file appears atomically.
+    public static func writeMask(_ labels: [UInt8], singlePrompt: Bool, height: Int, width: Int, to url: URL) throws {
+        try AtomicFile.write(encodeMask(labels, singlePrompt: singlePrompt, height: height, width: width, path: url.path), to: url)
     }
 
     private static func failure(_ image: inout png_image, _ path: String, _ what: String) -> ImagingError {

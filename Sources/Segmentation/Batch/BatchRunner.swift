@@ -12,6 +12,10 @@ public struct BatchOptions: Sendable {
     public var writers = 1
     /// The intensity mapping for every input (nil: the automatic choice per input, as `medsam segment` makes it).
     public var mapping: IntensityMapping?
+    /// How volume slices are laid out for explicit prompts and one-slice PNG/NPY outputs
+    /// (``SliceOrientation``; NIfTI outputs and label-map boxes stay on the voxel grid).
+    /// `.array` by default for library callers; `medsam batch` passes its `--orientation`.
+    public var display: DisplayConvention = .array
 
     public init() {}
 }
@@ -159,7 +163,7 @@ public final class BatchRunner {
     private func read(_ c: BatchCase, index: Int, into queue: BoundedQueue<ComputeItem>) {
         let loaded: LoadedCase
         do {
-            loaded = try LoadedCase(c, index: index, mapping: options.mapping)
+            loaded = try LoadedCase(c, index: index, mapping: options.mapping, display: options.display)
         } catch {
             queue.push(.failed(CaseAssembly(index: index, batchCase: c), "\(error)", missing: 0))
             return

@@ -15,7 +15,10 @@ final class CaseAssembly {
     var axis: SliceAxis = .axial
     /// The slice index of each image job, in job order (nil for a 2-D input).
     var slices: [Int?] = []
+    /// The array-order slice's size (what the model sees).
     var height = 0, width = 0
+    /// How the slices are shown: explicit prompts are on it, one-slice PNG/NPY outputs laid out on it.
+    var display: SliceOrientation = .identity
     /// A challenge `.npz` case, inferred whole by the compute stage.
     var challenge: MedSAMCase?
 
@@ -64,7 +67,7 @@ struct LoadedCase {
     private let labelSource: MedicalImage?
 
     /// Decodes the input (and label map) of `c`; errors name the case's row and field.
-    init(_ c: BatchCase, index: Int, mapping: IntensityMapping?) throws {
+    init(_ c: BatchCase, index: Int, mapping: IntensityMapping?, display convention: DisplayConvention = .array) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let a = CaseAssembly(index: index, batchCase: c)
         assembly = a
@@ -113,18 +116,21 @@ struct LoadedCase {
             let (ax, ay) = a.axis.inPlaneAxes
             a.width = vol.dims[ax]
             a.height = vol.dims[ay]
+            a.display = SliceOrientation.display(convention, volume: vol, axis: a.axis)
             if a.slices.count > 1 && (c.format == .png || c.format == .npy) {
                 throw BatchError("\(c.origin), field 'output': \(c.output) holds one slice, but \(c.input) has \(a.slices.count) \(a.axis.rawValue) slices; give a slice or a .nii/.nii.gz output")
             }
         }
         switch c.prompts {
         case .explicit(let prompts):
+            // Prompts are given on the display.
+            let (w, h) = a.display.displaySize(arrayWidth: a.width, arrayHeight: a.height)
             for p in prompts {
-                if let b = p.box, b[2] > Float(a.width) || b[3] > Float(a.height) {
-                    throw BatchError("\(c.origin), field 'box': box \(b.map { String(format: "%g", $0) }.joined(separator: ",")) lies outside the \(a.width)x\(a.height) image of \(c.input)")
+                if let b = p.box, b[2] > Float(w) || b[3] > Float(h) {
+                    throw BatchError("\(c.origin), field 'box': box \(b.map { String(format: "%g", $0) }.joined(separator: ",")) lies outside the \(w)x\(h) image of \(c.input)")
                 }
-                for pt in p.points where pt.x > Float(a.width) || pt.y > Float(a.height) || pt.x < 0 || pt.y < 0 {
-                    throw BatchError("\(c.origin), field 'point': point \(pt.x),\(pt.y) lies outside the \(a.width)x\(a.height) image of \(c.input)")
+                for pt in p.points where pt.x > Float(w) || pt.y > Float(h) || pt.x < 0 || pt.y < 0 {
+                    throw BatchError("\(c.origin), field 'point': point \(pt.x),\(pt.y) lies outside the \(w)x\(h) image of \(c.input)")
                 }
             }
             labelSource = nil
@@ -160,7 +166,8 @@ struct LoadedCase {
             var values: [UInt8] = []
             switch c.prompts {
             case .explicit(let p):
-                prompts = p
+                let (w, h) = a.display.displaySize(arrayWidth: a.width, arrayHeight: a.height)
+                prompts = p.map { $0.inArrayOrder(from: a.display, displayWidth: w, displayHeight: h) }
                 values = (0..<p.count).map { UInt8(min($0 + 1, 255)) }
             case .labels(_, let margin):
                 let plane: [Float]

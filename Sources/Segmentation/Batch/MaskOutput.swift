@@ -32,12 +32,19 @@ enum MaskOutput {
         let url = URL(fileURLWithPath: c.output)
         switch c.format {
         case .png:
-            let bytes = try PNGCodec.encode(Image(pixels: a.labels.map(Float.init), height: a.height, width: a.width, channels: 1),
-                                            path: c.output)
+            // One slice: laid out on the display, as `medsam segment` writes it.
+            let (w, h) = a.display.displaySize(arrayWidth: a.width, arrayHeight: a.height)
+            let labels = a.display.toDisplay(a.labels, arrayWidth: a.width, arrayHeight: a.height)
+            // `segment`'s form: one explicit prompt as 0/255, else a palette of the label values.
+            let single: Bool
+            if case .explicit(let p) = c.prompts { single = p.count <= 1 } else { single = false }
+            let bytes = try PNGCodec.encodeMask(labels, singlePrompt: single, height: h, width: w, path: c.output)
             try replace(url, with: Data(bytes))
         case .npy:
+            let (w, h) = a.display.displaySize(arrayWidth: a.width, arrayHeight: a.height)
             let p = a.height * a.width == 0 ? 0 : a.npyMasks.count / (a.height * a.width)
-            try replace(url, with: NPY.encode(Tensor(shape: [p, a.height, a.width], data: a.npyMasks), asUInt8: true))
+            let masks = a.display.planesToDisplay(a.npyMasks, arrayWidth: a.width, arrayHeight: a.height)
+            try replace(url, with: NPY.encode(Tensor(shape: [p, h, w], data: masks), asUInt8: true))
         case .nifti:
             if let mask = a.maskVolume, let volume = a.volume {
                 try NIfTIWriter.writeMask(mask.voxels.map { UInt8($0) }, like: volume, to: url)
