@@ -32,9 +32,18 @@ public struct AxisInfo: Codable, Sendable, Equatable {
     /// The volume axes (i, j or k) shown as the slice's columns (x) and rows (y).
     public var x: String
     public var y: String
+    /// For a volume: how to turn this axis's array-order slices (what the API's coordinates
+    /// and slice PNGs use) into the radiological display, from the volume's affine (see
+    /// `SliceOrientation`: transpose first, then mirror). Absent for 2-D images.
+    public var radiological: SliceOrientation?
+    /// For a volume: the anatomical plane (axial, coronal or sagittal) these slices lie in,
+    /// which differs from the axis name when the volume was not acquired axially.
+    public var plane: AnatomicalPlane?
 
-    public init(slices: Int, width: Int, height: Int, x: String, y: String) {
+    public init(slices: Int, width: Int, height: Int, x: String, y: String,
+                radiological: SliceOrientation? = nil, plane: AnatomicalPlane? = nil) {
         self.slices = slices; self.width = width; self.height = height; self.x = x; self.y = y
+        self.radiological = radiological; self.plane = plane
     }
 }
 

@@ -121,8 +121,14 @@ public final class SegmentationService: @unchecked Sendable {
         var axes: [String: AxisInfo] = [:]
         for axis in SliceAxis.allCases where s.sliceCount(axis) > 0 {
             let (ax, ay) = axis.inPlaneAxes
-            axes[axis.rawValue] = AxisInfo(slices: s.sliceCount(axis), width: s.dims[ax], height: s.dims[ay],
-                                           x: names[ax], y: names[ay])
+            var axisInfo = AxisInfo(slices: s.sliceCount(axis), width: s.dims[ax], height: s.dims[ay],
+                                    x: names[ax], y: names[ay])
+            if case .volume(let original, _) = s.content {
+                let display = SliceOrientation.radiological(affine: original.affine, frame: original.frame, axis: axis)
+                axisInfo.radiological = display.orientation
+                axisInfo.plane = display.plane
+            }
+            axes[axis.rawValue] = axisInfo
         }
         lock.lock()
         let cached = cache.keys.filter { $0.image == s.id }.count

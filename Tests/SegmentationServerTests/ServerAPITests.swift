@@ -194,7 +194,11 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
             let info = try await self.upload(client, try self.niftiBytes(Self.volume()), name: "v.nii.gz")
             XCTAssertEqual(info.shape, [40, 36, 5])
             XCTAssertEqual(info.spacing, [0.75, 0.5, 2.5])
-            XCTAssertEqual(info.axes["coronal"], AxisInfo(slices: 36, width: 40, height: 5, x: "i", y: "k"))
+            // Identity affine (RAS): i runs to the patient's right and k up, so the radiological
+            // coronal display mirrors both (patient right on the screen's left, superior up).
+            XCTAssertEqual(info.axes["coronal"], AxisInfo(slices: 36, width: 40, height: 5, x: "i", y: "k",
+                                                          radiological: SliceOrientation(transpose: false, flipX: true, flipY: true),
+                                                          plane: .coronal))
             func click(_ slice: Int) async throws -> Bool {
                 let r = SegmentRequest(slice: slice, points: [[12, 12]])
                 return try await client.execute(uri: "/v1/images/\(info.id)/segment", method: .post, body: try self.json(r)) {

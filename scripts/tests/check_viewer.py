@@ -7,6 +7,9 @@ opens /, answers the page's token prompt, uploads a real MR volume (nibabel's an
 through the file input, scrolls to the ventricles' slice with the arrow keys, drags a box over
 them on the canvas, and checks that
 
+- the server's radiological display of each axis is the one nibabel's axis codes give, the page
+  places array pixels where that display puts them (and in array order when asked), and draws
+  each pixel with the slice's grey value there;
 - the box the page sent is the box dragged (slice pixels, within a pixel of rounding);
 - the labels the server stored on that slice are the mask of that box (equal to what the native
   API answers for the same box on a second image), and the page's own label buffer agrees;
@@ -35,6 +38,7 @@ import urllib.request
 
 import nibabel as nib
 import numpy as np
+from pngread import read_png
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
@@ -128,6 +132,66 @@ def drag_box(driver, box):
      .move_to_element_with_offset(canvas, int(round(x1 - cx)), int(round(y1 - cy))).release().perform())
 
 
+def radiological_from_axcodes(affine):
+    """The radiological display of each slice axis from nibabel's axis codes, independently of
+    the server: screen x runs toward the patient's left (axial, coronal) or posterior (sagittal),
+    screen y toward posterior (axial) or inferior; an array axis running the other way is mirrored."""
+    codes = nib.aff2axcodes(affine)
+    in_plane = {"axial": (0, 1), "coronal": (0, 2), "sagittal": (1, 2)}
+    toward = {"L": ("LR", False), "R": ("LR", True), "P": ("AP", False), "A": ("AP", True),
+              "I": ("SI", False), "S": ("SI", True)}
+    screen = {"axial": ("LR", "AP"), "coronal": ("LR", "SI"), "sagittal": ("AP", "SI")}
+    result = {}
+    for axis, (ax, ay) in in_plane.items():
+        (wx, flip_ax), (wy, flip_ay) = toward[codes[ax]], toward[codes[ay]]
+        planes = {frozenset(("LR", "AP")): "axial", frozenset(("LR", "SI")): "coronal", frozenset(("AP", "SI")): "sagittal"}
+        plane = planes[frozenset((wx, wy))]
+        sx, _ = screen[plane]
+        transpose = wy == sx  # the array's y axis belongs on screen x
+        flip_x, flip_y = (flip_ay, flip_ax) if transpose else (flip_ax, flip_ay)
+        result[axis] = ({"transpose": transpose, "flipX": flip_x, "flipY": flip_y}, plane)
+    return result
+
+
+def check_display(driver, server, image_id, axis, index, orientation, shape):
+    """Where the page puts array pixels, against `orientation`, and what it draws there."""
+    h, w = shape
+    client = lambda x, y: driver.execute_script("return window.medsamViewer.sliceToClient(arguments[0], arguments[1])", x, y)
+    t, fx, fy = orientation["transpose"], orientation["flipX"], orientation["flipY"]
+
+    def display(x, y):
+        u, v, dw, dh = (y, x, h, w) if t else (x, y, w, h)
+        return (dw - u if fx else u, dh - v if fy else v)
+
+    corners = [(0.5, 0.5), (w - 0.5, 0.5), (0.5, h - 0.5)]
+    c = [client(*p) for p in corners]
+    d = [display(*p) for p in corners]
+    sign = lambda v: 0 if abs(v) < 1e-6 else (1 if v > 0 else -1)
+    for k in (1, 2):
+        for comp in (0, 1):
+            assert sign(c[k][comp] - c[0][comp]) == sign(d[k][comp] - d[0][comp]), \
+                f"{axis} ({orientation}): array corner {corners[k]} drawn at {c[k]}, corner {corners[0]} at {c[0]}"
+    png = os.path.join(tempfile.mkdtemp(prefix="slice-"), "slice.png")
+    with open(png, "wb") as f:
+        f.write(server.request(f"/v1/images/{image_id}/slices/{axis}/{index}"))
+    grey = read_png(png)[1]
+    labelled = labels_slice(server, image_id, axis, index, shape)
+    rng = np.random.default_rng(0)
+    # Unlabelled pixels only: labels are drawn tinted over the slice.
+    points = [(int(x), int(y)) for x, y in zip(rng.integers(0, w, 40), rng.integers(0, h, 40)) if not labelled[y, x]]
+    drawn = driver.execute_script("""
+        const canvas = document.getElementById('view'), ctx = canvas.getContext('2d');
+        const rect = canvas.getBoundingClientRect();
+        return arguments[0].map(([x, y]) => {
+          const [cx, cy] = window.medsamViewer.sliceToClient(x + 0.5, y + 0.5);
+          const px = Math.floor((cx - rect.left) * canvas.width / rect.width);
+          const py = Math.floor((cy - rect.top) * canvas.height / rect.height);
+          return ctx.getImageData(px, py, 1, 1).data[0];
+        });""", points)
+    wrong = [(p, int(grey[p[1], p[0]]), v) for p, v in zip(points, drawn) if abs(int(grey[p[1], p[0]]) - v) > 2]
+    assert not wrong, f"{axis}: pixels drawn with other values (pixel, slice, canvas): {wrong[:5]}"
+
+
 def labels_slice(server, image_id, axis, index, shape):
     raw = server.request(f"/v1/images/{image_id}/labels/{axis}/{index}?format=raw")
     return np.frombuffer(raw, dtype=np.uint8).reshape(shape)
@@ -172,6 +236,19 @@ def main():
         wait(driver, f"axial slice {SLICE}", lambda d: d.execute_script("return document.body.dataset.loadedSlice") == f"axial/{SLICE}")
         idle(driver)
         assert driver.execute_script("return window.medsamViewer.labelledPixels()") == 0
+
+        # Radiological display: the server's against nibabel's axis codes; the page's placement and
+        # drawing against it, and array order when the user asks for it.
+        expected = radiological_from_axcodes(nib.load(VOLUME).affine)
+        for axis, (orientation, plane) in expected.items():
+            got = info["axes"][axis]
+            assert (got["radiological"], got["plane"]) == (orientation, plane), (axis, got, orientation, plane)
+        assert expected["axial"][0] != {"transpose": False, "flipX": False, "flipY": False}, "the fixture must need a turn"
+        assert driver.find_element(By.ID, "orientation").get_attribute("value") == "radiological"
+        check_display(driver, server, image_id, "axial", SLICE, expected["axial"][0], shape)
+        driver.execute_script("const s = document.getElementById('orientation'); s.value = 'array'; s.dispatchEvent(new Event('change'));")
+        check_display(driver, server, image_id, "axial", SLICE, {"transpose": False, "flipX": False, "flipY": False}, shape)
+        driver.execute_script("const s = document.getElementById('orientation'); s.value = 'radiological'; s.dispatchEvent(new Event('change'));")
 
         # Drag the box; the mask appears.
         drag_box(driver, BOX)
@@ -248,6 +325,9 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "#axes button[data-axis='coronal']").click()
         wait(driver, "the coronal view", lambda d: (d.execute_script("return document.body.dataset.loadedSlice") or "").startswith("coronal/"))
         idle(driver)
+        coronal = info["axes"]["coronal"]
+        check_display(driver, server, image_id, "coronal", driver.execute_script("return window.medsamViewer.state.slice"),
+                      expected["coronal"][0], (coronal["height"], coronal["width"]))
         driver.execute_script("const s = document.getElementById('window'); s.value = 'brain'; s.dispatchEvent(new Event('change'));")
         idle(driver)
 
@@ -260,7 +340,8 @@ def main():
         refused = [m for m in errors if "/v1/health" in m and "401" in m]
         assert len(refused) == 1 and len(errors) == 1, f"console errors: {errors}"
         assert not any(TOKEN in line for line in server.log), "the token appeared in the server's log"
-        print(f"check_viewer: token prompt, upload, arrow keys to slice {SLICE}, box {sent} -> {area} px "
+        print(f"check_viewer: radiological display as nibabel's {''.join(nib.aff2axcodes(nib.load(VOLUME).affine))} codes say "
+              f"(axial {expected['axial'][0]}), token prompt, upload, arrow keys to slice {SLICE}, box {sent} -> {area} px "
               f"(same as the API), overlay tinted, undo, propagate {voxels} voxels on {len(labelled_slices)} slices, "
               f"download read by nibabel, coronal + brain window; {len(urls)} resources, all local; "
               f"{time.time() - started:.0f} s; screenshot {screenshot}")

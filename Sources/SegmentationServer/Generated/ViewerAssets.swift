@@ -302,7 +302,10 @@ async function loadSlice() {
   state.labels = new Uint8Array(labels);
   renderLabelCanvas();
   draw();
-  $('slice-label').textContent = `${state.axis} ${state.slice + 1} / ${axisInfo().slices}`;
+  const a = axisInfo();
+  // The axis names the array axis; say so when the slices lie in another anatomical plane.
+  const plane = a.plane && a.plane !== state.axis ? ` (${a.plane} plane)` : '';
+  $('slice-label').textContent = `${state.axis}${plane} ${state.slice + 1} / ${a.slices}`;
   document.body.dataset.loadedSlice = `${state.axis}/${state.slice}`;
 }
 
@@ -321,11 +324,11 @@ async function openImage(id) {
   const axes = Object.keys(state.info.axes);
   for (const b of document.querySelectorAll('#axes button')) b.disabled = !axes.includes(b.dataset.axis);
   $('propagate').disabled = state.info.kind !== 'volume';
-  // Until the server says how to turn slices for the radiological convention, array order is
-  // what is shown, and the selector says so.
+  // A 2-D image has no patient axes: it is shown in array order, and the selector says so
+  // (keeping the user's choice for the next volume).
   const canTurn = Object.values(state.info.axes).some((a) => a.radiological);
   $('orientation').disabled = !canTurn;
-  if (!canTurn) { $('orientation').value = 'array'; state.orientation = 'array'; }
+  $('orientation').value = canTurn ? state.orientation : 'array';
   await setAxis(axes.includes(state.axis) ? state.axis : axes[0]);
   setStatus(`${state.info.name}: ${state.info.shape.join(' x ')} voxels, ${state.info.spacing.map((s) => s.toFixed(2)).join(' x ')} mm`);
 }
