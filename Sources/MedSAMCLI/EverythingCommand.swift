@@ -14,10 +14,13 @@ struct Everything: ParsableCommand {
         segment-anything's SamAutomaticMaskGenerator does; every option below is one of its \
         parameters, with its default. MedSAM and LiteMedSAM were trained with box prompts only: \
         LiteMedSAM's three-mask outputs give no masks at the defaults (try --single-mask with lower \
-        thresholds).
+        thresholds). A volume slice is generated on as --orientation shows it (default \
+        radiological), so every output (records, folder, PNG label map, overlay) is in that \
+        layout; a NIfTI label map is on the input's voxel grid.
         """)
 
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var displayOptions: DisplayOptions
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "The masks as a JSON list of records (segmentation, area, bbox, predicted_iou, point_coords, stability_score, crop_box).")
@@ -127,7 +130,11 @@ struct Everything: ParsableCommand {
         }
         if let d = outputDir { try EverythingOutputs.checkFolder(d, force: force) }
 
-        let (image, volume) = try inputOptions.image()
+        let (arrayImage, volume) = try inputOptions.image()
+        // No user prompts to map: the generator runs on the slice as displayed, so its records,
+        // boxes and points are display coordinates as they stand.
+        let display = displayOptions.display(volume: volume, axis: inputOptions.axis)
+        let image = display.toDisplay(arrayImage)
         let loaded = try modelOptions.load()
         if loaded.kind == .medsam || loaded.kind == .litemedsam {
             FileHandle.standardError.write(("note: \(loaded.kind.rawValue) was trained with box prompts only; SAM's automatic "
@@ -151,7 +158,7 @@ struct Everything: ParsableCommand {
         if let d = outputDir { try outputs.writeFolder(d) }
         if let l = labelMap {
             try outputs.writeLabelMap(to: l, volume: volume, axis: inputOptions.axis, slice: inputOptions.slice ?? 0,
-                                      source: inputOptions.input)
+                                      display: display, source: inputOptions.input)
         }
         if let o = overlay { try outputs.writeOverlay(to: o) }
 
@@ -161,6 +168,8 @@ struct Everything: ParsableCommand {
                 model: loaded.kind.rawValue, backend: backend.info.backend, device: backend.info.name,
                 image: [image.height, image.width], masks: masks.count, candidates: t.candidates, passed_iou: t.passedIoU,
                 output: outputJson,
+                orientation: volume == nil ? DisplayConvention.array.rawValue : displayOptions.orientation.rawValue,
+                display: DisplaySummary(display),
                 timings_ms: ["load": loadMs, "encoder": t.encoder, "decoder": t.decoder, "upsampling": t.upsampling,
                              "filtering": t.filtering, "rle": t.rle, "nms": t.nms, "small_regions": t.smallRegions,
                              "generate": t.total, "total": millisecondsSince(start)]))
@@ -180,5 +189,9 @@ struct EverythingSummary: Encodable {
     var candidates: Int
     var passed_iou: Int
     var output: String
+    /// The display convention the outputs follow ("array" for a 2-D input).
+    var orientation: String
+    /// The steps from the array-order slice to that display.
+    var display: DisplaySummary
     var timings_ms: [String: Double]
 }

@@ -80,7 +80,10 @@ struct EverythingOutputs {
 
     /// PNG (8-bit, or 16-bit beyond 255 masks) or NIfTI (uint8 / uint16): for a volume slice the
     /// whole volume's grid with the labels in that slice, for a 2-D image one slice of unit spacing.
-    func writeLabelMap(to path: String, volume: Volume?, axis: SliceAxis, slice: Int, source: String) throws {
+    /// `image` (and so every mask) is laid out by `display`; a NIfTI of a volume slice goes back
+    /// to array order, on the input's voxel grid.
+    func writeLabelMap(to path: String, volume: Volume?, axis: SliceAxis, slice: Int, display: SliceOrientation = .identity,
+                       source: String) throws {
         let labels = labels()
         let wide = masks.count > 255
         let url = URL(fileURLWithPath: path)
@@ -98,7 +101,7 @@ struct EverythingOutputs {
             return
         }
         var labelVolume = volume.withVoxels([Float](repeating: 0, count: volume.voxels.count), sourceType: type)
-        try labelVolume.setSlice(axis, slice, from: slicePixels)
+        try labelVolume.setSlice(axis, slice, from: display.toArray(slicePixels))
         try NIfTIWriter.write(labelVolume, to: url, as: type)
     }
 

@@ -291,6 +291,20 @@ def orientation_checks(volume):
     key_box = [r["box"] for r in rec if r["slice"] == 12]
     expect(same and key_box and [round(v) for v in key_box[0]] == list(rad_box),
            f"volume: radiological and array boxes give the same mask; per_slice boxes on the display ({key_box[:1]})")
+    # everything: generated on the display (mask PNGs of the display's size), its NIfTI label
+    # map back on the voxel grid: the union of the masks is the label map's slice, transposed
+    # back (display row = i', column = j').
+    r = run("everything", "--input", "perm.nii.gz", "--slice", "12", "--backend", "cpu", "--points-per-side", "4",
+            "--single-mask", "--pred-iou-thresh", "0", "--stability-score-thresh", "0", "--output-json", "ev.json",
+            "--output-dir", "ev", "--label-map", "ev.nii.gz", "--json")
+    ej = json.loads(r.stdout) if r.returncode == 0 else {}
+    pngs = [png(os.path.join("ev", f))[1] for f in sorted(os.listdir("ev")) if f.endswith(".png")] if r.returncode == 0 else []
+    union = np.any([p > 0 for p in pngs], axis=0) if pngs else None
+    label_slice = np.asarray(nib.load("ev.nii.gz").dataobj)[:, :, 12] > 0 if r.returncode == 0 else None
+    expect(ej.get("image") == [nj, ni] and ej.get("orientation") == "radiological" and pngs
+           and union.shape == (nj, ni) and np.array_equal(union, label_slice),
+           f"everything on the display ({len(pngs)} masks of {union.shape if pngs else None}), NIfTI label map on the "
+           f"voxel grid {r.stderr.strip()[-150:] if r.returncode else ''}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,12 @@ public enum DisplayConvention: String, CaseIterable, Codable, Sendable {
 /// named by ``SliceAxis``: an axial ``SliceAxis`` of a sagittally acquired volume shows a
 /// sagittal plane).
 public enum AnatomicalPlane: String, Codable, Sendable {
-    case axial, coronal, sagittal
+    /// Left-right by anterior-posterior (transverse).
+    case axial
+    /// Left-right by superior-inferior (frontal).
+    case coronal
+    /// Anterior-posterior by superior-inferior.
+    case sagittal
 }
 
 /// How an array-order slice (``Volume/slice(_:_:)``) turns into its on-screen layout, and back.
@@ -41,6 +46,7 @@ public struct SliceOrientation: Equatable, Hashable, Codable, Sendable {
     /// Mirror top-bottom (after the transpose).
     public var flipY: Bool
 
+    /// The display made of these steps (all off: array order).
     public init(transpose: Bool = false, flipX: Bool = false, flipY: Bool = false) {
         self.transpose = transpose
         self.flipX = flipX
