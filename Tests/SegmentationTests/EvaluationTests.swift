@@ -238,6 +238,26 @@ final class EvaluationTests: XCTestCase {
                     contains: ["n.npz", "'gts'"])
     }
 
+    func testMedSAMNPZGroundTruthIsTheLabelMap() throws {
+        // 2-D: imgs H x W, gts H x W.
+        let gts: [UInt8] = [0, 1, 1, 0, 2, 2, 0, 0, 0, 0, 0, 3]
+        let npz = dir.appendingPathComponent("two.npz")
+        try NPZWriter.write([("imgs", NPZWriter.uint8Array((0..<12).map { UInt8($0 * 20) }, shape: [3, 4])),
+                             ("gts", NPZWriter.uint8Array(gts, shape: [3, 4]))], to: npz)
+        let d = try EvaluationDataset.open(npz.path)
+        XCTAssertEqual(d.format, .npz)
+        let input = try EvaluationInput.load(d.cases[0], mapping: nil)
+        XCTAssertEqual(input.labelPlane, gts.map(Float.init))
+        XCTAssertEqual(input.image?.pixels, (0..<12).map { Float($0 * 20) }, "npz images are kept as they are")
+        // 3-D: imgs D x H x W; slice k of the label volume is gts[k].
+        let vol: [UInt8] = (0..<24).map { UInt8($0 % 3) }
+        let npz3 = dir.appendingPathComponent("three.npz")
+        try NPZWriter.write([("imgs", NPZWriter.uint8Array([UInt8](repeating: 7, count: 24), shape: [2, 3, 4])),
+                             ("gts", NPZWriter.uint8Array(vol, shape: [2, 3, 4]))], to: npz3)
+        let v = try EvaluationInput.load(EvaluationCase(id: "three", image: npz3.path, labels: nil, origin: "t"), mapping: nil)
+        XCTAssertEqual(try v.slice(.axial, 1).labels, vol[12..<24].map(Float.init))
+    }
+
     // MARK: A whole run
 
     func predictor() throws -> Predictor {
