@@ -80,6 +80,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Best and worst objects shown as overlays in the report (each).")
     var gallery: Int = 4
 
+    @Flag(help: "Start over: discard the journal of an earlier run in --output-dir (by default its finished cases are reused).")
+    var force = false
+
     @Flag(help: "Print the summary as JSON on standard output.")
     var json = false
 
@@ -141,6 +144,16 @@ struct Evaluate: ParsableCommand {
         }
 
         let loaded = try modelOptions.load()
+        // What a journal's cases depend on: a rerun with other values starts over rather than mixing scores.
+        var fingerprint: [String: String] = [
+            "dataset": dataset, "format": data.format.rawValue, "split": split, "model": loaded.kind.rawValue,
+            "checkpoint": modelOptions.checkpoint ?? "", "modes": options.modes.map(\.description).joined(separator: ","),
+            "mask_choices": options.maskChoices.map(\.rawValue).joined(separator: ","), "seed": String(seed),
+            "jitter_px": String(jitter), "margin_px": String(margin), "min_area_px": String(minArea), "slices": slices,
+            "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance), "physical_spacing": String(physicalSpacing),
+            "medsam_rules": String(medsamRules), "label_ids": labelIds ?? "", "window": window ?? "", "window_preset": windowPreset ?? ""]
+        fingerprint["label_names"] = data.labelNames.keys.sorted().map { "\($0)=\(data.labelNames[$0]!)" }.joined(separator: ";")
+        let journal = try EvaluationJournal(directory: outputDir, settings: fingerprint, fresh: force)
         let backend = try modelOptions.makeBackend()
         let predictor = Predictor(model: loaded.model, backend: backend)
         let evaluator = Evaluator(predictor: predictor, options: options)
@@ -152,9 +165,19 @@ struct Evaluate: ParsableCommand {
         var failed: [String: String] = [:]
         var encoded = 0
         var timings = ["read": 0.0, "encode": 0.0, "decode": 0.0]
+        var reused = 0
         for (i, c) in data.cases.enumerated() {
+            if let j = journal.done[c.id] {
+                rows += j.rows ?? []
+                skips += j.skips ?? []
+                encoded += j.encodedSlices ?? 0
+                for (k, v) in j.timingsMilliseconds ?? [:] where timings[k] != nil { timings[k]! += v }
+                reused += 1
+                continue
+            }
             do {
                 let r = try evaluator.evaluate(c, names: data.labelNames)
+                try journal.append(JournalCase(r))
                 rows += r.rows
                 skips += r.skips
                 encoded += r.encodedSlices
@@ -164,21 +187,26 @@ struct Evaluate: ParsableCommand {
                 if !quiet {
                     FileHandle.standardError.write(Data("evaluate: \(i + 1)/\(data.cases.count) \(c.id): \(r.encodedSlices) slices, \(r.rows.count) scores, \(r.skips.count) skipped\n".utf8))
                 }
+            } catch let e as EvaluationError where e.description.hasPrefix(journal.path) {
+                throw e
             } catch {
                 failed[c.id] = "\(error)"
+                try journal.append(JournalCase(caseID: c.id, error: "\(error)"))
                 if !quiet { FileHandle.standardError.write(Data("evaluate: \(i + 1)/\(data.cases.count) \(c.id): failed: \(error)\n".utf8)) }
             }
         }
         let wall = millisecondsSince(start)
         timings["total"] = wall
-        timings["per_encoded_slice"] = encoded > 0 ? wall / Double(encoded) : 0
+        // Timings of reused cases are their first run's; the wall time is this run's alone.
+        timings["per_encoded_slice"] = encoded > 0 ? (timings["read"]! + timings["encode"]! + timings["decode"]!) / Double(encoded) : 0
         let settings: [String: String] = [
             "dataset": dataset, "format": data.format.rawValue, "model": loaded.kind.rawValue,
             "backend": "\(backend.info.backend) (\(backend.info.name))",
             "modes": options.modes.map(\.description).joined(separator: ","), "mask_choices": options.maskChoices.map(\.rawValue).joined(separator: ","),
             "seed": String(seed), "jitter_px": String(jitter), "margin_px": String(margin), "min_area_px": String(minArea),
             "slices": slices, "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance) + (physicalSpacing ? " mm" : " px"),
-            "medsam_rules": String(medsamRules), "encoded_slices": String(encoded)]
+            "medsam_rules": String(medsamRules), "encoded_slices": String(encoded),
+            "reused_from_journal": "\(reused) cases (not in the gallery)"]
         let summary = EvaluationSummary(rows: rows, skips: skips, modes: options.modes.map(\.description), choices: options.maskChoices,
                                         cases: data.cases.count, failedCases: failed, settings: settings)
         let html = try EvaluationReport.html(summary: summary, rows: rows, gallery: collector,
@@ -193,8 +221,8 @@ struct Evaluate: ParsableCommand {
             for g in summary.groups {
                 print("\(g.name)\t\(g.mode)\t\(g.maskChoice)\t\(g.dice.n)\t" + String(format: "%.4f\t%.4f\t%.4f", g.dice.mean, g.dice.median, g.nsd.mean))
             }
-            print(String(format: "evaluate: %d cases (%d failed), %d slices encoded, %d scores, %d skipped; %.1f ms per slice; outputs in %@",
-                         data.cases.count, failed.count, encoded, rows.count, skips.count, timings["per_encoded_slice"]!, outputDir))
+            print(String(format: "evaluate: %d cases (%d failed, %d reused from the journal), %d slices encoded, %d scores, %d skipped; %.1f ms per slice; outputs in %@",
+                         data.cases.count, failed.count, reused, encoded, rows.count, skips.count, timings["per_encoded_slice"]!, outputDir))
         }
         if !failed.isEmpty {
             let first = failed.keys.sorted()[0]

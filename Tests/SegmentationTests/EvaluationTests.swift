@@ -368,3 +368,46 @@ final class EvaluationTests: XCTestCase {
         }
     }
 }
+
+/// The evaluation journal: cases come back exactly (so resumed CSVs are byte-identical), a line
+/// cut short by a kill is ignored and the next one still lands on a line of its own, other
+/// settings are refused by name, failed cases are not reused.
+final class EvaluationJournalTests: XCTestCase {
+    func testJournalResumesExactlyAndRefusesOtherSettings() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let row = EvaluationRow(caseID: "a", label: 1, name: "liver, left", slice: 3, mode: "box", maskChoice: .oracle,
+                                groundTruthArea: 100, predictionArea: 0, dice: 0.1 + 0.2, smoothedDice: 1.0 / 3.0, iou: 0,
+                                nsd: 2.0 / 7.0, hd95: nil, asd: nil, predictedIoU: 0.912345678901234, prompt: "box 1 2 3 4")
+        var done = CaseEvaluation(caseID: "a")
+        done.rows = [row]
+        done.skips = [EvaluationSkip(caseID: "a", label: 2, name: "x", slice: nil, reason: .absent, area: 0)]
+        done.encodedSlices = 1
+        let settings = ["seed": "0", "modes": "box"]
+        do {
+            let j = try EvaluationJournal(directory: dir.path, settings: settings, fresh: false)
+            try j.append(JournalCase(done))
+            try j.append(JournalCase(caseID: "b", error: "broken"))
+        }
+        // A kill in the middle of a third line.
+        let path = dir.appendingPathComponent(EvaluationJournal.fileName).path
+        let h = FileHandle(forWritingAtPath: path)!
+        h.seekToEndOfFile()
+        h.write(Data(#"{"caseID":"c","rows":[{"#.utf8))
+        try h.close()
+        let j = try EvaluationJournal(directory: dir.path, settings: settings, fresh: false)
+        XCTAssertEqual(Set(j.done.keys), ["a"], "the failed case and the cut line are not reused")
+        XCTAssertEqual(j.done["a"]?.rows, [row], "rows come back bit for bit")
+        XCTAssertEqual(EvaluationCSV.perCase(j.done["a"]!.rows!), EvaluationCSV.perCase([row]))
+        XCTAssertEqual(j.done["a"]?.skips, done.skips)
+        var c = CaseEvaluation(caseID: "c")
+        c.rows = [row]
+        try j.append(JournalCase(c))
+        XCTAssertEqual(Set(try EvaluationJournal(directory: dir.path, settings: settings, fresh: false).done.keys), ["a", "c"])
+        XCTAssertThrowsError(try EvaluationJournal(directory: dir.path, settings: ["seed": "1", "modes": "box"], fresh: false)) {
+            XCTAssertTrue("\($0)".contains("other settings (seed)"), "\($0)")
+        }
+        XCTAssertTrue(try EvaluationJournal(directory: dir.path, settings: ["seed": "1"], fresh: true).done.isEmpty)
+    }
+}

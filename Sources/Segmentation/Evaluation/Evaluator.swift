@@ -3,7 +3,7 @@ import MedicalImaging
 import TensorRuntime
 
 /// Which of the decoder's masks an evaluation scores.
-public enum MaskChoice: String, CaseIterable, Sendable {
+public enum MaskChoice: String, CaseIterable, Sendable, Codable {
     /// The single-mask output (`multimask_output=False`, how MedSAM and LiteMedSAM are run).
     case single
     /// Of the three multimask outputs, the one with the highest predicted IoU (SAM's own choice).
@@ -59,7 +59,7 @@ public struct EvaluationOptions: Sendable {
 }
 
 /// One scored object: a label in a slice (or a 2-D image), under one prompt mode and mask choice.
-public struct EvaluationRow: Sendable, Equatable {
+public struct EvaluationRow: Sendable, Equatable, Codable {
     public var caseID: String
     public var label: Int
     public var name: String
@@ -86,8 +86,8 @@ public struct EvaluationRow: Sendable, Equatable {
 }
 
 /// An object or label that was not scored, and why.
-public struct EvaluationSkip: Sendable, Equatable {
-    public enum Reason: String, Sendable { case small, absent }
+public struct EvaluationSkip: Sendable, Equatable, Codable {
+    public enum Reason: String, Sendable, Codable { case small, absent }
     public var caseID: String
     public var label: Int
     public var name: String
