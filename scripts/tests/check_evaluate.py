@@ -9,7 +9,9 @@ real weights). Checked here, with the default model (LiteMedSAM) on the cpu back
   - every (case, label, mode, mask choice) of the reference is scored, with the same prompt;
   - single-mask Dice and NSD within 1e-3 of the reference, best/oracle within 0.02 (an argmax
     over near-equal candidates may pick another mask when logits differ in the last bits);
-  - a second run writes byte-identical per_case.csv, skipped.csv and summary.csv;
+  - a second run writes byte-identical per_case.csv, skipped.csv and summary.csv; a rerun into
+    the same folder resumes from its journal (a line cut short is evaluated again) with the same
+    bytes, and one with other settings is refused by name;
   - summary.json and report.html are complete (tables, SVG figures, inline PNG overlays, no
     network reference), and headless Chromium renders the report when it is installed;
   - bad inputs give one `error:` line naming the value or file (unknown mode, nnU-Net folder
@@ -77,8 +79,9 @@ def main():
         for name in ("per_case.csv", "skipped.csv", "summary.csv"):
             same = open(os.path.join(a, name), "rb").read() == open(os.path.join(b, name), "rb").read()
             expect(same, f"{name} byte-identical between runs")
-        expect(sorted(os.listdir(a)) == ["per_case.csv", "report.html", "skipped.csv", "summary.csv", "summary.json"],
-               f"only the final files in the output folder: {sorted(os.listdir(a))}")
+        expect(sorted(os.listdir(a)) == ["evaluation-journal.jsonl", "per_case.csv", "report.html", "skipped.csv",
+                                         "summary.csv", "summary.json"],
+               f"only the final files and the journal in the output folder: {sorted(os.listdir(a))}")
         html = open(os.path.join(a, "report.html")).read()
         expect(html.count("<svg") >= 7 and html.count("data:image/png;base64,") == 8,
                f"report: {html.count('<svg')} SVG figures, {html.count('data:image/png;base64,')} overlays")
@@ -94,6 +97,23 @@ def main():
             expect(size > 150_000, f"headless Chromium renders the report with its figures ({size} bytes of screenshot)")
         else:
             print("note: no chromium here; the report was not rendered")
+
+        # Resume: a rerun reuses the journal's cases; a case whose line a kill cut short is
+        # evaluated again; the CSVs stay byte-identical; other settings are refused.
+        first = open(os.path.join(a, "per_case.csv"), "rb").read()
+        journal = os.path.join(a, "evaluation-journal.jsonl")
+        lines = open(journal, "rb").read().split(b"\n")
+        with open(journal, "wb") as f:
+            f.write(b"\n".join(lines[:-2]) + b"\n" + lines[-2][: len(lines[-2]) // 2])
+        r = evaluate(medsam, a, "--modes", modes, "--json")
+        reused = json.loads(r.stdout)["summary"]["settings"].get("reused_from_journal", "") if r.returncode == 0 else ""
+        expect(r.returncode == 0 and reused.startswith("2 cases"), f"rerun reuses the 2 whole journal lines ({reused!r})")
+        expect(open(os.path.join(a, "per_case.csv"), "rb").read() == first, "resumed per_case.csv byte-identical")
+        r = evaluate(medsam, a, "--modes", modes)
+        expect(r.returncode == 0 and "3 reused" in r.stdout, "a third run reuses all 3 cases")
+        r = evaluate(medsam, a, "--modes", modes, "--jitter", "7")
+        expect(r.returncode != 0 and r.stderr.startswith("error:") and "other settings (jitter_px)" in r.stderr,
+               f"a rerun with another jitter is refused: {r.stderr.strip()[-160:]}")
 
         # Bad inputs.
         r = evaluate(medsam, os.path.join(tmp, "c"), "--modes", "box,everything2")
