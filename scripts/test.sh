@@ -130,6 +130,12 @@ print("segment --embedding: identical masks and IoU predictions")
 PY
 rm -rf "$out"
 
+step "evaluate: COSMOS/MedSAM protocols on real MNI152 slices against PyTorch"
+# medsam evaluate (LiteMedSAM, cpu) on three labelled slices: prompts and scores equal to
+# scripts/reference/evaluate.py's recorded PyTorch run, byte-identical reruns, the HTML report
+# rendered by headless Chromium, error contracts.
+python3 scripts/tests/check_evaluate.py "$medsam"
+
 step "command line: every option with its output checked, traps refused"
 # Repeated options, negative values, empty boxes, PNG masks (0/255, palette), overlay scale,
 # box-only model warnings, info, --version, --window/--window-preset/--axis content, --fp16 on

@@ -9,7 +9,7 @@ struct MedSAM: ParsableCommand {
         commandName: "medsam",
         abstract: "Segment Anything (SAM, MedSAM, LiteMedSAM) inference for medical images on GPU or CPU.",
         version: medsamVersion,
-        subcommands: [Segment.self, VolumeSegment.self, Batch.self, Everything.self, Serve.self, Embed.self, Info.self,
+        subcommands: [Segment.self, VolumeSegment.self, Batch.self, Evaluate.self, Everything.self, Serve.self, Embed.self, Info.self,
                       Convert.self, Devices.self, Fetch.self, Parity.self, Bench.self])
 
     /// Parses and runs a subcommand; any failure prints exactly one `error: ...` line on

@@ -2,8 +2,9 @@ import Foundation
 
 /// Writes through a temporary file in the destination folder and a rename, so readers never see a
 /// partial file and a failed write leaves nothing behind.
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to url: URL) throws {
+public enum AtomicFile {
+    /// Writes `bytes` to `url` through a temporary file in the same folder and a rename.
+    public static func write(_ bytes: [UInt8], to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
@@ -26,7 +27,7 @@ enum AtomicFile {
     }
 
     /// Reads a whole file, turning any failure into `ImagingError.unreadable`.
-    static func read(_ url: URL) throws -> [UInt8] {
+    public static func read(_ url: URL) throws -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
             throw ImagingError(.unreadable, path: url.path, "no such file")

@@ -1,0 +1,358 @@
+import Foundation
+import MedicalImaging
+import TensorRuntime
+
+/// Which of the decoder's masks an evaluation scores.
+public enum MaskChoice: String, CaseIterable, Sendable, Codable {
+    /// The single-mask output (`multimask_output=False`, how MedSAM and LiteMedSAM are run).
+    case single
+    /// Of the three multimask outputs, the one with the highest predicted IoU (SAM's own choice).
+    case best
+    /// Of the three multimask outputs, the one with the highest Dice against the ground truth
+    /// (COSMOS's matching; it looks at the answer, so it is reported as oracle).
+    case oracle
+}
+
+/// Which slices holding a label are evaluated.
+public enum SliceSelection: Equatable, Sendable {
+    /// Every slice that holds the label.
+    case all
+    /// The slice where the label has the most pixels (the first of equals).
+    case largest
+    /// Every K-th of the slices that hold the label, from the first.
+    case every(Int)
+
+    /// `all`, `largest` or `every:K`.
+    public init(parsing s: String) throws {
+        if s == "all" { self = .all; return }
+        if s == "largest" { self = .largest; return }
+        if s.hasPrefix("every:"), let k = Int(s.dropFirst(6)), k >= 1 { self = .every(k); return }
+        throw EvaluationError("--slices '\(s)': expected all, largest or every:K (K >= 1)")
+    }
+}
+
+/// How an evaluation runs.
+public struct EvaluationOptions: Sendable {
+    public var modes: [EvaluationMode] = EvaluationMode.defaults
+    public var maskChoices: [MaskChoice] = MaskChoice.allCases
+    /// Seeds the jittered boxes (with the case, slice and label, as `LabelBoxes` does).
+    public var seed: UInt64 = 0
+    /// Objects with at most this many pixels in a slice are skipped (COSMOS drops <= 50).
+    public var minArea = 50
+    public var slices: SliceSelection = .all
+    public var axis: SliceAxis = .axial
+    /// NSD tolerance, in pixels (or mm with `physicalSpacing`).
+    public var nsdTolerance = 2.0
+    /// MedSAM's rule: NSD is 0 where DSC <= 0.2.
+    public var medsamRules = false
+    /// Surface metrics in mm with the slice's pixel spacing; otherwise in pixels, as MedSAM's
+    /// evaluation scores 2-D images.
+    public var physicalSpacing = false
+    /// Slices per encoder call.
+    public var batchSize = 4
+    /// The intensity mapping of every image (nil: the automatic choice; `.npz` images are kept as they are).
+    public var mapping: IntensityMapping?
+    /// Label ids to evaluate (nil: every id present, and every named id).
+    public var labels: Set<Int>?
+
+    public init() {}
+}
+
+/// One scored object: a label in a slice (or a 2-D image), under one prompt mode and mask choice.
+public struct EvaluationRow: Sendable, Equatable, Codable {
+    public var caseID: String
+    public var label: Int
+    public var name: String
+    /// The slice index along the evaluation axis (nil for a 2-D image).
+    public var slice: Int?
+    public var mode: String
+    public var maskChoice: MaskChoice
+    public var groundTruthArea: Int
+    public var predictionArea: Int
+    public var dice: Double
+    /// COSMOS's smoothed Dice (smooth 0.1).
+    public var smoothedDice: Double
+    public var iou: Double
+    public var nsd: Double
+    /// Nil when the prediction is empty (the distance is infinite; counted as an empty prediction).
+    public var hd95: Double?
+    public var asd: Double?
+    /// The decoder's predicted IoU of the chosen mask.
+    public var predictedIoU: Double
+    /// The prompt, as `box x0 y0 x1 y1` and/or `points x y label;...` (pixel indices), so the
+    /// sampling can be checked against another implementation.
+    public var prompt: String
+    public var emptyPrediction: Bool { predictionArea == 0 }
+}
+
+/// An object or label that was not scored, and why.
+public struct EvaluationSkip: Sendable, Equatable, Codable {
+    public enum Reason: String, Sendable, Codable { case small, absent }
+    public var caseID: String
+    public var label: Int
+    public var name: String
+    public var slice: Int?
+    public var reason: Reason
+    /// Pixels of the label in the slice (0 for an absent label).
+    public var area: Int
+}
+
+/// What one case produced.
+public struct CaseEvaluation: Sendable {
+    public var caseID: String
+    public var rows: [EvaluationRow] = []
+    public var skips: [EvaluationSkip] = []
+    /// Slices encoded (each once, shared by every prompt mode and mask choice).
+    public var encodedSlices = 0
+    public var encodeMilliseconds = 0.0
+    public var decodeMilliseconds = 0.0
+    public var readMilliseconds = 0.0
+}
+
+/// A case's image and label map, read and checked against each other.
+public struct EvaluationInput {
+    /// The mapped image: a 2-D image or a volume.
+    public var image: Image?
+    public var volume: Volume?
+    /// The label map, of the same shape.
+    public var labelPlane: [Float]?
+    public var labelVolume: Volume?
+
+    /// Reads `c` (image and label map, or a MedSAM `.npz` with `gts`); a label map of another
+    /// shape or geometry than its image is an error naming both files.
+    public static func load(_ c: EvaluationCase, mapping: IntensityMapping?) throws -> EvaluationInput {
+        let url = URL(fileURLWithPath: c.image)
+        if c.labels == nil {
+            let npz = try MedSAMCase.read(url)
+            guard let gts = npz.groundTruth else {
+                throw EvaluationError("\(c.image), field 'gts': missing (an evaluation needs the ground truth)")
+            }
+            if var vol = npz.volume(source: c.image) {
+                let mapped = mapping?.apply(vol) ?? vol
+                vol.voxels = gts.values
+                return EvaluationInput(image: nil, volume: mapped, labelPlane: nil, labelVolume: vol)
+            }
+            let img = npz.image()!
+            return EvaluationInput(image: mapping?.apply(img) ?? img, volume: nil, labelPlane: gts.values, labelVolume: nil)
+        }
+        let labelsPath = c.labels!
+        let image = try MedicalImageFile.read(url)
+        let labels = try MedicalImageFile.read(URL(fileURLWithPath: labelsPath))
+        switch (image, labels) {
+        case (.image(let img), .image(let l)):
+            guard l.height == img.height, l.width == img.width else {
+                throw EvaluationError("\(labelsPath): the label map is \(l.height)x\(l.width), its image \(c.image) is \(img.height)x\(img.width)")
+            }
+            guard l.channels == 1 else {
+                throw EvaluationError("\(labelsPath): the label map has \(l.channels) channels, expected one channel of label ids")
+            }
+            let m = mapping ?? IntensityMapping.automatic(for: img)
+            return EvaluationInput(image: m.apply(img), volume: nil, labelPlane: l.pixels, labelVolume: nil)
+        case (.volume(let v), .volume(let l)):
+            guard l.dims == v.dims else {
+                throw EvaluationError("\(labelsPath): the label map has dims \(l.dims), its image \(c.image) has \(v.dims)")
+            }
+            guard l.affine.isClose(to: v.affine, tolerance: 1e-3) else {
+                throw EvaluationError("\(labelsPath): the label map's affine differs from that of its image \(c.image) (not on the same voxel grid)")
+            }
+            let m = mapping ?? IntensityMapping.automatic(for: v)
+            return EvaluationInput(image: nil, volume: m.apply(v), labelPlane: nil, labelVolume: l)
+        default:
+            throw EvaluationError("\(labelsPath): the label map is not of the same kind (2-D image or volume) as its image \(c.image)")
+        }
+    }
+
+    func sliceCount(_ axis: SliceAxis) -> Int { volume?.sliceCount(axis) ?? 1 }
+
+    /// The image and label plane of slice `k` (ignored for 2-D).
+    func slice(_ axis: SliceAxis, _ k: Int) throws -> (image: Image, labels: [Float]) {
+        if let v = volume, let l = labelVolume { return (try v.slice(axis, k), try l.slice(axis, k).pixels) }
+        return (image!, labelPlane!)
+    }
+}
+
+/// Candidates for the report's gallery of best and worst cases: a scored object and what it
+/// takes to draw it.
+public struct GalleryItem {
+    public var row: EvaluationRow
+    public var image: Image
+    public var groundTruth: [Bool]
+    public var prediction: [Bool]
+    public var prompt: ImagePrompt
+}
+
+/// The COSMOS and MedSAM evaluation protocols on a labelled case: for every label and selected
+/// slice, every prompt mode's prompt is decoded against the slice's one embedding (one encoder
+/// run per slice, batched as `Predictor.embed` batches), and each chosen mask is scored against
+/// the ground truth with `MaskComparison`.
+public final class Evaluator {
+    public let predictor: Predictor
+    public let options: EvaluationOptions
+    /// Called with each scored object (for the report's gallery); nil to skip.
+    public var gallery: ((GalleryItem) -> Void)?
+
+    public init(predictor: Predictor, options: EvaluationOptions) {
+        self.predictor = predictor
+        self.options = options
+    }
+
+    /// Evaluates one case. `names` gives label names (and labels expected in every case: a
+    /// named label absent from the case is recorded as a skip).
+    public func evaluate(_ c: EvaluationCase, names: [Int: String]) throws -> CaseEvaluation {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var result = CaseEvaluation(caseID: c.id)
+        let input = try EvaluationInput.load(c, mapping: options.mapping)
+        let axis = options.axis
+        let n = input.sliceCount(axis)
+        func name(_ l: Int) -> String { names[l] ?? "label\(l)" }
+
+        // Areas of every label in every slice, to choose slices per label.
+        var areas: [Int: [Int: Int]] = [:]   // label -> slice -> pixels
+        for k in 0..<n {
+            let plane = input.volume == nil ? input.labelPlane! : try input.labelVolume!.slice(axis, k).pixels
+            for v in plane where v > 0 && v.isFinite {
+                let l = Int(v.rounded())
+                if l > 0 { areas[l, default: [:]][k, default: 0] += 1 }
+            }
+        }
+        var wanted = Set(areas.keys).union(names.keys)
+        if let only = options.labels { wanted = wanted.intersection(only) }
+        var work: [Int: [Int]] = [:]          // slice -> labels scored there
+        for l in wanted.sorted() {
+            guard let perSlice = areas[l], !perSlice.isEmpty else {
+                result.skips.append(EvaluationSkip(caseID: c.id, label: l, name: name(l), slice: nil, reason: .absent, area: 0))
+                continue
+            }
+            let holding = perSlice.keys.sorted()
+            let chosen: [Int]
+            switch options.slices {
+            case .all: chosen = holding
+            case .largest: chosen = [holding.max { perSlice[$0]! < perSlice[$1]! || (perSlice[$0]! == perSlice[$1]! && $0 > $1) }!]
+            case .every(let step): chosen = stride(from: 0, to: holding.count, by: step).map { holding[$0] }
+            }
+            for k in chosen {
+                let area = perSlice[k]!
+                let slice = input.volume == nil ? nil : k
+                if area <= options.minArea {
+                    result.skips.append(EvaluationSkip(caseID: c.id, label: l, name: name(l), slice: slice, reason: .small, area: area))
+                } else {
+                    work[k, default: []].append(l)
+                }
+            }
+        }
+        result.readMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+
+        let slices = work.keys.sorted()
+        let batch = max(1, options.batchSize)
+        for chunkStart in stride(from: 0, to: slices.count, by: batch) {
+            let chunk = Array(slices[chunkStart..<min(chunkStart + batch, slices.count)])
+            let planes = try chunk.map { try input.slice(axis, $0) }
+            let embeddings = try predictor.embed(planes.map(\.image))
+            result.encodeMilliseconds += predictor.lastEncodeMilliseconds
+            result.encodedSlices += chunk.count
+            for (i, k) in chunk.enumerated() {
+                try predictor.setEmbedding(embeddings[i])
+                try scoreSlice(c, slice: input.volume == nil ? nil : k, image: planes[i].image, plane: planes[i].labels,
+                               labels: work[k]!, name: name, into: &result)
+            }
+        }
+        return result
+    }
+
+    private func scoreSlice(_ c: EvaluationCase, slice: Int?, image: Image, plane: [Float], labels: [Int],
+                            name: (Int) -> String, into result: inout CaseEvaluation) throws {
+        let h = image.height, w = image.width, hw = h * w
+        let masks: [[Bool]] = labels.map { l in plane.map { $0.isFinite && Int($0.rounded()) == l && $0 > 0 } }
+        let spacing = options.physicalSpacing && image.spacing.count == 2 ? (row: image.spacing[0], column: image.spacing[1]) : (row: 1.0, column: 1.0)
+        let key = "\(c.id)#\(slice.map(String.init) ?? "2d")"
+        for mode in options.modes {
+            var boxes: [Int: [Float]] = [:]
+            if let margin = PromptSampler.margin(mode, seed: options.seed) {
+                for (l, b) in LabelBoxes.boxes(labels: plane, height: h, width: w, margin: margin, key: key) { boxes[l] = b }
+            }
+            let prompts = labels.enumerated().map { j, l in
+                PromptSampler.prompt(mode, mask: masks[j], height: h, width: w, box: boxes[l])
+            }
+            // One decoder call per prompt form (prompts of one call need the same number of points).
+            var groups: [String: [Int]] = [:]
+            for (j, p) in prompts.enumerated() { groups["\(p.points.count)-\(p.box != nil)", default: []].append(j) }
+            for key in groups.keys.sorted() {
+                let members = groups[key]!
+                let single = options.maskChoices.contains(.single)
+                    ? try predictor.predict(members.map { prompts[$0] }, multimask: false) : nil
+                if single != nil { result.decodeMilliseconds += predictor.lastDecodeMilliseconds }
+                let multi = options.maskChoices.contains(where: { $0 != .single })
+                    ? try predictor.predict(members.map { prompts[$0] }, multimask: true) : nil
+                if multi != nil { result.decodeMilliseconds += predictor.lastDecodeMilliseconds }
+                for (p, j) in members.enumerated() {
+                    let gt = masks[j]
+                    for choice in options.maskChoices {
+                        let prediction: Prediction
+                        let m: Int
+                        switch choice {
+                        case .single: prediction = single!; m = 0
+                        case .best: prediction = multi!; m = multi!.bestMask(p)
+                        case .oracle: prediction = multi!; m = Self.oracleMask(multi!, p, groundTruth: gt)
+                        }
+                        let count = prediction.masks.shape[1]
+                        let offset = (p * count + m) * hw
+                        let pred = (0..<hw).map { prediction.masks.data[offset + $0] > 0 }
+                        var row = try score(c, label: labels[j], name: name(labels[j]), slice: slice, mode: mode, choice: choice,
+                                            groundTruth: gt, prediction: pred, height: h, width: w, spacing: spacing,
+                                            predictedIoU: Double(prediction.iou.data[p * count + m]))
+                        row.prompt = Self.describe(prompts[j])
+                        result.rows.append(row)
+                        gallery?(GalleryItem(row: row, image: image, groundTruth: gt, prediction: pred, prompt: prompts[j]))
+                    }
+                }
+            }
+        }
+    }
+
+    /// COSMOS's matching: the candidate mask with the highest smoothed Dice against the ground
+    /// truth (the first of equals, as `argmax`).
+    static func oracleMask(_ p: Prediction, _ prompt: Int, groundTruth gt: [Bool]) -> Int {
+        let count = p.masks.shape[1], hw = gt.count
+        var best = 0, bestDice = -1.0
+        let gtArea = gt.reduce(0) { $0 + ($1 ? 1 : 0) }
+        for m in 0..<count {
+            let offset = (prompt * count + m) * hw
+            var both = 0, area = 0
+            for i in 0..<hw where p.masks.data[offset + i] > 0 {
+                area += 1
+                if gt[i] { both += 1 }
+            }
+            let d = (2 * Double(both) + 0.1) / (Double(gtArea + area) + 0.1)
+            if d > bestDice { bestDice = d; best = m }
+        }
+        return best
+    }
+
+    /// The metrics of one prediction against its (non-empty) ground truth.
+    func score(_ c: EvaluationCase, label: Int, name: String, slice: Int?, mode: EvaluationMode, choice: MaskChoice,
+               groundTruth: [Bool], prediction: [Bool], height: Int, width: Int,
+               spacing: (row: Double, column: Double), predictedIoU: Double) throws -> EvaluationRow {
+        let cmp = try MaskComparison(groundTruth: groundTruth.map { $0 ? 1 : 0 }, prediction: prediction.map { $0 ? 1 : 0 },
+                                     height: height, width: width, spacing: spacing)
+        // The ground truth is never empty here (empty objects are not scored), so Dice, IoU and
+        // NSD are defined; an empty prediction scores 0 and has no finite surface distance.
+        let dice = cmp.dice ?? 0
+        var nsd = cmp.surfaceDice(tolerance: options.nsdTolerance) ?? 0
+        if options.medsamRules && dice <= 0.2 { nsd = 0 }
+        let empty = cmp.predictionArea == 0
+        return EvaluationRow(caseID: c.id, label: label, name: name, slice: slice, mode: mode.description, maskChoice: choice,
+                             groundTruthArea: cmp.groundTruthArea, predictionArea: cmp.predictionArea,
+                             dice: dice, smoothedDice: cmp.smoothedDice, iou: cmp.iou ?? 0, nsd: nsd,
+                             hd95: empty ? nil : cmp.hausdorff(percent: 95), asd: empty ? nil : cmp.averageSurfaceDistance,
+                             predictedIoU: predictedIoU, prompt: "")
+    }
+
+    /// `box x0 y0 x1 y1` and/or `points x y l;x y l...`, joined by ` | `.
+    static func describe(_ p: ImagePrompt) -> String {
+        func n(_ v: Float) -> String { String(format: "%g", v) }
+        var parts: [String] = []
+        if let b = p.box { parts.append("box " + b.map(n).joined(separator: " ")) }
+        if !p.points.isEmpty { parts.append("points " + p.points.map { "\(n($0.x)) \(n($0.y)) \($0.label)" }.joined(separator: ";")) }
+        return parts.joined(separator: " | ")
+    }
+}

