@@ -3,6 +3,9 @@
 # schemathesis): a server on a free port, one uploaded volume whose id fills every {id} path
 # parameter (random upload bodies are rarely valid images), then the checks: no 5xx, responses
 # and content types as documented, statuses documented. deleteImage is left out so the id lives.
+# The client waits longer than the server's own 120-s request timeout, so a request queued behind
+# generated propagations gets the server's answer instead of a client-side network error (one
+# run on a loaded machine lost one request that way).
 #   scripts/tests/check_serve_schemathesis.sh [MEDSAM] [MAX_EXAMPLES]
 set -euo pipefail
 medsam=${1:-.build/debug/medsam}
@@ -27,5 +30,5 @@ id=$(curl -sf --data-binary @"$work/vol.nii.gz" "http://127.0.0.1:$port/v1/image
 printf '[parameters]\n"path.id" = "%s"\n' "$id" > "$work/schemathesis.toml"
 schemathesis --config-file "$work/schemathesis.toml" run docs/openapi.yaml -u "http://127.0.0.1:$port" \
   -c not_a_server_error,content_type_conformance,response_schema_conformance,status_code_conformance \
-  -n "$examples" --request-timeout 120 --exclude-operation-id deleteImage
+  -n "$examples" --request-timeout 300 --exclude-operation-id deleteImage
 curl -sf "http://127.0.0.1:$port/v1/health" >/dev/null && echo "check_serve_schemathesis: server still up"
