@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A real Slurm job array over `medsam batch`: installs slurm-wlm and munge (Debian), starts a
+# A real Slurm job array over `medsam batch`: installs Slurm and munge (Debian) if missing, starts a
 # one-node cluster on this machine (munged, slurmctld, slurmd with a generated slurm.conf),
-# submits a 4-task array over a small real cohort (12 cases: slices of nibabel's anatomical.nii
-# and pydicom's CT/MR), kills one running task with SIGKILL after its first case (of 3) and
+# submits a 4-task array over a small real cohort (12 cases: slices of the repository's fixtures
+# anatomical.nii, CT_small.dcm and MR_small.dcm, from nibabel and pydicom), kills one running
+# task with SIGKILL after its first case (of 3) and
 # requeues it with scontrol, then checks that Slurm ran every task to completion (the killed one
 # restarted once), that `medsam batch merge` of the 4 journals covers every case exactly once and
 # that the outputs are byte-identical to a single-process run.
@@ -113,12 +114,11 @@ ok "one-node Slurm cluster up ($HOST, $CPUS CPUs; $(sinfo --version))"
 
 # The cohort: 12 cases (10 axial slices of anatomical.nii with a box, CT and MR slices), so each
 # of the 4 tasks has 3.
-PYDICOM_DATA="$(python3 -c 'import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))')"
-NIBABEL_DATA="$(python3 -c 'import nibabel, os; print(os.path.join(os.path.dirname(nibabel.__file__), "tests", "data"))')"
+F="$ROOT/Tests/MedicalImagingTests/Fixtures"
 mkdir -p "$W/in"
-cp "$PYDICOM_DATA/CT_small.dcm" "$W/in/ct.dcm"
-cp "$PYDICOM_DATA/MR_small.dcm" "$W/in/mr.dcm"
-cp "$NIBABEL_DATA/anatomical.nii" "$W/in/anat.nii"
+cp "$F/dicom/CT_small.dcm" "$W/in/ct.dcm"
+cp "$F/dicom/MR_small.dcm" "$W/in/mr.dcm"
+cp "$F/nifti/anatomical.nii" "$W/in/anat.nii"
 {
   echo "input,slice,box"
   echo "$W/in/ct.dcm,,\"42,4,80,40;72,0,110,28\""
