@@ -3,10 +3,10 @@
 # one-node cluster on this machine (munged, slurmctld, slurmd with a generated slurm.conf),
 # submits a 4-task array over a small real cohort (12 cases: slices of the repository's fixtures
 # anatomical.nii, CT_small.dcm and MR_small.dcm, from nibabel and pydicom), kills one running
-# task with SIGKILL after its first case (of 3) and
-# requeues it with scontrol, then checks that Slurm ran every task to completion (the killed one
-# restarted once), that `medsam batch merge` of the 4 journals covers every case exactly once and
-# that the outputs are byte-identical to a single-process run.
+# task with SIGKILL after its first case (of 3) and requeues it with scontrol, then checks
+# that Slurm ran every task to completion (the killed one restarted once), that `medsam batch
+# merge` of the 4 journals covers every case exactly once and that the outputs are byte-identical
+# to a single-process run.
 # Needs root (installs packages, runs the daemons as root); runs in a container without systemd
 # or cgroups: every daemon state/log file lives in a temporary folder, removed at exit.
 # Usage: scripts/tests/slurm_batch.sh   (MEDSAM=path/to/medsam to pick a binary; KEEP=1 keeps the
