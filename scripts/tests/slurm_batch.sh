@@ -67,6 +67,12 @@ HOST="$(hostname -s)"
 CPUS="$(nproc)"
 MEM_MB=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))
 mkdir -p "$W/state" "$W/spool" "$W/logs"
+# Two free ports, so that a site's own Slurm (6817/6818) or another run of this test is not in the way.
+read -r CTLD_PORT SLURMD_PORT < <(python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
 cat > "$W/slurm.conf" <<CONF
 ClusterName=medsamtest
 SlurmctldHost=$HOST(127.0.0.1)
@@ -79,8 +85,8 @@ AuthInfo=socket=$W/munge/socket,cred_expire=5
 SchedulerParameters=sched_interval=2,bf_interval=2
 MailProg=/bin/true
 CredType=cred/munge
-SlurmctldPort=16817
-SlurmdPort=16818
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
 StateSaveLocation=$W/state
 SlurmdSpoolDir=$W/spool
 SlurmctldPidFile=$W/slurmctld.pid
