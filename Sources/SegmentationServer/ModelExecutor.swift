@@ -7,7 +7,8 @@ import Segmentation
 /// exactly one thread touches the predictor. Interactive work (a click: decode, or the encode
 /// of the slice being clicked) is always taken before background work (encoding slices ahead,
 /// propagation), so a click waits for at most the one background job already running, never
-/// for a queue of them. Background jobs are kept to one slice each where they can be.
+/// for a queue of them. Background jobs are kept to one slice each where they can be; a job that
+/// cannot (a propagation walks many slices) calls `serveWaitingClicks()` between its steps.
 public final class ModelExecutor: @unchecked Sendable {
     public enum Lane: Sendable { case interactive, background }
 
@@ -59,6 +60,26 @@ public final class ModelExecutor: @unchecked Sendable {
     /// Queues `body` without waiting for it (background encoding).
     public func submit(_ lane: Lane, _ body: @escaping (Predictor) -> Void) {
         enqueue(lane) { [predictor] isStopped in if !isStopped { body(predictor) } }
+    }
+
+    /// Runs the interactive jobs waiting now, from inside a long background job.
+    ///
+    /// Call it only on the model thread (from a job's body), between steps that leave the
+    /// predictor free for others: the clicks run with the same predictor, so a caller that keeps
+    /// state in it (the current embedding) must set that state again afterwards, as
+    /// `VolumePropagation` does before every slice.
+    public func serveWaitingClicks() {
+        precondition(Thread.current == thread, "serveWaitingClicks() must be called on the model thread")
+        while true {
+            condition.lock()
+            if interactive.isEmpty || stopped {
+                condition.unlock()
+                return
+            }
+            let job = interactive.removeFirst()
+            condition.unlock()
+            job(false)
+        }
     }
 
     private func enqueue(_ lane: Lane, _ job: @escaping (_ stopped: Bool) -> Void) {

@@ -309,8 +309,9 @@ public final class SegmentationService: @unchecked Sendable {
     // MARK: Propagate
 
     /// Propagates a box through the volume (`VolumePropagation`) and writes the result into the
-    /// label volume as `label`. Runs in the background lane: clicks queued meanwhile go first
-    /// once it ends, but one running propagation holds the model thread until it finishes.
+    /// label volume as `label`. Runs in the background lane; clicks that arrive while it walks
+    /// are answered between its slices (`ModelExecutor.serveWaitingClicks`), so a click waits for
+    /// at most one slice's encoder batch of it.
     public func propagate(_ id: String, _ request: PropagateRequest) async throws -> PropagateResponse {
         let (result, response) = try await propagation(id, request)
         try image(id).setLabel(UInt8(response.label), volumeMask: result.mask)
@@ -328,15 +329,20 @@ public final class SegmentationService: @unchecked Sendable {
         let label = request.label ?? 1
         guard (1...255).contains(label) else { throw ServiceError.badRequest("label: \(label) is not in 1...255") }
         let propagation = VolumePropagation()
+        let executor = self.executor
+        // A walk through the volume takes a second per slice or more: clicks that arrive
+        // meanwhile are answered between its slices (it sets its own embedding again before each).
+        let serveClicks: (Int, Int) -> Void = { _, _ in executor.serveWaitingClicks() }
         let result: VolumePropagation.Result = try await executor.run(.background) { predictor in
             do {
                 switch (request.box, request.box3d) {
                 case (let box?, nil):
                     guard box.count == 4 else { throw ServiceError.badRequest("box: has \(box.count) numbers; expected [x0, y0, x1, y1]") }
                     guard let k = request.slice else { throw ServiceError.badRequest("slice: a 2-D box needs the key slice it was drawn on") }
-                    return try propagation.run(volume: mapped, axis: axis, keySlice: k, box: box, range: nil, predictor: predictor)
+                    return try propagation.run(volume: mapped, axis: axis, keySlice: k, box: box, range: nil,
+                                               predictor: predictor, progress: serveClicks)
                 case (nil, let box3d?):
-                    return try propagation.run(volume: mapped, axis: axis, box3d: box3d, predictor: predictor)
+                    return try propagation.run(volume: mapped, axis: axis, box3d: box3d, predictor: predictor, progress: serveClicks)
                 default:
                     throw ServiceError.badRequest("give either box (with slice) or box3d")
                 }
