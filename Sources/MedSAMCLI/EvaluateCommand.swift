@@ -53,6 +53,12 @@ struct Evaluate: ParsableCommand {
     @Option(help: "everything: points a side of the automatic mask generator's grid (SAM: 32).")
     var everythingPoints: Int = 32
 
+    @Option(help: "everything: keep masks whose predicted IoU is above this (SAM: 0.88).")
+    var everythingPredIouThresh: Double = 0.88
+
+    @Option(help: "everything: keep masks whose stability score is at least this (SAM: 0.95).")
+    var everythingStabilityThresh: Double = 0.95
+
     @Flag(help: "everything: the single-mask output per point instead of three (box-trained models such as LiteMedSAM).")
     var everythingSingleMask = false
 
@@ -119,8 +125,10 @@ struct Evaluate: ParsableCommand {
         options.seed = seed
         options.everything.pointsPerSide = everythingPoints
         options.everything.multimaskOutput = !everythingSingleMask
+        options.everything.predIoUThresh = everythingPredIouThresh
+        options.everything.stabilityScoreThresh = everythingStabilityThresh
         if options.modes.contains(.everything) {
-            do { try options.everything.validate() } catch { throw CLIError("--everything-points \(everythingPoints): \(error)") }
+            do { try options.everything.validate() } catch { throw CLIError("--everything-*: \(error)") }
         }
         options.minArea = minArea
         options.slices = try SliceSelection(parsing: slices)
@@ -163,7 +171,7 @@ struct Evaluate: ParsableCommand {
             "jitter_px": String(jitter), "margin_px": String(margin), "min_area_px": String(minArea), "slices": slices,
             "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance), "physical_spacing": String(physicalSpacing),
             "medsam_rules": String(medsamRules), "label_ids": labelIds ?? "", "window": window ?? "", "window_preset": windowPreset ?? "",
-            "everything": "\(everythingPoints) points a side, \(everythingSingleMask ? "single" : "three") masks per point"]
+            "everything": "\(everythingPoints) points a side, \(everythingSingleMask ? "single" : "three") masks per point, predicted IoU > \(everythingPredIouThresh), stability >= \(everythingStabilityThresh)"]
         fingerprint["label_names"] = data.labelNames.keys.sorted().map { "\($0)=\(data.labelNames[$0]!)" }.joined(separator: ";")
         let journal = try EvaluationJournal(directory: outputDir, settings: fingerprint, fresh: force)
         let backend = try modelOptions.makeBackend()
