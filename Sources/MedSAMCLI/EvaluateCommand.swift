@@ -35,7 +35,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Folder for the outputs (created if missing).")
     var outputDir: String
 
-    @Option(help: "Prompt modes, comma-separated: point1, point5, point5+5, box, box+point1, box-jitter, box-margin.")
+    @Option(help: "Prompt modes, comma-separated: point1, point5, point5+5, box, box+point1, box-jitter, box-margin, everything.")
     var modes: String = EvaluationMode.defaults.map(\.description).joined(separator: ",")
 
     @Option(help: "Mask choices, comma-separated: single (multimask off), best (highest predicted IoU of 3), oracle (highest Dice of 3, COSMOS).")
@@ -49,6 +49,18 @@ struct Evaluate: ParsableCommand {
 
     @Option(help: "box-margin: a fixed margin in pixels on each side.")
     var margin: Int = 5
+
+    @Option(help: "everything: points a side of the automatic mask generator's grid (SAM: 32).")
+    var everythingPoints: Int = 32
+
+    @Option(help: "everything: keep masks whose predicted IoU is above this (SAM: 0.88).")
+    var everythingPredIouThresh: Double = 0.88
+
+    @Option(help: "everything: keep masks whose stability score is at least this (SAM: 0.95).")
+    var everythingStabilityThresh: Double = 0.95
+
+    @Flag(help: "everything: the single-mask output per point instead of three (box-trained models such as LiteMedSAM).")
+    var everythingSingleMask = false
 
     @Option(help: "Skip objects of at most this many pixels in a slice (COSMOS: 50); they are counted in skipped.csv.")
     var minArea: Int = 50
@@ -111,6 +123,13 @@ struct Evaluate: ParsableCommand {
         guard nsdTolerance >= 0, nsdTolerance.isFinite else { throw CLIError("--nsd-tolerance \(nsdTolerance): expected 0 or more") }
         guard batch >= 1 else { throw CLIError("--batch \(batch): expected 1 or more") }
         options.seed = seed
+        options.everything.pointsPerSide = everythingPoints
+        options.everything.multimaskOutput = !everythingSingleMask
+        options.everything.predIoUThresh = everythingPredIouThresh
+        options.everything.stabilityScoreThresh = everythingStabilityThresh
+        if options.modes.contains(.everything) {
+            do { try options.everything.validate() } catch { throw CLIError("--everything-*: \(error)") }
+        }
         options.minArea = minArea
         options.slices = try SliceSelection(parsing: slices)
         options.axis = axis
@@ -151,7 +170,8 @@ struct Evaluate: ParsableCommand {
             "mask_choices": options.maskChoices.map(\.rawValue).joined(separator: ","), "seed": String(seed),
             "jitter_px": String(jitter), "margin_px": String(margin), "min_area_px": String(minArea), "slices": slices,
             "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance), "physical_spacing": String(physicalSpacing),
-            "medsam_rules": String(medsamRules), "label_ids": labelIds ?? "", "window": window ?? "", "window_preset": windowPreset ?? ""]
+            "medsam_rules": String(medsamRules), "label_ids": labelIds ?? "", "window": window ?? "", "window_preset": windowPreset ?? "",
+            "everything": "\(everythingPoints) points a side, \(everythingSingleMask ? "single" : "three") masks per point, predicted IoU > \(everythingPredIouThresh), stability >= \(everythingStabilityThresh)"]
         fingerprint["label_names"] = data.labelNames.keys.sorted().map { "\($0)=\(data.labelNames[$0]!)" }.joined(separator: ";")
         let journal = try EvaluationJournal(directory: outputDir, settings: fingerprint, fresh: force)
         let backend = try modelOptions.makeBackend()

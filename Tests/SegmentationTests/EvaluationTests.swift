@@ -411,3 +411,52 @@ final class EvaluationJournalTests: XCTestCase {
         XCTAssertTrue(try EvaluationJournal(directory: dir.path, settings: ["seed": "1"], fresh: true).done.isEmpty)
     }
 }
+
+/// The `everything` mode: each object gets the automatic mask with the highest Dice against it.
+final class EvaluationEverythingTests: XCTestCase {
+    func testEverythingMatchesEachObjectToItsBestAutomaticMask() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eval-everything-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("images"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("labels"), withIntermediateDirectories: true)
+        let h = 64, w = 60
+        var labels = [Float](repeating: 0, count: h * w)
+        for y in 10..<40 { for x in 8..<30 { labels[y * w + x] = 1 } }
+        for y in 30..<55 { for x in 35..<55 { labels[y * w + x] = 2 } }
+        var img = PredictorTests.image(height: h, width: w, seed: 5)
+        for i in 0..<(h * w) where labels[i] > 0 { img.pixels[i] = 220 }
+        try PNGCodec.write(img, to: dir.appendingPathComponent("images/a.png"))
+        try PNGCodec.write(Image(pixels: labels, height: h, width: w, channels: 1), to: dir.appendingPathComponent("labels/a.png"))
+        let predictor = Predictor(model: try SAMModel.random(PredictorTests.config(.sam), seed: 7), backend: ReferenceBackend())
+        var o = EvaluationOptions()
+        o.modes = [.box, .everything]
+        o.maskChoices = [.single]
+        o.everything.pointsPerSide = 4
+        o.everything.predIoUThresh = 0
+        o.everything.stabilityScoreThresh = 0
+        o.everything.boxNMSThresh = 1
+        let d = try EvaluationDataset.open(dir.path)
+        let r = try Evaluator(predictor: predictor, options: o).evaluate(d.cases[0], names: [:])
+        XCTAssertEqual(r.rows.map { "\($0.label) \($0.mode) \($0.maskChoice.rawValue)" },
+                       ["1 box single", "2 box single", "1 everything oracle", "2 everything oracle"])
+        // The generator's own masks on the same image: the row's Dice is the best of them.
+        let input = try EvaluationInput.load(d.cases[0], mapping: nil)
+        let masks = try EverythingGenerator(predictor: predictor, parameters: o.everything).generate(input.image!)
+        XCTAssertFalse(masks.isEmpty)
+        for l in [1, 2] {
+            let gt = labels.map { Int($0) == l }
+            let best = masks.map { m -> Double in
+                let p = m.rle.decode()
+                let both = (0..<(h * w)).filter { p[$0] != 0 && gt[$0] }.count
+                return 2 * Double(both) / Double(gt.filter { $0 }.count + m.area)
+            }.max()!
+            let row = r.rows.first { $0.label == l && $0.mode == "everything" }!
+            XCTAssertEqual(row.dice, best, accuracy: 1e-12, "label \(l)")
+        }
+        // The summary keeps the everything rows although only `single` was asked for.
+        let s = EvaluationSummary(rows: r.rows, skips: r.skips, modes: o.modes.map(\.description), choices: o.maskChoices,
+                                  cases: 1, failedCases: [:], settings: [:])
+        XCTAssertEqual(s.groups.map { "\($0.label) \($0.mode) \($0.maskChoice)" },
+                       ["1 box single", "1 everything oracle", "2 box single", "2 everything oracle"])
+    }
+}

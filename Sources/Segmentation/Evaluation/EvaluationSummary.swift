@@ -90,9 +90,11 @@ public struct EvaluationSummary: Codable, Sendable {
         for r in rows { names[r.label] = r.name }
         for s in skips { names[s.label] = s.name }
         var groups: [SummaryGroup] = []
+        // The `everything` mode is always matched by best Dice (oracle), whichever choices were asked for.
+        let allChoices = choices + MaskChoice.allCases.filter { c in !choices.contains(c) && rows.contains { $0.maskChoice == c } }
         for label in names.keys.sorted() {
             for mode in modes {
-                for choice in choices {
+                for choice in allChoices {
                     guard let g = byKey["\(label)|\(mode)|\(choice.rawValue)"], let dice = MetricStatistics(g.map(\.dice)) else { continue }
                     groups.append(SummaryGroup(
                         label: label, name: names[label]!, mode: mode, maskChoice: choice.rawValue, dice: dice,

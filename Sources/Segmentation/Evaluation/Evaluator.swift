@@ -54,6 +54,8 @@ public struct EvaluationOptions: Sendable {
     public var mapping: IntensityMapping?
     /// Label ids to evaluate (nil: every id present, and every named id).
     public var labels: Set<Int>?
+    /// The automatic mask generator's settings for the `everything` mode.
+    public var everything = EverythingParameters()
 
     public init() {}
 }
@@ -265,7 +267,7 @@ public final class Evaluator {
         let masks: [[Bool]] = labels.map { l in plane.map { $0.isFinite && Int($0.rounded()) == l && $0 > 0 } }
         let spacing = options.physicalSpacing && image.spacing.count == 2 ? (row: image.spacing[0], column: image.spacing[1]) : (row: 1.0, column: 1.0)
         let key = "\(c.id)#\(slice.map(String.init) ?? "2d")"
-        for mode in options.modes {
+        for mode in options.modes where mode != .everything {
             var boxes: [Int: [Float]] = [:]
             if let margin = PromptSampler.margin(mode, seed: options.seed) {
                 for (l, b) in LabelBoxes.boxes(labels: plane, height: h, width: w, margin: margin, key: key) { boxes[l] = b }
@@ -306,6 +308,44 @@ public final class Evaluator {
                     }
                 }
             }
+        }
+        if options.modes.contains(.everything) {
+            try scoreEverything(c, slice: slice, image: image, labels: labels, masks: masks, spacing: spacing, name: name, into: &result)
+        }
+    }
+
+    /// The `everything` mode: SAM's automatic masks for the slice (a second encoder run, as the
+    /// generator embeds the image itself), each object matched to the mask with the highest
+    /// Dice against it (the first of equals; an empty prediction when there is no mask).
+    /// Recorded under the `oracle` mask choice, since the matching looks at the answer.
+    private func scoreEverything(_ c: EvaluationCase, slice: Int?, image: Image, labels: [Int], masks: [[Bool]],
+                                 spacing: (row: Double, column: Double), name: (Int) -> String,
+                                 into result: inout CaseEvaluation) throws {
+        let generator = try EverythingGenerator(predictor: predictor, parameters: options.everything)
+        let found = try generator.generate(image)
+        result.encodeMilliseconds += generator.lastTimings.encoder
+        result.decodeMilliseconds += generator.lastTimings.total - generator.lastTimings.encoder
+        let candidates = found.map { $0.rle.decode().map { $0 != 0 } }
+        let h = image.height, w = image.width
+        for (j, gt) in masks.enumerated() {
+            var best = -1, bestDice = -1.0
+            let gtArea = gt.reduce(0) { $0 + ($1 ? 1 : 0) }
+            for (k, m) in candidates.enumerated() {
+                var both = 0, area = 0
+                for i in 0..<gt.count where m[i] {
+                    area += 1
+                    if gt[i] { both += 1 }
+                }
+                let d = 2 * Double(both) / Double(gtArea + area)
+                if d > bestDice { bestDice = d; best = k }
+            }
+            let pred = best >= 0 ? candidates[best] : [Bool](repeating: false, count: h * w)
+            var row = try score(c, label: labels[j], name: name(labels[j]), slice: slice, mode: .everything, choice: .oracle,
+                                groundTruth: gt, prediction: pred, height: h, width: w, spacing: spacing,
+                                predictedIoU: best >= 0 ? Double(found[best].predictedIoU) : 0)
+            row.prompt = best >= 0 ? "everything point \(Int(found[best].point.x)) \(Int(found[best].point.y)) of \(found.count) masks" : "everything: no mask"
+            result.rows.append(row)
+            gallery?(GalleryItem(row: row, image: image, groundTruth: gt, prediction: pred, prompt: ImagePrompt()))
         }
     }
 

@@ -17,6 +17,9 @@ public enum EvaluationMode: Hashable, Sendable, CustomStringConvertible {
     case boxJitter(max: Int)
     /// The tight box widened by a fixed number of pixels on each side.
     case boxMargin(Int)
+    /// SAM's automatic masks (`EverythingGenerator`, `EvaluationOptions.everything`), the one
+    /// with the highest Dice against the object chosen (COSMOS's matching; an oracle).
+    case everything
 
     /// The modes `medsam evaluate` runs when none are named.
     public static let defaults: [EvaluationMode] = [.point1, .point5, .point5plus5, .box, .boxPoint1, .boxJitter(max: 20)]
@@ -31,6 +34,7 @@ public enum EvaluationMode: Hashable, Sendable, CustomStringConvertible {
         case .boxPoint1: return "box+point1"
         case .boxJitter: return "box-jitter"
         case .boxMargin: return "box-margin"
+        case .everything: return "everything"
         }
     }
 
@@ -45,8 +49,9 @@ public enum EvaluationMode: Hashable, Sendable, CustomStringConvertible {
         case "box+point1": self = .boxPoint1
         case "box-jitter": self = .boxJitter(max: jitter)
         case "box-margin": self = .boxMargin(margin)
+        case "everything": self = .everything
         default:
-            throw EvaluationError("unknown prompt mode '\(name)' (expected point1, point5, point5+5, box, box+point1, box-jitter or box-margin)")
+            throw EvaluationError("unknown prompt mode '\(name)' (expected point1, point5, point5+5, box, box+point1, box-jitter, box-margin or everything)")
         }
     }
 }
@@ -159,7 +164,7 @@ public enum PromptSampler {
         case .point5plus5:
             return ImagePrompt(points: points(foregroundPoints(mask, height: height, width: width), label: 1)
                                + points(backgroundPoints(mask, height: height, width: width), label: 0))
-        case .box, .boxJitter, .boxMargin:
+        case .box, .boxJitter, .boxMargin, .everything:
             return ImagePrompt(box: box)
         case .boxPoint1:
             return ImagePrompt(points: points(Array(foregroundPoints(mask, height: height, width: width).prefix(1)), label: 1),
@@ -173,7 +178,7 @@ public enum PromptSampler {
         case .box, .boxPoint1: return .fixed(0)
         case .boxMargin(let m): return .fixed(m)
         case .boxJitter(let j): return .random(max: j, seed: seed)
-        case .point1, .point5, .point5plus5: return nil
+        case .point1, .point5, .point5plus5, .everything: return nil
         }
     }
 }
