@@ -17,8 +17,10 @@ greyscale file pydicom decodes (one sample per pixel, 8/16/32 bits allocated, MO
            the LPS affine: columns ImageOrientationPatient x PixelSpacing, origin
            ImagePositionPatient, slice step from GridFrameOffsetVector (multi-frame RT Dose), else
            SpacingBetweenSlices, else SliceThickness, else 1
-Every other file (colour, no pixel data, damaged) must succeed or fail with an `error:` line; a
-crash (killed by a signal) is a failure.
+Single-frame 8-bit colour files in native pixel data (RGB planar 0 and 1, little and big endian,
+YBR_FULL, YBR_FULL_422) must equal pydicom's RGB `pixel_array` exactly.
+Every other file (compressed colour, no pixel data, damaged) must succeed or fail with an `error:`
+line; a crash (killed by a signal) is a failure.
 
 Usage: check_dicom_pixels.py MEDSAM_BINARY      exit status 0 when everything matches, 1 otherwise
 """
@@ -45,6 +47,15 @@ def test_files():
     return root, sorted(found)
 
 
+def colour_native(ds):
+    """A single-frame 8-bit colour image in native (uncompressed) pixel data: what the reader
+    decodes to RGB (pydicom's pixel_array converts YBR_FULL and YBR_FULL_422 to RGB too)."""
+    uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    return (ds.get("SamplesPerPixel", 1) == 3 and ds.get("BitsAllocated") == 8
+            and ds.get("PhotometricInterpretation") in ("RGB", "YBR_FULL", "YBR_FULL_422")
+            and int(ds.get("NumberOfFrames", 1) or 1) == 1 and uid is not None and not uid.is_compressed)
+
+
 def expectation(path):
     """('compare', pixels, geometry) or ('skip', reason)."""
     with warnings.catch_warnings():
@@ -56,6 +67,11 @@ def expectation(path):
         if "PixelData" not in ds:
             return "skip", "no pixel data"
         uid = str(ds.file_meta.get("TransferSyntaxUID", "")) if hasattr(ds, "file_meta") else ""
+        if colour_native(ds):
+            try:
+                return "colour", ds.pixel_array.astype(np.float64)
+            except Exception as e:
+                return "skip", f"pydicom cannot decode the pixels: {e}"
         if ds.get("SamplesPerPixel", 1) != 1 or ds.get("BitsAllocated") not in (8, 16, 32) \
                 or ds.get("PhotometricInterpretation") not in ("MONOCHROME1", "MONOCHROME2"):
             return "skip", "colour, palette or 1-bit image (not supported by the reader)"
@@ -118,7 +134,7 @@ def main():
     parser.add_argument("medsam", help="path to the medsam binary")
     args = parser.parse_args()
     root, names = test_files()
-    failures, compared, others = [], 0, 0
+    failures, compared, others, colour = [], 0, 0, 0
     syntaxes = set()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "pixels.npy")
@@ -136,13 +152,24 @@ def main():
                     failures.append(f"{name}: exit {run.returncode} without an 'error:' line: {run.stderr.strip()[:200]}")
                 continue
             compared += 1
+            if kind == "colour":
+                colour += 1
+                if run.returncode != 0:
+                    failures.append(f"{name}: exit {run.returncode}: {run.stderr.strip()}")
+                    continue
+                got, want = np.load(out).astype(np.float64), value[0]
+                if got.shape != want.shape or not np.array_equal(got, want):
+                    bad = int((got != want).sum()) if got.shape == want.shape else "all"
+                    failures.append(f"{name}: RGB {got.shape} differs from pydicom's {want.shape} ({bad} values)")
+                continue
             if run.returncode != 0:
                 failures.append(f"{name}: exit {run.returncode}: {run.stderr.strip()}")
                 continue
             syntaxes.add(str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID))
             failures += compare(name, np.load(out), json.loads(run.stdout), value[0], value[1])
     print(f"pydicom {pydicom.__version__}: {compared} files compared pixel by pixel "
-          f"({len(syntaxes)} transfer syntaxes), {others} other files run (no crash, clear error)")
+          f"({len(syntaxes)} greyscale transfer syntaxes; {colour} native colour files as RGB), "
+          f"{others} other files run (no crash, clear error)")
     for f in LOSSY:
         print("lossy JPEG (within one grey level):", f)
     for f in failures:

@@ -65,8 +65,8 @@ public enum MedicalImageFile {
                            "unknown image format; expected .nii, .nii.gz, DICOM, .nrrd, .nhdr, .mha, .mhd, .png, .jpg, .npy or .npz")
     }
 
-    /// Reads `url` in its format. A single DICOM file and a NIfTI image are volumes (a 2-D DICOM
-    /// has one slice); PNG, JPEG, NPY and 2-D MedSAM npz are images.
+    /// Reads `url` in its format. A single greyscale DICOM file and a NIfTI image are volumes (a
+    /// 2-D DICOM has one slice); colour DICOM, PNG, JPEG, NPY and 2-D MedSAM npz are images.
     public static func read(_ url: URL, options: MedicalImageReadOptions = .init()) throws -> MedicalImage {
         let format = try format(of: url)
         if let index = options.volumeIndex, ![.nifti, .dicom, .nrrd, .metaimage].contains(format) {
@@ -75,7 +75,11 @@ public enum MedicalImageFile {
         }
         switch format {
         case .nifti: return .volume(try NIfTIReader.read(url, volumeIndex: options.volumeIndex))
-        case .dicom: return .volume(try DICOMImage.read(url).stackedVolume(volumeIndex: options.volumeIndex))
+        case .dicom:
+            let ds = try DICOMDataSet.parse(try AtomicFile.read(url), path: url.path)
+            // Colour images (ultrasound, endoscopy, photographs) are 2-D RGB images like PNGs.
+            if try DICOMColourImage.isColour(ds) { return .image(try DICOMColourImage.decode(ds, frameIndex: options.volumeIndex)) }
+            return .volume(try DICOMImage.decode(ds).stackedVolume(volumeIndex: options.volumeIndex))
         case .dicomSeries: return .volume(try DICOMSeries.read(folder: url, unevenSlices: options.unevenSlices))
         case .nrrd: return .volume(try NRRDReader.read(url, volumeIndex: options.volumeIndex))
         case .metaimage: return .volume(try MetaImage.read(url, volumeIndex: options.volumeIndex))

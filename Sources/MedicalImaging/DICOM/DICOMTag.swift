@@ -26,6 +26,7 @@ public struct DICOMTag: Hashable, Sendable, CustomStringConvertible {
     static let imageOrientationPatient = DICOMTag(0x0020, 0x0037)
     static let samplesPerPixel = DICOMTag(0x0028, 0x0002)
     static let photometricInterpretation = DICOMTag(0x0028, 0x0004)
+    static let planarConfiguration = DICOMTag(0x0028, 0x0006)
     static let numberOfFrames = DICOMTag(0x0028, 0x0008)
     static let rows = DICOMTag(0x0028, 0x0010)
     static let columns = DICOMTag(0x0028, 0x0011)
@@ -49,7 +50,7 @@ public struct DICOMTag: Hashable, Sendable, CustomStringConvertible {
         spacingBetweenSlices: "SpacingBetweenSlices", seriesInstanceUID: "SeriesInstanceUID",
         instanceNumber: "InstanceNumber", imagePositionPatient: "ImagePositionPatient",
         imageOrientationPatient: "ImageOrientationPatient", samplesPerPixel: "SamplesPerPixel",
-        photometricInterpretation: "PhotometricInterpretation", numberOfFrames: "NumberOfFrames",
+        photometricInterpretation: "PhotometricInterpretation", planarConfiguration: "PlanarConfiguration", numberOfFrames: "NumberOfFrames",
         rows: "Rows", columns: "Columns", pixelSpacing: "PixelSpacing", bitsAllocated: "BitsAllocated",
         bitsStored: "BitsStored", pixelRepresentation: "PixelRepresentation", windowCenter: "WindowCenter",
         windowWidth: "WindowWidth", rescaleIntercept: "RescaleIntercept", rescaleSlope: "RescaleSlope",
