@@ -17,8 +17,8 @@ greyscale file pydicom decodes (one sample per pixel, 8/16/32 bits allocated, MO
            the LPS affine: columns ImageOrientationPatient x PixelSpacing, origin
            ImagePositionPatient, slice step from GridFrameOffsetVector (multi-frame RT Dose), else
            SpacingBetweenSlices, else SliceThickness, else 1
-Single-frame 8-bit colour files in native pixel data (RGB planar 0 and 1, little and big endian,
-YBR_FULL, YBR_FULL_422) must equal pydicom's RGB `pixel_array` exactly.
+Single-frame 8-bit colour files in native or RLE pixel data (RGB planar 0 and 1, little and big
+endian, YBR_FULL, YBR_FULL_422) must equal pydicom's RGB `pixel_array` exactly.
 Every other file (compressed colour, no pixel data, damaged) must succeed or fail with an `error:`
 line; a crash (killed by a signal) is a failure.
 
@@ -47,13 +47,14 @@ def test_files():
     return root, sorted(found)
 
 
-def colour_native(ds):
-    """A single-frame 8-bit colour image in native (uncompressed) pixel data: what the reader
-    decodes to RGB (pydicom's pixel_array converts YBR_FULL and YBR_FULL_422 to RGB too)."""
+def colour_readable(ds):
+    """A single-frame 8-bit colour image in native (uncompressed) or RLE pixel data: what the
+    reader decodes to RGB (pydicom's pixel_array converts YBR_FULL and YBR_FULL_422 to RGB too)."""
     uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     return (ds.get("SamplesPerPixel", 1) == 3 and ds.get("BitsAllocated") == 8
             and ds.get("PhotometricInterpretation") in ("RGB", "YBR_FULL", "YBR_FULL_422")
-            and int(ds.get("NumberOfFrames", 1) or 1) == 1 and uid is not None and not uid.is_compressed)
+            and int(ds.get("NumberOfFrames", 1) or 1) == 1 and uid is not None
+            and (not uid.is_compressed or uid == "1.2.840.10008.1.2.5"))
 
 
 def expectation(path):
@@ -67,7 +68,7 @@ def expectation(path):
         if "PixelData" not in ds:
             return "skip", "no pixel data"
         uid = str(ds.file_meta.get("TransferSyntaxUID", "")) if hasattr(ds, "file_meta") else ""
-        if colour_native(ds):
+        if colour_readable(ds):
             try:
                 return "colour", ds.pixel_array.astype(np.float64)
             except Exception as e:
@@ -168,7 +169,7 @@ def main():
             syntaxes.add(str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID))
             failures += compare(name, np.load(out), json.loads(run.stdout), value[0], value[1])
     print(f"pydicom {pydicom.__version__}: {compared} files compared pixel by pixel "
-          f"({len(syntaxes)} greyscale transfer syntaxes; {colour} native colour files as RGB), "
+          f"({len(syntaxes)} greyscale transfer syntaxes; {colour} native or RLE colour files as RGB), "
           f"{others} other files run (no crash, clear error)")
     for f in LOSSY:
         print("lossy JPEG (within one grey level):", f)

@@ -6,8 +6,8 @@ import Foundation
 /// Colour images carry no modality rescale and rarely a patient geometry, so they are images,
 /// not volumes. RGB samples are returned as stored; YBR_FULL and YBR_FULL_422 are converted to
 /// RGB as pydicom's `pixel_array` does (ITU-R BT.601 full range, PS3.3 C.7.6.3.1.2), the 4:2:2
-/// chroma repeated for both pixels of a pair. Native (uncompressed) pixel data only so far:
-/// compressed colour is refused naming the transfer syntax.
+/// chroma repeated for both pixels of a pair. Native (uncompressed) and RLE pixel data so far:
+/// other compressed colour is refused naming the transfer syntax.
 public enum DICOMColourImage {
     /// Whether the data set holds a colour image (SamplesPerPixel above 1).
     public static func isColour(_ ds: DICOMDataSet) throws -> Bool {
@@ -33,9 +33,9 @@ public enum DICOMColourImage {
             throw ImagingError(.unsupported, path: path, field: DICOMTag.photometricInterpretation.description,
                                "is '\(photometric)' with 3 samples per pixel; expected RGB, YBR_FULL or YBR_FULL_422")
         }
-        guard !ds.encapsulated else {
+        guard !ds.encapsulated || ds.transferSyntaxUID == TransferSyntax.rle else {
             throw ImagingError(.unsupported, path: path, field: "TransferSyntaxUID",
-                               "is \(ds.transferSyntaxUID) (compressed); colour images are read only from native (uncompressed) pixel data so far")
+                               "is \(ds.transferSyntaxUID) (compressed); colour images are read from native (uncompressed) and RLE pixel data so far")
         }
         let rows = try need(.rows), columns = try need(.columns)
         guard rows > 0, columns > 0 else {
@@ -65,6 +65,19 @@ public enum DICOMColourImage {
             throw ImagingError(.invalidArgument, path: path, field: "volume index", "is \(frame); the image has frames 0...\(frames - 1)")
         }
         let pixels = rows * columns
+        if ds.encapsulated {
+            // RLE: one segment per sample, decoded interleaved whatever PlanarConfiguration says.
+            let layout = PixelLayout(rows: rows, columns: columns, frames: frames, bitsAllocated: 8, signed: false,
+                                     samplesPerPixel: 3)
+            let all = try DICOMPixelData.decode(ds, layout: layout)
+            var rgb = all[(frame * pixels * 3)..<((frame + 1) * pixels * 3)].map(Float.init)
+            if photometric == "YBR_FULL" { convertYBR(&rgb) }
+            guard photometric != "YBR_FULL_422" else {
+                throw ImagingError(.corrupt, path: path, field: DICOMTag.photometricInterpretation.description,
+                                   "is YBR_FULL_422, which RLE pixel data cannot hold (PS3.5 G.2 stores full-resolution samples)")
+            }
+            return Image(pixels: rgb, height: rows, width: columns, channels: 3, bitDepth: 8, spacing: try spacing(ds))
+        }
         // YBR_FULL_422 stores two luma and one pair of chroma samples per two pixels (Y Y Cb Cr).
         let frameBytes = photometric == "YBR_FULL_422" ? pixels * 2 : pixels * 3
         guard let raw = ds.value(.pixelData) else {
@@ -105,8 +118,12 @@ public enum DICOMColourImage {
             }
             if photometric == "YBR_FULL" { convertYBR(&rgb) }
         }
-        let spacing = try ds.numbers(.pixelSpacing).flatMap { $0.count == 2 && $0.allSatisfy { $0 > 0 } ? $0 : nil } ?? [1, 1]
-        return Image(pixels: rgb, height: rows, width: columns, channels: 3, bitDepth: 8, spacing: spacing)
+        return Image(pixels: rgb, height: rows, width: columns, channels: 3, bitDepth: 8, spacing: try spacing(ds))
+    }
+
+    /// PixelSpacing (row, column) when present and positive, else (1, 1).
+    private static func spacing(_ ds: DICOMDataSet) throws -> [Double] {
+        try ds.numbers(.pixelSpacing).flatMap { $0.count == 2 && $0.allSatisfy { $0 > 0 } ? $0 : nil } ?? [1, 1]
     }
 
     private static func convertYBR(_ values: inout [Float]) {

@@ -9,9 +9,14 @@ struct PixelLayout {
     var bitsAllocated: Int
     /// Whether PixelRepresentation says the stored values are two's complement.
     var signed: Bool
+    /// Samples per pixel: 1 for greyscale; 3 for colour, which only the RLE decoder takes so far
+    /// (the colour reader refuses other compressed syntaxes before decoding).
+    var samplesPerPixel = 1
 
     var bytesPerSample: Int { bitsAllocated / 8 }
-    var samplesPerFrame: Int { rows * columns }
+    var pixelsPerFrame: Int { rows * columns }
+    /// Samples of one frame, interleaved by pixel for colour (R G B R G B ...).
+    var samplesPerFrame: Int { rows * columns * samplesPerPixel }
     var bytesPerFrame: Int { samplesPerFrame * bytesPerSample }
 }
 

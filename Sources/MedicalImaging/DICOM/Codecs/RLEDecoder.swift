@@ -1,19 +1,21 @@
 import ArchiveIO
 
 /// DICOM RLE Lossless (PS3.5 Annex G): a 64-byte header of segment offsets, then one PackBits
-/// segment per byte plane, most significant byte first.
+/// segment per byte plane, most significant byte first, sample after sample for colour (all of
+/// R's byte planes, then G's, then B's). The output interleaves the samples of each pixel.
 enum RLEDecoder {
     static func decode(_ stream: [UInt8], layout: PixelLayout, context: FrameContext) throws -> [UInt8] {
         let r = ByteReader(stream)
         guard let count = r.u32(0), stream.count >= 64 else {
             throw context.error(.truncated, "RLE frame of \(stream.count) bytes is shorter than its 64-byte header")
         }
-        let planes = layout.bytesPerSample
-        guard Int(count) == planes else {
-            throw context.error(.corrupt, "RLE header has \(count) segments, expected \(planes) (one per byte of \(layout.bitsAllocated)-bit greyscale samples)")
+        let bytesPerSample = layout.bytesPerSample, samples = layout.samplesPerPixel
+        let planes = bytesPerSample * samples
+        guard Int(count) == planes, planes <= 15 else {
+            throw context.error(.corrupt, "RLE header has \(count) segments, expected \(planes) (one per byte of \(samples) \(layout.bitsAllocated)-bit sample(s) per pixel)")
         }
         let offsets = (0..<planes).map { Int(r.u32(4 + 4 * $0)!) }
-        let n = layout.samplesPerFrame
+        let n = layout.pixelsPerFrame
         // A PackBits run of 2 bytes yields at most 128, so a frame cannot decode from less data.
         guard n <= 64 * stream.count else {
             throw context.error(.truncated, "RLE frame of \(stream.count) bytes cannot hold \(layout.rows)x\(layout.columns) samples")
@@ -25,8 +27,11 @@ enum RLEDecoder {
             guard start >= 64, start <= end, end <= stream.count else {
                 throw context.error(.corrupt, "RLE segment \(plane + 1) spans bytes \(start)..<\(end) of a \(stream.count)-byte frame")
             }
-            // Segment 0 holds the most significant bytes; the output is little-endian.
-            let byteIndex = planes - 1 - plane
+            // Within a sample's segments the first holds the most significant bytes; the output
+            // is little-endian, samples interleaved by pixel.
+            let sample = plane / bytesPerSample
+            let byteIndex = sample * bytesPerSample + (bytesPerSample - 1 - plane % bytesPerSample)
+            let stride = planes
             var produced = 0
             try stream.withUnsafeBufferPointer { src in
                 try out.withUnsafeMutableBufferPointer { dst in
@@ -35,7 +40,7 @@ enum RLEDecoder {
                         guard produced < n else {
                             throw context.error(.corrupt, "RLE segment \(plane + 1) decodes to more than \(n) bytes")
                         }
-                        dst[produced * planes + byteIndex] = b
+                        dst[produced * stride + byteIndex] = b
                         produced += 1
                     }
                     while i < end && produced < n {
