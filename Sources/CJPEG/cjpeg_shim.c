@@ -24,6 +24,10 @@ static void shim_error_exit(j_common_ptr cinfo) {
 static void shim_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
 int cjpeg_decode(const unsigned char *data, size_t size, cjpeg_image *out) {
+    return cjpeg_decode_colour(data, size, -1, out);
+}
+
+int cjpeg_decode_colour(const unsigned char *data, size_t size, int ycbcr, cjpeg_image *out) {
     struct jpeg_decompress_struct cinfo;
     struct shim_error err;
     memset(out, 0, sizeof(*out));
@@ -42,6 +46,9 @@ int cjpeg_decode(const unsigned char *data, size_t size, cjpeg_image *out) {
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    /* Three components: the caller may know better than libjpeg's guess from JFIF/Adobe markers
+       whether they hold YCbCr (converted to RGB) or RGB already (DICOM's photometric says). */
+    if (cinfo.num_components == 3 && ycbcr >= 0) cinfo.jpeg_color_space = ycbcr ? JCS_YCbCr : JCS_RGB;
     cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&cinfo);
     size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;

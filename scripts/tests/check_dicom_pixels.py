@@ -17,8 +17,10 @@ greyscale file pydicom decodes (one sample per pixel, 8/16/32 bits allocated, MO
            the LPS affine: columns ImageOrientationPatient x PixelSpacing, origin
            ImagePositionPatient, slice step from GridFrameOffsetVector (multi-frame RT Dose), else
            SpacingBetweenSlices, else SliceThickness, else 1
-Single-frame 8-bit colour files in native or RLE pixel data (RGB planar 0 and 1, little and big
-endian, YBR_FULL, YBR_FULL_422) must equal pydicom's RGB `pixel_array` exactly.
+8-bit colour files in native, RLE or JPEG baseline/extended pixel data (RGB planar 0 and 1, little
+and big endian, YBR_FULL, YBR_FULL_422; multi-frame ones on frame 0) must equal pydicom's RGB
+`pixel_array`: exactly, except lossy JPEG within 3 grey levels (decoders differ in IDCT rounding
+and chroma upsampling; pydicom's libjpeg and libjpeg-turbo differ by up to 3 on these files).
 Every other file (compressed colour, no pixel data, damaged) must succeed or fail with an `error:`
 line; a crash (killed by a signal) is a failure.
 
@@ -47,14 +49,18 @@ def test_files():
     return root, sorted(found)
 
 
+COLOUR_SYNTAXES = {"1.2.840.10008.1.2.5"} | JPEG_DCT_SYNTAXES  # besides native ones
+COLOUR_JPEG_ATOL = 3  # grey levels: JPEG decoders differ in IDCT rounding and chroma upsampling
+
+
 def colour_readable(ds):
-    """A single-frame 8-bit colour image in native (uncompressed) or RLE pixel data: what the
-    reader decodes to RGB (pydicom's pixel_array converts YBR_FULL and YBR_FULL_422 to RGB too)."""
+    """An 8-bit colour image in native (uncompressed), RLE or JPEG baseline/extended pixel data:
+    what the reader decodes to RGB (pydicom's pixel_array converts YBR_FULL and YBR_FULL_422 to
+    RGB too). Multi-frame files are compared on their first frame (--volume-index 0)."""
     uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     return (ds.get("SamplesPerPixel", 1) == 3 and ds.get("BitsAllocated") == 8
             and ds.get("PhotometricInterpretation") in ("RGB", "YBR_FULL", "YBR_FULL_422")
-            and int(ds.get("NumberOfFrames", 1) or 1) == 1 and uid is not None
-            and (not uid.is_compressed or uid == "1.2.840.10008.1.2.5"))
+            and uid is not None and (not uid.is_compressed or uid in COLOUR_SYNTAXES))
 
 
 def expectation(path):
@@ -70,9 +76,11 @@ def expectation(path):
         uid = str(ds.file_meta.get("TransferSyntaxUID", "")) if hasattr(ds, "file_meta") else ""
         if colour_readable(ds):
             try:
-                return "colour", ds.pixel_array.astype(np.float64)
+                rgb = ds.pixel_array.astype(np.float64)
             except Exception as e:
                 return "skip", f"pydicom cannot decode the pixels: {e}"
+            multi = int(ds.get("NumberOfFrames", 1) or 1) > 1
+            return "colour", rgb[0] if multi else rgb, multi, COLOUR_JPEG_ATOL if uid in JPEG_DCT_SYNTAXES else 0
         if ds.get("SamplesPerPixel", 1) != 1 or ds.get("BitsAllocated") not in (8, 16, 32) \
                 or ds.get("PhotometricInterpretation") not in ("MONOCHROME1", "MONOCHROME2"):
             return "skip", "colour, palette or 1-bit image (not supported by the reader)"
@@ -142,7 +150,8 @@ def main():
         for name in names:
             path = os.path.join(root, name)
             kind, *value = expectation(path)
-            run = subprocess.run([args.medsam, "convert", "--input", path, "--output", out, "--force", "--json"],
+            frame = ["--volume-index", "0"] if kind == "colour" and value[1] else []
+            run = subprocess.run([args.medsam, "convert", "--input", path, "--output", out, "--force", "--json", *frame],
                                  capture_output=True, text=True)
             if run.returncode < 0:
                 failures.append(f"{name}: killed by signal {-run.returncode}")
@@ -158,10 +167,16 @@ def main():
                 if run.returncode != 0:
                     failures.append(f"{name}: exit {run.returncode}: {run.stderr.strip()}")
                     continue
-                got, want = np.load(out).astype(np.float64), value[0]
-                if got.shape != want.shape or not np.array_equal(got, want):
-                    bad = int((got != want).sum()) if got.shape == want.shape else "all"
-                    failures.append(f"{name}: RGB {got.shape} differs from pydicom's {want.shape} ({bad} values)")
+                got, want, atol = np.load(out).astype(np.float64), value[0], value[2]
+                if got.shape != want.shape:
+                    failures.append(f"{name}: RGB {got.shape}, pydicom's {want.shape}")
+                    continue
+                diff = np.abs(got - want)
+                if diff.max() > atol:
+                    failures.append(f"{name}: RGB differs from pydicom's by up to {diff.max():.0f} "
+                                    f"({int((diff > atol).sum())} values beyond {atol})")
+                elif diff.max() > 0:
+                    LOSSY.append(f"{name}: colour, {int((diff > 0).sum())} of {diff.size} values differ, by at most {diff.max():.0f}")
                 continue
             if run.returncode != 0:
                 failures.append(f"{name}: exit {run.returncode}: {run.stderr.strip()}")
@@ -169,10 +184,10 @@ def main():
             syntaxes.add(str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID))
             failures += compare(name, np.load(out), json.loads(run.stdout), value[0], value[1])
     print(f"pydicom {pydicom.__version__}: {compared} files compared pixel by pixel "
-          f"({len(syntaxes)} greyscale transfer syntaxes; {colour} native or RLE colour files as RGB), "
+          f"({len(syntaxes)} greyscale transfer syntaxes; {colour} colour files as RGB), "
           f"{others} other files run (no crash, clear error)")
     for f in LOSSY:
-        print("lossy JPEG (within one grey level):", f)
+        print("lossy JPEG (within the tolerance):", f)
     for f in failures:
         print("MISMATCH", f)
     print("OK" if not failures else f"{len(failures)} mismatches")

@@ -17,6 +17,10 @@ typedef struct {
 /// which Swift cannot catch, so the setjmp lives here in C.
 int cjpeg_decode(const unsigned char *data, size_t size, cjpeg_image *out);
 
+/// As cjpeg_decode, saying what three components hold: `ycbcr` 1 = YCbCr (converted to RGB),
+/// 0 = RGB (no conversion), -1 = libjpeg's guess from the JFIF/Adobe markers.
+int cjpeg_decode_colour(const unsigned char *data, size_t size, int ycbcr, cjpeg_image *out);
+
 void cjpeg_free(cjpeg_image *image);
 
 #endif

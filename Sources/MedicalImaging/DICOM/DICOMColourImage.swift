@@ -6,8 +6,9 @@ import Foundation
 /// Colour images carry no modality rescale and rarely a patient geometry, so they are images,
 /// not volumes. RGB samples are returned as stored; YBR_FULL and YBR_FULL_422 are converted to
 /// RGB as pydicom's `pixel_array` does (ITU-R BT.601 full range, PS3.3 C.7.6.3.1.2), the 4:2:2
-/// chroma repeated for both pixels of a pair. Native (uncompressed) and RLE pixel data so far:
-/// other compressed colour is refused naming the transfer syntax.
+/// chroma repeated for both pixels of a pair. Native (uncompressed), RLE and 8-bit JPEG
+/// baseline/extended pixel data so far (a JPEG's samples are YCbCr or RGB as the photometric
+/// says, as pydicom reads them); other compressed colour is refused naming the transfer syntax.
 public enum DICOMColourImage {
     /// Whether the data set holds a colour image (SamplesPerPixel above 1).
     public static func isColour(_ ds: DICOMDataSet) throws -> Bool {
@@ -33,7 +34,8 @@ public enum DICOMColourImage {
             throw ImagingError(.unsupported, path: path, field: DICOMTag.photometricInterpretation.description,
                                "is '\(photometric)' with 3 samples per pixel; expected RGB, YBR_FULL or YBR_FULL_422")
         }
-        guard !ds.encapsulated || ds.transferSyntaxUID == TransferSyntax.rle else {
+        let jpeg = [TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended].contains(ds.transferSyntaxUID)
+        guard !ds.encapsulated || ds.transferSyntaxUID == TransferSyntax.rle || jpeg else {
             throw ImagingError(.unsupported, path: path, field: "TransferSyntaxUID",
                                "is \(ds.transferSyntaxUID) (compressed); colour images are read from native (uncompressed) and RLE pixel data so far")
         }
@@ -66,16 +68,18 @@ public enum DICOMColourImage {
         }
         let pixels = rows * columns
         if ds.encapsulated {
-            // RLE: one segment per sample, decoded interleaved whatever PlanarConfiguration says.
-            let layout = PixelLayout(rows: rows, columns: columns, frames: frames, bitsAllocated: 8, signed: false,
-                                     samplesPerPixel: 3)
-            let all = try DICOMPixelData.decode(ds, layout: layout)
-            var rgb = all[(frame * pixels * 3)..<((frame + 1) * pixels * 3)].map(Float.init)
-            if photometric == "YBR_FULL" { convertYBR(&rgb) }
-            guard photometric != "YBR_FULL_422" else {
+            guard jpeg || photometric != "YBR_FULL_422" else {
                 throw ImagingError(.corrupt, path: path, field: DICOMTag.photometricInterpretation.description,
                                    "is YBR_FULL_422, which RLE pixel data cannot hold (PS3.5 G.2 stores full-resolution samples)")
             }
+            // RLE: one segment per sample; JPEG: libjpeg's RGB output. Both interleaved whatever
+            // PlanarConfiguration says.
+            let layout = PixelLayout(rows: rows, columns: columns, frames: frames, bitsAllocated: 8, signed: false,
+                                     samplesPerPixel: 3, jpegYCbCr: photometric == "RGB" ? 0 : 1)
+            let all = try DICOMPixelData.decode(ds, layout: layout)
+            var rgb = all[(frame * pixels * 3)..<((frame + 1) * pixels * 3)].map(Float.init)
+            // libjpeg turns a YCbCr codestream into RGB itself; the photometric says which it holds.
+            if photometric == "YBR_FULL" && !jpeg { convertYBR(&rgb) }
             return Image(pixels: rgb, height: rows, width: columns, channels: 3, bitDepth: 8, spacing: try spacing(ds))
         }
         // YBR_FULL_422 stores two luma and one pair of chroma samples per two pixels (Y Y Cb Cr).

@@ -12,6 +12,9 @@ struct PixelLayout {
     /// Samples per pixel: 1 for greyscale; 3 for colour, which only the RLE decoder takes so far
     /// (the colour reader refuses other compressed syntaxes before decoding).
     var samplesPerPixel = 1
+    /// For 3-sample JPEG: whether the codestream holds YCbCr (1) or RGB (0), from DICOM's
+    /// PhotometricInterpretation, which pydicom also trusts over the JPEG markers; -1: ask libjpeg.
+    var jpegYCbCr: Int32 = -1
 
     var bytesPerSample: Int { bitsAllocated / 8 }
     var pixelsPerFrame: Int { rows * columns }

@@ -38,7 +38,7 @@ enum DICOMJPEGDecoder {
         case 0xC0 where precision == 8, 0xC1 where precision == 8:
             var image = cjpeg_image()
             defer { cjpeg_free(&image) }
-            let status = stream.withUnsafeBufferPointer { cjpeg_decode($0.baseAddress, $0.count, &image) }
+            let status = stream.withUnsafeBufferPointer { cjpeg_decode_colour($0.baseAddress, $0.count, layout.jpegYCbCr, &image) }
             guard status == 0, let p = image.pixels else {
                 let message = withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
                 throw context.error(.corrupt, "cannot decode JPEG: libjpeg: \(message)")
@@ -55,8 +55,8 @@ enum DICOMJPEGDecoder {
 
     private static func check(_ width: Int, _ height: Int, _ components: Int, _ precision: Int,
                               _ layout: PixelLayout, _ context: FrameContext) throws {
-        guard width == layout.columns, height == layout.rows, components == 1 else {
-            throw context.error(.inconsistent, "JPEG frame is \(width)x\(height) with \(components) component(s); Columns x Rows say \(layout.columns)x\(layout.rows) greyscale")
+        guard width == layout.columns, height == layout.rows, components == layout.samplesPerPixel else {
+            throw context.error(.inconsistent, "JPEG frame is \(width)x\(height) with \(components) component(s); Columns x Rows x SamplesPerPixel say \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel)")
         }
         guard precision <= layout.bitsAllocated else {
             throw context.error(.inconsistent, "JPEG samples have \(precision) bits; BitsAllocated is \(layout.bitsAllocated)")
