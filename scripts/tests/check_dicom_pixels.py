@@ -17,8 +17,9 @@ greyscale file pydicom decodes (one sample per pixel, 8/16/32 bits allocated, MO
            the LPS affine: columns ImageOrientationPatient x PixelSpacing, origin
            ImagePositionPatient, slice step from GridFrameOffsetVector (multi-frame RT Dose), else
            SpacingBetweenSlices, else SliceThickness, else 1
-8-bit colour files in native, RLE or JPEG baseline/extended pixel data (RGB planar 0 and 1, little
-and big endian, YBR_FULL, YBR_FULL_422; multi-frame ones on frame 0) must equal pydicom's RGB
+8-bit colour files in native, RLE, JPEG baseline/extended, JPEG-LS or JPEG 2000 pixel data (RGB
+planar 0 and 1, little and big endian, YBR_FULL, YBR_FULL_422, YBR_RCT; multi-frame ones on frame
+0) must equal pydicom's RGB
 `pixel_array`: exactly, except lossy JPEG within 3 grey levels (decoders differ in IDCT rounding
 and chroma upsampling; pydicom's libjpeg and libjpeg-turbo differ by up to 3 on these files).
 Every other file (compressed colour, no pixel data, damaged) must succeed or fail with an `error:`
@@ -49,7 +50,9 @@ def test_files():
     return root, sorted(found)
 
 
-COLOUR_SYNTAXES = {"1.2.840.10008.1.2.5"} | JPEG_DCT_SYNTAXES  # besides native ones
+# Besides native ones: RLE, JPEG baseline/extended, JPEG-LS, JPEG 2000.
+COLOUR_SYNTAXES = {"1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+                   "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"} | JPEG_DCT_SYNTAXES
 COLOUR_JPEG_ATOL = 3  # grey levels: JPEG decoders differ in IDCT rounding and chroma upsampling
 
 
@@ -59,7 +62,7 @@ def colour_readable(ds):
     RGB too). Multi-frame files are compared on their first frame (--volume-index 0)."""
     uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     return (ds.get("SamplesPerPixel", 1) == 3 and ds.get("BitsAllocated") == 8
-            and ds.get("PhotometricInterpretation") in ("RGB", "YBR_FULL", "YBR_FULL_422")
+            and ds.get("PhotometricInterpretation") in ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT")
             and uid is not None and (not uid.is_compressed or uid in COLOUR_SYNTAXES))
 
 

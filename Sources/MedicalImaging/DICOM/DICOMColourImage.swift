@@ -6,9 +6,10 @@ import Foundation
 /// Colour images carry no modality rescale and rarely a patient geometry, so they are images,
 /// not volumes. RGB samples are returned as stored; YBR_FULL and YBR_FULL_422 are converted to
 /// RGB as pydicom's `pixel_array` does (ITU-R BT.601 full range, PS3.3 C.7.6.3.1.2), the 4:2:2
-/// chroma repeated for both pixels of a pair. Native (uncompressed), RLE and 8-bit JPEG
-/// baseline/extended pixel data so far (a JPEG's samples are YCbCr or RGB as the photometric
-/// says, as pydicom reads them); other compressed colour is refused naming the transfer syntax.
+/// chroma repeated for both pixels of a pair. Native (uncompressed), RLE, 8-bit JPEG
+/// baseline/extended (a JPEG's samples are YCbCr or RGB as the photometric says, as pydicom reads
+/// them), JPEG-LS and JPEG 2000 (YBR_RCT/YBR_ICT undone by OpenJPEG) pixel data; lossless JPEG
+/// colour is refused naming the transfer syntax.
 public enum DICOMColourImage {
     /// Whether the data set holds a colour image (SamplesPerPixel above 1).
     public static func isColour(_ ds: DICOMDataSet) throws -> Bool {
@@ -30,14 +31,19 @@ public enum DICOMColourImage {
                                "is \(samples); expected 1 (greyscale) or 3 (colour)")
         }
         let photometric = ds.string(.photometricInterpretation) ?? ""
-        guard ["RGB", "YBR_FULL", "YBR_FULL_422"].contains(photometric) else {
+        guard ["RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT"].contains(photometric) else {
             throw ImagingError(.unsupported, path: path, field: DICOMTag.photometricInterpretation.description,
-                               "is '\(photometric)' with 3 samples per pixel; expected RGB, YBR_FULL or YBR_FULL_422")
+                               "is '\(photometric)' with 3 samples per pixel; expected RGB, YBR_FULL, YBR_FULL_422, YBR_RCT or YBR_ICT")
         }
-        let jpeg = [TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended].contains(ds.transferSyntaxUID)
-        guard !ds.encapsulated || ds.transferSyntaxUID == TransferSyntax.rle || jpeg else {
+        let syntax = ds.transferSyntaxUID
+        let jpeg = [TransferSyntax.jpegBaseline, TransferSyntax.jpegExtended].contains(syntax)
+        // Codecs whose output is RGB already: JPEG (libjpeg converts YCbCr), JPEG 2000 (OpenJPEG
+        // undoes the codestream's colour transform, YBR_RCT/YBR_ICT).
+        let j2k = [TransferSyntax.jpeg2000Lossless, TransferSyntax.jpeg2000].contains(syntax)
+        let jpegLS = [TransferSyntax.jpegLSLossless, TransferSyntax.jpegLSNearLossless].contains(syntax)
+        guard !ds.encapsulated || syntax == TransferSyntax.rle || jpeg || j2k || jpegLS else {
             throw ImagingError(.unsupported, path: path, field: "TransferSyntaxUID",
-                               "is \(ds.transferSyntaxUID) (compressed); colour images are read from native (uncompressed) and RLE pixel data so far")
+                               "is \(TransferSyntax.describe(syntax)); colour images are read from native, RLE, JPEG baseline/extended, JPEG-LS and JPEG 2000 pixel data, not this one yet")
         }
         let rows = try need(.rows), columns = try need(.columns)
         guard rows > 0, columns > 0 else {
@@ -68,6 +74,10 @@ public enum DICOMColourImage {
         }
         let pixels = rows * columns
         if ds.encapsulated {
+            guard !photometric.hasPrefix("YBR_") || photometric == "YBR_FULL" || jpeg || j2k else {
+                throw ImagingError(.corrupt, path: path, field: DICOMTag.photometricInterpretation.description,
+                                   "is \(photometric), which \(TransferSyntax.describe(syntax)) pixel data does not hold")
+            }
             guard jpeg || photometric != "YBR_FULL_422" else {
                 throw ImagingError(.corrupt, path: path, field: DICOMTag.photometricInterpretation.description,
                                    "is YBR_FULL_422, which RLE pixel data cannot hold (PS3.5 G.2 stores full-resolution samples)")
@@ -79,8 +89,12 @@ public enum DICOMColourImage {
             let all = try DICOMPixelData.decode(ds, layout: layout)
             var rgb = all[(frame * pixels * 3)..<((frame + 1) * pixels * 3)].map(Float.init)
             // libjpeg turns a YCbCr codestream into RGB itself; the photometric says which it holds.
-            if photometric == "YBR_FULL" && !jpeg { convertYBR(&rgb) }
+            if photometric == "YBR_FULL" && !jpeg && !j2k { convertYBR(&rgb) }
             return Image(pixels: rgb, height: rows, width: columns, channels: 3, bitDepth: 8, spacing: try spacing(ds))
+        }
+        guard photometric != "YBR_RCT" && photometric != "YBR_ICT" else {
+            throw ImagingError(.corrupt, path: path, field: DICOMTag.photometricInterpretation.description,
+                               "is \(photometric), which only JPEG 2000 pixel data holds; this file's is uncompressed")
         }
         // YBR_FULL_422 stores two luma and one pair of chroma samples per two pixels (Y Y Cb Cr).
         let frameBytes = photometric == "YBR_FULL_422" ? pixels * 2 : pixels * 3

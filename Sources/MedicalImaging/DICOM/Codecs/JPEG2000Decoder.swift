@@ -14,8 +14,9 @@ enum JPEG2000Decoder {
             if image.size_mismatch != 0 { throw context.error(.inconsistent, message) }
             throw context.error(.corrupt, "cannot decode JPEG 2000: OpenJPEG: \(message)")
         }
-        guard Int(image.width) == layout.columns, Int(image.height) == layout.rows, image.components == 1 else {
-            throw context.error(.inconsistent, "JPEG 2000 frame is \(image.width)x\(image.height) with \(image.components) component(s); Columns x Rows say \(layout.columns)x\(layout.rows) greyscale")
+        guard Int(image.width) == layout.columns, Int(image.height) == layout.rows,
+              Int(image.components) == layout.samplesPerPixel else {
+            throw context.error(.inconsistent, "JPEG 2000 frame is \(image.width)x\(image.height) with \(image.components) component(s); Columns x Rows x SamplesPerPixel say \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel)")
         }
         let width = 8 * layout.bytesPerSample
         let precision = Int(image.precision)
@@ -30,8 +31,11 @@ enum JPEG2000Decoder {
         var out = [UInt8]()
         out.reserveCapacity(n * layout.bytesPerSample)
         let mask = (1 << precision) - 1, sign = 1 << (precision - 1)
+        // The shim returns component planes; the output interleaves the samples of each pixel
+        // (OpenJPEG has already undone a colour transform the codestream declares: YBR_RCT/ICT).
+        let c = layout.samplesPerPixel, plane = layout.pixelsPerFrame
         for k in 0..<n {
-            var v = Int(samples[k])
+            var v = Int(samples[(k % c) * plane + k / c])
             if reinterpret {
                 v &= mask
                 if layout.signed && v & sign != 0 { v -= 1 << precision }

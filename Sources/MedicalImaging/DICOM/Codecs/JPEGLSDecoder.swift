@@ -14,6 +14,7 @@ enum JPEGLSDecoder {
             throw context.error(.corrupt, "JPEG-LS \(call) failed: CharLS: \(message)")
         }
         var info = charls_frame_info()
+        var interleave = CHARLS_INTERLEAVE_MODE_NONE
         var size = 0
         var samples = [UInt8]()
         guard !stream.isEmpty else { throw context.error(.missing, "JPEG-LS frame is empty") }
@@ -21,9 +22,11 @@ enum JPEGLSDecoder {
             try check(charls_jpegls_decoder_set_source_buffer(decoder, src.baseAddress!, src.count), "set_source_buffer")
             try check(charls_jpegls_decoder_read_header(decoder), "read_header")
             try check(charls_jpegls_decoder_get_frame_info(decoder, &info), "get_frame_info")
-            guard Int(info.width) == layout.columns, Int(info.height) == layout.rows, info.component_count == 1 else {
-                throw context.error(.inconsistent, "JPEG-LS frame is \(info.width)x\(info.height) with \(info.component_count) component(s); Columns x Rows say \(layout.columns)x\(layout.rows) greyscale")
+            guard Int(info.width) == layout.columns, Int(info.height) == layout.rows,
+                  Int(info.component_count) == layout.samplesPerPixel else {
+                throw context.error(.inconsistent, "JPEG-LS frame is \(info.width)x\(info.height) with \(info.component_count) component(s); Columns x Rows x SamplesPerPixel say \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel)")
             }
+            try check(charls_jpegls_decoder_get_interleave_mode(decoder, &interleave), "get_interleave_mode")
             guard info.bits_per_sample >= 2, Int(info.bits_per_sample) <= layout.bitsAllocated else {
                 throw context.error(.inconsistent, "JPEG-LS samples have \(info.bits_per_sample) bits; BitsAllocated is \(layout.bitsAllocated)")
             }
@@ -39,6 +42,18 @@ enum JPEGLSDecoder {
         let n = layout.samplesPerFrame
         guard size == n * inBytes else {
             throw context.error(.corrupt, "JPEG-LS decoded to \(size) bytes, expected \(n * inBytes)")
+        }
+        // A colour scan without interleaving decodes plane after plane; the output interleaves
+        // the samples of each pixel.
+        if layout.samplesPerPixel > 1 && interleave == CHARLS_INTERLEAVE_MODE_NONE {
+            let plane = layout.pixelsPerFrame * inBytes, c = layout.samplesPerPixel
+            var pixels = [UInt8](repeating: 0, count: samples.count)
+            for p in 0..<layout.pixelsPerFrame {
+                for s in 0..<c {
+                    for b in 0..<inBytes { pixels[(p * c + s) * inBytes + b] = samples[s * plane + p * inBytes + b] }
+                }
+            }
+            samples = pixels
         }
         if inBytes == layout.bytesPerSample { return samples }
         var out = [UInt8]()
