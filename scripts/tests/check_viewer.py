@@ -153,6 +153,19 @@ def radiological_from_axcodes(affine):
     return result
 
 
+def canvas_colours(driver, points):
+    """The RGB the canvas shows at the centre of each slice pixel (x, y)."""
+    return driver.execute_script("""
+        const canvas = document.getElementById('view'), ctx = canvas.getContext('2d');
+        const rect = canvas.getBoundingClientRect();
+        return arguments[0].map(([x, y]) => {
+          const [cx, cy] = window.medsamViewer.sliceToClient(x + 0.5, y + 0.5);
+          const px = Math.floor((cx - rect.left) * canvas.width / rect.width);
+          const py = Math.floor((cy - rect.top) * canvas.height / rect.height);
+          return Array.from(ctx.getImageData(px, py, 1, 1).data.slice(0, 3));
+        });""", points)
+
+
 def check_display(driver, server, image_id, axis, index, orientation, shape):
     """Where the page puts array pixels, against `orientation`, and what it draws there."""
     h, w = shape
@@ -179,15 +192,7 @@ def check_display(driver, server, image_id, axis, index, orientation, shape):
     rng = np.random.default_rng(0)
     # Unlabelled pixels only: labels are drawn tinted over the slice.
     points = [(int(x), int(y)) for x, y in zip(rng.integers(0, w, 40), rng.integers(0, h, 40)) if not labelled[y, x]]
-    drawn = driver.execute_script("""
-        const canvas = document.getElementById('view'), ctx = canvas.getContext('2d');
-        const rect = canvas.getBoundingClientRect();
-        return arguments[0].map(([x, y]) => {
-          const [cx, cy] = window.medsamViewer.sliceToClient(x + 0.5, y + 0.5);
-          const px = Math.floor((cx - rect.left) * canvas.width / rect.width);
-          const py = Math.floor((cy - rect.top) * canvas.height / rect.height);
-          return ctx.getImageData(px, py, 1, 1).data[0];
-        });""", points)
+    drawn = [c[0] for c in canvas_colours(driver, points)]
     wrong = [(p, int(grey[p[1], p[0]]), v) for p, v in zip(points, drawn) if abs(int(grey[p[1], p[0]]) - v) > 2]
     assert not wrong, f"{axis}: pixels drawn with other values (pixel, slice, canvas): {wrong[:5]}"
 
@@ -273,15 +278,7 @@ def main():
         ys, xs = np.nonzero(stored)
         inside = [(int(x), int(y)) for x, y in zip(xs[::max(1, len(xs) // 8)], ys[::max(1, len(ys) // 8)])]
         outside = [(1, 1), (shape[1] - 2, shape[0] - 2)]
-        colours = driver.execute_script("""
-            const canvas = document.getElementById('view'), ctx = canvas.getContext('2d');
-            const rect = canvas.getBoundingClientRect();
-            return arguments[0].map(([x, y]) => {
-              const [cx, cy] = window.medsamViewer.sliceToClient(x + 0.5, y + 0.5);
-              const px = Math.floor((cx - rect.left) * canvas.width / rect.width);
-              const py = Math.floor((cy - rect.top) * canvas.height / rect.height);
-              return Array.from(ctx.getImageData(px, py, 1, 1).data.slice(0, 3));
-            });""", inside + outside)
+        colours = canvas_colours(driver, inside + outside)
         tinted = lambda c: max(c) - min(c) > 30
         assert all(tinted(c) for c in colours[:len(inside)]), f"mask pixels not tinted: {colours[:len(inside)]}"
         assert not any(tinted(c) for c in colours[len(inside):]), f"background tinted: {colours[len(inside):]}"
