@@ -50,9 +50,10 @@ public enum DICOMColourImage {
             throw ImagingError(.corrupt, path: path, field: DICOMTag.rows.description, "image size \(rows)x\(columns) is empty")
         }
         let bitsAllocated = try need(.bitsAllocated)
-        guard bitsAllocated == 8 else {
+        // 16- and 32-bit colour samples (rare: RGB secondary captures) are read from RLE only.
+        guard bitsAllocated == 8 || (syntax == TransferSyntax.rle && photometric == "RGB" && [16, 32].contains(bitsAllocated)) else {
             throw ImagingError(.unsupported, path: path, field: DICOMTag.bitsAllocated.description,
-                               "is \(bitsAllocated) in a colour image; expected 8")
+                               "is \(bitsAllocated) in a \(photometric) image of transfer syntax \(TransferSyntax.describe(syntax)); expected 8 (16 and 32 only for RGB in RLE)")
         }
         let planar = try ds.uint16(.planarConfiguration) ?? 0
         guard planar == 0 || planar == 1 else {
@@ -84,13 +85,19 @@ public enum DICOMColourImage {
             }
             // RLE: one segment per sample; JPEG: libjpeg's RGB output. Both interleaved whatever
             // PlanarConfiguration says.
-            let layout = PixelLayout(rows: rows, columns: columns, frames: frames, bitsAllocated: 8, signed: false,
+            let layout = PixelLayout(rows: rows, columns: columns, frames: frames, bitsAllocated: bitsAllocated, signed: false,
                                      samplesPerPixel: 3, jpegYCbCr: photometric == "RGB" ? 0 : 1)
             let all = try DICOMPixelData.decode(ds, layout: layout)
-            var rgb = all[(frame * pixels * 3)..<((frame + 1) * pixels * 3)].map(Float.init)
+            // Little-endian samples of bitsAllocated bits, interleaved by pixel.
+            let width = bitsAllocated / 8, start = frame * pixels * 3 * width
+            var rgb = (0..<(pixels * 3)).map { k -> Float in
+                var v: UInt64 = 0
+                for b in 0..<width { v |= UInt64(all[start + k * width + b]) << (8 * UInt64(b)) }
+                return Float(v)
+            }
             // libjpeg turns a YCbCr codestream into RGB itself; the photometric says which it holds.
             if photometric == "YBR_FULL" && !jpeg && !j2k { convertYBR(&rgb) }
-            return Image(pixels: rgb, height: rows, width: columns, channels: 3, bitDepth: 8, spacing: try spacing(ds))
+            return Image(pixels: rgb, height: rows, width: columns, channels: 3, bitDepth: bitsAllocated, spacing: try spacing(ds))
         }
         guard photometric != "YBR_RCT" && photometric != "YBR_ICT" else {
             throw ImagingError(.corrupt, path: path, field: DICOMTag.photometricInterpretation.description,
