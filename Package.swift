@@ -25,6 +25,8 @@ let package = Package(
     products: [
         .executable(name: "medsam", targets: ["MedSAMCLI"]),
         .library(name: "TensorRuntime", targets: ["TensorRuntime"]),
+        // The cpu backend alone (also what scripts/tests/tsan builds under ThreadSanitizer).
+        .library(name: "CPUBackend", targets: ["CPUBackend"]),
         .library(name: "Segmentation", targets: ["Segmentation"]),
     ],
     dependencies: [

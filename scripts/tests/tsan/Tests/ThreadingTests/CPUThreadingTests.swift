@@ -1,0 +1,1 @@
+../../../../../Tests/CPUBackendTests/CPUThreadingTests.swift
