@@ -100,7 +100,7 @@ python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends vulkan -
 # the stop rule ends each walk, and --box3d on coronal slices. Against the same propagation in
 # PyTorch (scripts/reference/volume_propagation.py): the same slices kept and stops, the same box
 # prompts, mask IoU 1.0 per slice in the NIfTI nibabel reads on the input's grid (14 encoder
-# runs, 26 CPU-seconds; 98 s wall measured on the 2-core machine at load average 9).
+# runs, 24 CPU-seconds: 40 s wall on the shared 2-core machine at load average 5, 98 s at 9).
 python3 scripts/tests/check_volume.py "$medsam" --backend cpu
 out=$(mktemp -d)
 # medsam segment on the README's demo slice writes a mask, an overlay and the JSON summary.
