@@ -89,12 +89,20 @@ enum ChallengeInference {
     }
 
     static func volume(_ c: MedSAMCase, boxes: NPYArray, origin: String, predictor: Predictor, batch: Int) throws -> ChallengeResult {
+        let d = c.images.shape.dims
+        return try propagate(c.images.values, depth: d[0], height: d[1], width: d[2], boxes: try rows(boxes, width: 6, origin: origin),
+                             origin: origin, predictor: predictor, batch: batch)
+    }
+
+    /// The 3-D walk on a `depth x height x width` stack of 0...255 slices (row-major, as a
+    /// challenge `imgs` array) from `rows` of x_min, y_min, z_min, x_max, y_max, z_max; box k
+    /// writes label k + 1. `medsam evaluate --dimensions 3d` runs it on boxes from the ground truth.
+    static func propagate(_ images: [Float], depth: Int, height h: Int, width w: Int, boxes rows: [[Float]],
+                          origin: String, predictor: Predictor, batch: Int) throws -> ChallengeResult {
         guard predictor.model.config.preprocessing == .liteMedSAM else {
             throw BatchError("\(origin): 3-D challenge cases follow LiteMedSAM's inference; use --model litemedsam")
         }
-        let d = c.images.shape.dims
-        let depth = d[0], h = d[1], w = d[2], hw = h * w
-        let rows = try rows(boxes, width: 6, origin: origin)
+        let hw = h * w
         var tracks: [Track] = []
         for (k, b) in rows.enumerated() {
             let text = b.map { String(format: "%g", $0) }.joined(separator: ",")
@@ -117,7 +125,7 @@ enum ChallengeInference {
         let shared = Set(up).intersection(down)
         var cache: [Int: ImageEmbedding] = [:]
         func slice(_ z: Int) -> Image {
-            Image(pixels: Array(c.images.values[(z * hw)..<((z + 1) * hw)]), height: h, width: w, channels: 1)
+            Image(pixels: Array(images[(z * hw)..<((z + 1) * hw)]), height: h, width: w, channels: 1)
         }
         func embedding(_ z: Int, order: [Int], at position: Int) throws -> ImageEmbedding {
             if let e = cache[z] { return e }
