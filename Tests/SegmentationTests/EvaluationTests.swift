@@ -394,7 +394,7 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(o.modeNames, ["3d-box", "3d-box-jitter"])
         let r = try Evaluator(predictor: lite, options: o).evaluate(c, names: [:])
         XCTAssertEqual(r.rows.map(\.mode), ["3d-box", "3d-box-jitter"])
-        XCTAssertEqual(r.encodedSlices, 2 * 4, "each mode walks the label's four slices once")
+        XCTAssertEqual(r.encodedSlices, 4, "the label's four slices are encoded once for both modes")
         let box = r.rows[0]
         XCTAssertNil(box.slice)
         XCTAssertEqual(box.maskChoice, .single)
@@ -419,6 +419,13 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(box.predictionArea, cmp.predictionArea)
         XCTAssertEqual(box.dice, cmp.dice ?? 0, accuracy: 1e-12)
         XCTAssertEqual(box.nsd, cmp.surfaceDice(tolerance: 2) ?? 0, accuracy: 1e-12)
+        // The jittered mode, walked together with box, gives what its box gives in a walk of its own.
+        let alone = try ChallengeInference.propagate(stack, depth: nz, height: ny, width: nx, boxes: [j.map(Float.init)],
+                                                     origin: "t", predictor: lite, batch: 4)
+        let cmpJ = try MaskComparison(groundTruth: gt, prediction: alone.segs.map { $0 == 1 ? 1 : 0 }, depth: nz, height: ny, width: nx,
+                                      spacing: (3, 1, 1))
+        XCTAssertEqual(r.rows[1].predictionArea, cmpJ.predictionArea)
+        XCTAssertEqual(r.rows[1].nsd, cmpJ.surfaceDice(tolerance: 2) ?? 0, accuracy: 1e-12)
         XCTAssertTrue(EvaluationCSV.perCase(r.rows).contains("\nv,1,label1,,3d-box,single,"), "slice column empty for 3-D")
 
         // A 2-D case under 3-D evaluation alone is skipped, by name.

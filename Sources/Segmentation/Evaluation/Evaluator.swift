@@ -307,9 +307,9 @@ public final class Evaluator {
     /// 3-D evaluation of a volume: per label, the 3-D box of its ground truth (tight in the slice
     /// range; x and y widened as the 2-D box modes do, from the same generator with the key
     /// `<case>#3d`) propagated through the slices along `axis` by the LiteMedSAM challenge method,
-    /// all labels of a mode in one walk as the challenge runs a case's boxes (where two labels'
-    /// predictions overlap, the later label keeps the voxel, as in the challenge's `segs`). Each
-    /// label's prediction is scored against its ground truth with the 3-D metrics in mm.
+    /// the labels of a mode as the challenge runs a case's boxes (where two labels' predictions
+    /// overlap, the later label keeps the voxel, as in the challenge's `segs`). Each label's
+    /// prediction is scored against its ground truth with the 3-D metrics in mm.
     private func evaluate3D(_ c: EvaluationCase, input: EvaluationInput, labels: [Int], areas: [Int: [Int: Int]],
                             name: (Int) -> String, into result: inout CaseEvaluation) throws {
         let axis = options.axis
@@ -350,25 +350,38 @@ public final class Evaluator {
             }
         }
         let key = "\(c.id)#3d"
-        for mode in options.modes3D {
+        // Every mode's boxes in one walk (track t is mode t / n, label t % n), so each slice is
+        // encoded once for all modes; each mode's masks are then combined as the challenge's
+        // `segs` would be had its boxes been run alone (a later label over an earlier one).
+        let modes = options.modes3D
+        let n = scored.count
+        let rows: [[Float]] = modes.flatMap { mode in
             let margin = PromptSampler.margin(mode, seed: options.seed)!
-            let rows: [[Float]] = scored.map { l in
+            return scored.map { l in
                 let b = LabelBoxes.boxes(labels: footprints[l]!, height: h, width: w, margin: margin, key: key)[0].box
                 let z = zRange[l]!
                 return [b[0], b[1], Float(z.first), b[2], b[3], Float(z.last)]
             }
-            let run = try ChallengeInference.propagate(stack, depth: depth, height: h, width: w, boxes: rows, origin: c.image,
-                                                       predictor: predictor, batch: options.batchSize)
-            result.encodedSlices += run.images
-            result.encodeMilliseconds += run.encodeMilliseconds
-            result.decodeMilliseconds += run.decodeMilliseconds
+        }
+        let run = try ChallengeInference.propagate(stack, depth: depth, height: h, width: w, boxes: rows, origin: c.image,
+                                                   predictor: predictor, batch: options.batchSize, keepTrackMasks: true,
+                                                   trackGroups: rows.indices.map { $0 / n })
+        result.encodedSlices += run.images
+        result.encodeMilliseconds += run.encodeMilliseconds
+        result.decodeMilliseconds += run.decodeMilliseconds
+        let masks = run.trackMasks!
+        for (m, mode) in modes.enumerated() {
             for (k, l) in scored.enumerated() {
+                let t = m * n + k
                 let gt: [UInt8] = labelStack.map { $0 > 0 && $0.isFinite && Int($0.rounded()) == l ? 1 : 0 }
-                let pred: [UInt8] = run.segs.map { Int($0) == k + 1 ? 1 : 0 }
+                var pred = masks[t]
+                for later in (t + 1)..<((m + 1) * n) {
+                    for i in pred.indices where masks[later][i] != 0 { pred[i] = 0 }
+                }
                 let cmp = try MaskComparison(groundTruth: gt, prediction: pred, depth: depth, height: h, width: w, spacing: spacing)
                 var row = row(c, label: l, name: name(l), slice: nil, mode: EvaluationRow.threeDPrefix + mode.description,
-                              choice: .single, comparison: cmp, predictedIoU: Double(run.ious[k]))
-                row.prompt = "box3d " + rows[k].map { String(format: "%g", $0) }.joined(separator: " ")
+                              choice: .single, comparison: cmp, predictedIoU: Double(run.ious[t]))
+                row.prompt = "box3d " + rows[t].map { String(format: "%g", $0) }.joined(separator: " ")
                 result.rows.append(row)
             }
         }
