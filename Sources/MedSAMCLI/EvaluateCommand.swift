@@ -65,13 +65,16 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Skip objects of at most this many pixels in a slice (COSMOS: 50); they are counted in skipped.csv.")
     var minArea: Int = 50
 
+    @Option(help: "How volumes are evaluated, comma-separated: 2d (each selected slice on its own) and/or 3d (per label, a 3-D box from the ground truth propagated through the volume by LiteMedSAM's challenge method, scored in 3-D in mm; box modes only, rows with modes 3d-box, 3d-box-jitter, 3d-box-margin).")
+    var dimensions: String = "2d"
+
     @Option(help: "Slices of a 3-D case per label: all (every slice holding it), largest, or every:K.")
     var slices: String = "all"
 
     @Option(help: "Slice orientation of 3-D cases: axial, coronal or sagittal.")
     var axis: SliceAxis = .axial
 
-    @Option(help: "NSD tolerance (pixels; mm with --physical-spacing).")
+    @Option(help: "NSD tolerance (pixels; mm with --physical-spacing; always mm for 3-D scores).")
     var nsdTolerance: Double = 2
 
     @Flag(help: "MedSAM's rule: NSD is 0 where Dice <= 0.2.")
@@ -131,6 +134,16 @@ struct Evaluate: ParsableCommand {
             do { try options.everything.validate() } catch { throw CLIError("--everything-*: \(error)") }
         }
         options.minArea = minArea
+        options.dimensions = Set(try dimensions.split(separator: ",").map { s in
+            guard let d = EvaluationDimension(rawValue: s.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw CLIError("--dimensions '\(dimensions)': expected 2d, 3d or 2d,3d")
+            }
+            return d
+        })
+        guard !options.dimensions.isEmpty else { throw CLIError("--dimensions: name 2d, 3d or both") }
+        if options.dimensions.contains(.threeD) && options.modes3D.isEmpty {
+            throw CLIError("--dimensions 3d: 3-D evaluation propagates a box; name box, box-jitter or box-margin in --modes (got \(modes))")
+        }
         options.slices = try SliceSelection(parsing: slices)
         options.axis = axis
         options.nsdTolerance = nsdTolerance
@@ -163,6 +176,9 @@ struct Evaluate: ParsableCommand {
         }
 
         let loaded = try modelOptions.load()
+        if options.dimensions.contains(.threeD) && loaded.model.config.preprocessing != .liteMedSAM {
+            throw CLIError("--dimensions 3d follows LiteMedSAM's challenge inference; use --model litemedsam (got \(loaded.kind.rawValue))")
+        }
         // What a journal's cases depend on: a rerun with other values starts over rather than mixing scores.
         var fingerprint: [String: String] = [
             "dataset": dataset, "format": data.format.rawValue, "split": split, "model": loaded.kind.rawValue,
@@ -170,6 +186,7 @@ struct Evaluate: ParsableCommand {
             "mask_choices": options.maskChoices.map(\.rawValue).joined(separator: ","), "seed": String(seed),
             "jitter_px": String(jitter), "margin_px": String(margin), "min_area_px": String(minArea), "slices": slices,
             "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance), "physical_spacing": String(physicalSpacing),
+            "dimensions": EvaluationDimension.allCases.filter(options.dimensions.contains).map(\.rawValue).joined(separator: ","),
             "medsam_rules": String(medsamRules), "label_ids": labelIds ?? "", "window": window ?? "", "window_preset": windowPreset ?? "",
             "everything": "\(everythingPoints) points a side, \(everythingSingleMask ? "single" : "three") masks per point, predicted IoU > \(everythingPredIouThresh), stability >= \(everythingStabilityThresh)"]
         fingerprint["label_names"] = data.labelNames.keys.sorted().map { "\($0)=\(data.labelNames[$0]!)" }.joined(separator: ";")
@@ -224,10 +241,12 @@ struct Evaluate: ParsableCommand {
             "backend": "\(backend.info.backend) (\(backend.info.name))",
             "modes": options.modes.map(\.description).joined(separator: ","), "mask_choices": options.maskChoices.map(\.rawValue).joined(separator: ","),
             "seed": String(seed), "jitter_px": String(jitter), "margin_px": String(margin), "min_area_px": String(minArea),
-            "slices": slices, "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance) + (physicalSpacing ? " mm" : " px"),
+            "slices": slices, "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance) + (physicalSpacing ? " mm" : " px")
+                + (options.dimensions.contains(.threeD) ? " (3-D: mm)" : ""),
+            "dimensions": EvaluationDimension.allCases.filter(options.dimensions.contains).map(\.rawValue).joined(separator: ","),
             "medsam_rules": String(medsamRules), "encoded_slices": String(encoded),
             "reused_from_journal": "\(reused) cases (not in the gallery)"]
-        let summary = EvaluationSummary(rows: rows, skips: skips, modes: options.modes.map(\.description), choices: options.maskChoices,
+        let summary = EvaluationSummary(rows: rows, skips: skips, modes: options.modeNames, choices: options.maskChoices,
                                         cases: data.cases.count, failedCases: failed, settings: settings)
         let html = try EvaluationReport.html(summary: summary, rows: rows, gallery: collector,
                                              title: "medsam evaluate: \((dataset as NSString).lastPathComponent)")

@@ -367,6 +367,74 @@ final class EvaluationTests: XCTestCase {
             XCTAssertEqual(r.encodedSlices, expected.count)
         }
     }
+
+    /// `--dimensions 3d`: one 3-D score per label and box mode, from the label's 3-D box
+    /// propagated by the challenge method (the same masks as `ChallengeInference.propagate` run
+    /// directly), scored with the 3-D metrics at the volume's spacing; no 2-D rows; point modes
+    /// have no 3-D form; a 2-D case is skipped as not-3d.
+    func testThreeDEvaluationPropagatesTheGroundTruthBox() throws {
+        let nx = 16, ny = 16, nz = 6
+        var labels = [Float](repeating: 0, count: nx * ny * nz)
+        for (k, side) in [(1, (6, 10)), (2, (8, 10)), (3, (10, 10)), (4, (7, 10))] {
+            for j in 0..<side.0 { for i in 0..<side.1 { labels[k * nx * ny + (j + 2) * nx + i + 3] = 1 } }
+        }
+        var image = labels.map { $0 * 150 + 30 }
+        image[0] = 0
+        let affine = Affine(columns: [[1, 0, 0], [0, 1, 0], [0, 0, 3]], origin: [0, 0, 0])
+        try NIfTIWriter.write(Volume(voxels: image, dims: [nx, ny, nz], spacing: [1, 1, 3], affine: affine, frame: .ras,
+                                     sourceType: .float32, source: "v"), to: dir.appendingPathComponent("v3.nii"))
+        try NIfTIWriter.write(Volume(voxels: labels, dims: [nx, ny, nz], spacing: [1, 1, 3], affine: affine, frame: .ras,
+                                     sourceType: .float32, source: "l"), to: dir.appendingPathComponent("l3.nii"))
+        let c = EvaluationCase(id: "v", image: dir.appendingPathComponent("v3.nii").path, labels: dir.appendingPathComponent("l3.nii").path, origin: "t")
+        let lite = Predictor(model: try SAMModel.random(PredictorTests.config(.liteMedSAM), seed: 7), backend: ReferenceBackend())
+        var o = EvaluationOptions()
+        o.modes = [.point1, .box, .boxJitter(max: 3)]
+        o.dimensions = [.threeD]
+        o.seed = 5
+        XCTAssertEqual(o.modeNames, ["3d-box", "3d-box-jitter"])
+        let r = try Evaluator(predictor: lite, options: o).evaluate(c, names: [:])
+        XCTAssertEqual(r.rows.map(\.mode), ["3d-box", "3d-box-jitter"])
+        XCTAssertEqual(r.encodedSlices, 4, "the label's four slices are encoded once for both modes")
+        let box = r.rows[0]
+        XCTAssertNil(box.slice)
+        XCTAssertEqual(box.maskChoice, .single)
+        XCTAssertEqual(box.groundTruthArea, 60 + 80 + 100 + 70)
+        XCTAssertEqual(box.prompt, "box3d 3 2 1 12 11 4")
+        // The jittered box widens x and y only, within the jitter, and keeps the slice range.
+        let j = r.rows[1].prompt.split(separator: " ").dropFirst().map { Int($0)! }
+        XCTAssertTrue(j[0] <= 3 && j[0] >= 0 && j[1] <= 2 && j[3] >= 12 && j[3] <= 15 && j[4] >= 11 && j[4] <= 14, "\(j)")
+        XCTAssertEqual([j[2], j[5]], [1, 4])
+        // The same masks as the challenge walk run directly, scored in 3-D with spacing (3, 1, 1) mm.
+        let input = try EvaluationInput.load(c, mapping: nil)
+        var stack: [Float] = [], gt: [UInt8] = []
+        for k in 0..<nz {
+            let s = try input.slice(.axial, k)
+            stack += s.image.pixels
+            gt += s.labels.map { $0 == 1 ? 1 : 0 }
+        }
+        let direct = try ChallengeInference.propagate(stack, depth: nz, height: ny, width: nx, boxes: [[3, 2, 1, 12, 11, 4]],
+                                                      origin: "t", predictor: lite, batch: 4)
+        let cmp = try MaskComparison(groundTruth: gt, prediction: direct.segs.map { $0 == 1 ? 1 : 0 }, depth: nz, height: ny, width: nx,
+                                     spacing: (3, 1, 1))
+        XCTAssertEqual(box.predictionArea, cmp.predictionArea)
+        XCTAssertEqual(box.dice, cmp.dice ?? 0, accuracy: 1e-12)
+        XCTAssertEqual(box.nsd, cmp.surfaceDice(tolerance: 2) ?? 0, accuracy: 1e-12)
+        // The jittered mode, walked together with box, gives what its box gives in a walk of its own.
+        let alone = try ChallengeInference.propagate(stack, depth: nz, height: ny, width: nx, boxes: [j.map(Float.init)],
+                                                     origin: "t", predictor: lite, batch: 4)
+        let cmpJ = try MaskComparison(groundTruth: gt, prediction: alone.segs.map { $0 == 1 ? 1 : 0 }, depth: nz, height: ny, width: nx,
+                                      spacing: (3, 1, 1))
+        XCTAssertEqual(r.rows[1].predictionArea, cmpJ.predictionArea)
+        XCTAssertEqual(r.rows[1].nsd, cmpJ.surfaceDice(tolerance: 2) ?? 0, accuracy: 1e-12)
+        XCTAssertTrue(EvaluationCSV.perCase(r.rows).contains("\nv,1,label1,,3d-box,single,"), "slice column empty for 3-D")
+
+        // A 2-D case under 3-D evaluation alone is skipped, by name.
+        let d = try pairs()
+        let r2 = try Evaluator(predictor: lite, options: o).evaluate(d.cases[0], names: [:])
+        XCTAssertTrue(r2.rows.isEmpty)
+        XCTAssertEqual(Set(r2.skips.map(\.reason)), [.notVolume])
+        XCTAssertTrue(EvaluationCSV.skipped(r2.skips).contains(",3d,not-3d,"))
+    }
 }
 
 /// The evaluation journal: cases come back exactly (so resumed CSVs are byte-identical), a line

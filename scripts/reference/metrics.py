@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference values for the 2-D segmentation metrics (Segmentation/Evaluation), computed with
+"""Reference values for the 2-D and 3-D segmentation metrics (Segmentation/Evaluation), computed with
 DeepMind's `surface-distance` package (PyPI `surface-distance`, the implementation MedSAM's
 evaluation vendors as SurfaceDice.py) on real masks.
 
@@ -7,6 +7,12 @@ Masks come from real images: nibabel's anatomical.nii (a 2 mm brain MR; intensit
 its slices) and nilearn's MNI152 2009a grey-matter map (thresholded at 0.5 and 0.3, so the pair
 differs as two raters would), in pixel and anisotropic spacings, plus the edge cases an
 evaluation meets: an empty prediction, two empty masks, a one-pixel object.
+
+3-D: crops of the MNI152 grey- and white-matter maps (thresholds as two raters; one shifted by
+two voxels; an empty prediction) at anisotropic spacings ((1, 1, 2.5) and (0.8, 1.2, 2.5) mm);
+metrics3d.json holds them (with "depth" and three spacings, axes in the array's order) and the
+package's surface area of each of the 256 2x2x2 neighbourhood codes at three spacings, which
+the Swift marching-cubes areas are checked against.
 
 Writes Tests/SegmentationTests/Fixtures/metrics/metrics2d.json:
   [{"name", "height", "width", "spacing": [row, col], "gt": hex bitmask, "pred": hex bitmask,
@@ -53,7 +59,10 @@ def case(name, gt, pred, spacing):
     total = gt.sum() + pred.sum()
     union = (gt | pred).sum()
     both_empty_contours = len(d["distances_gt_to_pred"]) == 0 and len(d["distances_pred_to_gt"]) == 0
-    out = dict(name=name, height=int(gt.shape[0]), width=int(gt.shape[1]), spacing=list(spacing),
+    shape = dict(height=int(gt.shape[-2]), width=int(gt.shape[-1]))
+    if gt.ndim == 3:
+        shape = dict(depth=int(gt.shape[0]), **shape)
+    out = dict(name=name, **shape, spacing=list(spacing),
                gt=pack(gt), pred=pack(pred),
                dice=None if total == 0 else float(2 * (gt & pred).sum() / total),
                iou=None if union == 0 else float((gt & pred).sum() / union))
@@ -90,6 +99,38 @@ def main():
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump(cases, f, indent=0)
+    for c in cases:
+        print(c["name"], c["dice"], c.get("nsd"), c.get("hd95"))
+    main3d(gm)
+
+
+def mni_wm():
+    import nilearn
+    path = os.path.join(os.path.dirname(nilearn.__file__), "datasets/data/mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz")
+    return np.asarray(nib.load(path).dataobj).astype(np.float64) / 255
+
+
+def main3d(gm):
+    wm = mni_wm()
+    # A 40 x 48 x 24 (i, j, k) block through the left hemisphere's cortex and white matter, as
+    # (depth, row, column) = (k, j, i) arrays: the array order the Swift side reads.
+    def crop(m):
+        return np.ascontiguousarray(m[50:90, 100:148, 60:84].transpose(2, 1, 0))
+    g, w = crop(gm), crop(wm)
+    cases = [
+        case("mni_gm_05_vs_03_1x1x2.5", g > 0.5, g > 0.3, (2.5, 1.0, 1.0)),
+        case("mni_gm_05_vs_03_0.8x1.2x2.5", g > 0.5, g > 0.3, (2.5, 1.2, 0.8)),
+        case("mni_wm_05_vs_04_anisotropic", w > 0.5, w > 0.4, (2.5, 1.2, 0.8)),
+        case("mni_wm_shifted_2_voxels", w > 0.5, np.roll(w > 0.5, 2, axis=1), (2.5, 1.0, 1.0)),
+        case("mni_gm_vs_wm", g > 0.5, w > 0.5, (1.0, 1.0, 2.5)),
+        case("empty_prediction_3d", g > 0.5, np.zeros_like(g, bool), (2.5, 1.0, 1.0)),
+    ]
+    spacings = [(1.0, 1.0, 1.0), (2.5, 1.0, 1.0), (0.8, 1.2, 2.5)]
+    from surface_distance import lookup_tables
+    areas = [dict(spacing=list(s), areas=lookup_tables.create_table_neighbour_code_to_surface_area(s).tolist()) for s in spacings]
+    out = os.path.join(os.path.dirname(OUT), "metrics3d.json")
+    with open(out, "w") as f:
+        json.dump(dict(cases=cases, surface_areas=areas), f, indent=0)
     for c in cases:
         print(c["name"], c["dice"], c.get("nsd"), c.get("hd95"))
 

@@ -15,7 +15,12 @@ real weights). Checked here, with the default model (LiteMedSAM) on the cpu back
   - summary.json and report.html are complete (tables, SVG figures, inline PNG overlays, no
     network reference), and headless Chromium renders the report when it is installed;
   - bad inputs give one `error:` line naming the value or file (unknown mode, nnU-Net folder
-    without dataset.json) or a recorded case failure (a label map of another size).
+    without dataset.json) or a recorded case failure (a label map of another size);
+  - 3-D (`--dimensions 3d`) on Fixtures/evaluation/mni3d (six axial MNI152 slices 2 mm apart, a
+    MedSAM .npz): the 3-D boxes equal those of scripts/reference/evaluate.py --write-expected-3d
+    (reference3d.json: the CVPR24 challenge inference in PyTorch, scored by surface-distance in
+    3-D at (2, 1, 1) mm), 3-D Dice and NSD within 1e-3 of it and HD95/ASD within 0.05 mm; rows
+    with an empty slice column and modes of their own in the summary; a rerun reuses the journal.
 Usage: check_evaluate.py MEDSAM_BINARY
 """
 import csv
@@ -25,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURE = os.path.join(ROOT, "Tests/SegmentationTests/Fixtures/evaluation/mni")
@@ -37,8 +43,8 @@ def expect(ok, what):
         failures.append(what)
 
 
-def evaluate(medsam, out, *extra, dataset=FIXTURE):
-    return subprocess.run([medsam, "evaluate", "--dataset", dataset, "--labels", os.path.join(FIXTURE, "labels.json"),
+def evaluate(medsam, out, *extra, dataset=FIXTURE, labels=os.path.join(FIXTURE, "labels.json")):
+    return subprocess.run([medsam, "evaluate", "--dataset", dataset, "--labels", labels,
                            "--output-dir", out, "--backend", "cpu", "--seed", "0", "--quiet", *extra],
                           capture_output=True, text=True)
 
@@ -139,12 +145,57 @@ def main():
                f"a label map of another size fails its case by name: {r.stderr.strip()[-200:]}")
         out_e = os.path.join(tmp, "e", "per_case.csv")
         expect(os.path.exists(out_e) and any(l.startswith("y,") for l in open(out_e)), "the other case is still scored")
+        check_3d(medsam, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)
     print("evaluate: all checks passed")
+
+
+def check_3d(medsam, tmp):
+    fixture3d = os.path.join(ROOT, "Tests/SegmentationTests/Fixtures/evaluation/mni3d")
+    ref = json.load(open(os.path.join(fixture3d, "reference3d.json")))
+    out = os.path.join(tmp, "three")
+    args = ["--dimensions", "3d", "--modes", ",".join(ref["modes"])]
+    dataset = os.path.join(fixture3d, "mni_axial3d.npz")
+    labels = os.path.join(fixture3d, "labels.json")
+    start = time.time()
+    r = evaluate(medsam, out, *args, "--json", dataset=dataset, labels=labels)
+    print(f"note: the 3-D run took {time.time() - start:.1f} s")
+    expect(r.returncode == 0, f"3-D evaluate on the MNI volume exits 0 ({r.stderr.strip()[-300:]})")
+    if r.returncode != 0:
+        return
+    summary = json.loads(r.stdout)
+    modes = sorted({g["mode"] for g in summary["summary"]["groups"]})
+    expect(modes == ["3d-" + m for m in sorted(ref["modes"])], f"summary groups are the 3-D modes: {modes}")
+    with open(os.path.join(out, "per_case.csv")) as f:
+        rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in csv.DictReader(f)}
+    expect(len(rows) == len(ref["rows"]) and all(x["slice"] == "" for x in rows.values()),
+           f"one 3-D row per label and mode, slice column empty ({len(rows)} rows)")
+    worst = {"dice": 0.0, "nsd": 0.0, "hd95": 0.0, "asd": 0.0}
+    prompts = 0
+    for e in ref["rows"]:
+        k = (e["case"], e["label"], e["mode"], e["mask_choice"])
+        if k not in rows:
+            prompts += 1
+            continue
+        prompts += rows[k]["prompt"] != e["prompt"]
+        for m in worst:
+            worst[m] = max(worst[m], abs(float(rows[k][m]) - e[m]))
+    expect(prompts == 0, f"3-D boxes identical to the reference's ({prompts} differ or missing)")
+    expect(worst["dice"] <= 1e-3 and worst["nsd"] <= 1e-3,
+           f"3-D Dice and NSD (2 mm) within 1e-3 of PyTorch + surface-distance (max {worst['dice']:.2e}, {worst['nsd']:.2e})")
+    expect(worst["hd95"] <= 0.05 and worst["asd"] <= 0.05,
+           f"3-D HD95 and ASD within 0.05 mm (max {worst['hd95']:.2e}, {worst['asd']:.2e} mm)")
+    first = open(os.path.join(out, "per_case.csv"), "rb").read()
+    r = evaluate(medsam, out, *args, dataset=dataset, labels=labels)
+    expect(r.returncode == 0 and "1 reused" in r.stdout and open(os.path.join(out, "per_case.csv"), "rb").read() == first,
+           "a 3-D rerun reuses the journal's case with byte-identical per_case.csv")
+    r = evaluate(medsam, os.path.join(tmp, "three-bad"), "--dimensions", "3d", "--modes", "point1", dataset=dataset)
+    expect(r.returncode != 0 and r.stderr.startswith("error:") and "box" in r.stderr,
+           f"3-D without a box mode refused: {r.stderr.strip()[-160:]}")
 
 
 def _tiny_png():

@@ -14,6 +14,9 @@ struct ChallengeResult {
     var images = 0
     var areas: [Int] = []
     var ious: [Float] = []
+    /// Per box, its own mask over the volume (1 where it predicted, whatever later boxes did),
+    /// when `propagate` is asked for them.
+    var trackMasks: [[UInt8]]?
     var encodeMilliseconds: Double = 0
     var decodeMilliseconds: Double = 0
 }
@@ -89,12 +92,27 @@ enum ChallengeInference {
     }
 
     static func volume(_ c: MedSAMCase, boxes: NPYArray, origin: String, predictor: Predictor, batch: Int) throws -> ChallengeResult {
+        let d = c.images.shape.dims
+        return try propagate(c.images.values, depth: d[0], height: d[1], width: d[2], boxes: try rows(boxes, width: 6, origin: origin),
+                             origin: origin, predictor: predictor, batch: batch)
+    }
+
+    /// The 3-D walk on a `depth x height x width` stack of 0...255 slices (row-major, as a
+    /// challenge `imgs` array) from `rows` of x_min, y_min, z_min, x_max, y_max, z_max; box k
+    /// writes label k + 1. `medsam evaluate --dimensions 3d` runs it on boxes from the ground truth
+    /// (the boxes of all its prompt modes in one walk, so a slice is encoded once for all of them,
+    /// with `keepTrackMasks` to separate them). `trackGroups` (one per box) splits each slice's
+    /// decoder call by group, so a group's boxes are decoded exactly as in a walk of their own (a
+    /// batch of other size may differ in the last bits, which the walk can amplify) and are
+    /// numbered within their group (`segs` then mixes the groups' labels: use the track masks).
+    static func propagate(_ images: [Float], depth: Int, height h: Int, width w: Int, boxes rows: [[Float]],
+                          origin: String, predictor: Predictor, batch: Int, keepTrackMasks: Bool = false,
+                          trackGroups: [Int]? = nil) throws -> ChallengeResult {
         guard predictor.model.config.preprocessing == .liteMedSAM else {
             throw BatchError("\(origin): 3-D challenge cases follow LiteMedSAM's inference; use --model litemedsam")
         }
-        let d = c.images.shape.dims
-        let depth = d[0], h = d[1], w = d[2], hw = h * w
-        let rows = try rows(boxes, width: 6, origin: origin)
+        let hw = h * w
+        precondition(trackGroups == nil || trackGroups!.count == rows.count, "one group per box")
         var tracks: [Track] = []
         for (k, b) in rows.enumerated() {
             let text = b.map { String(format: "%g", $0) }.joined(separator: ",")
@@ -105,11 +123,16 @@ enum ChallengeInference {
             // int((z_max - z_min)/2 + z_min); the walk up stops before min(z_max+1, D), down after max(z_min-1, -1).
             let zmin = Int(b[2]), zmax = Int(b[5])
             let middle = Int((b[5] - b[2]) / 2 + b[2])
-            tracks.append(Track(label: k + 1, box: [b[0], b[1], b[3], b[4]], middle: middle,
+            // A box's label is its number in its group: the label's value reaches the next slice's
+            // box through the area resize of the previous mask (the reference resizes the uint8
+            // mask holding it, which rounds), so a group's boxes keep the labels of a walk of their own.
+            let label = trackGroups.map { g in g[..<k].filter { $0 == g[k] }.count + 1 } ?? (k + 1)
+            tracks.append(Track(label: label, box: [b[0], b[1], b[3], b[4]], middle: middle,
                                 top: min(zmax + 1, depth) - 1, bottom: max(zmin - 1, -1) + 1))
         }
         var result = ChallengeResult(segs: [UInt8](repeating: 0, count: depth * hw), shape: [depth, h, w])
         result.prompts = tracks.count
+        if keepTrackMasks { result.trackMasks = [[UInt8]](repeating: [UInt8](repeating: 0, count: depth * hw), count: tracks.count) }
         guard !tracks.isEmpty else { return result }
 
         let up = Set(tracks.flatMap { t in t.middle <= t.top ? Array(t.middle...t.top) : [] }).sorted()
@@ -117,7 +140,7 @@ enum ChallengeInference {
         let shared = Set(up).intersection(down)
         var cache: [Int: ImageEmbedding] = [:]
         func slice(_ z: Int) -> Image {
-            Image(pixels: Array(c.images.values[(z * hw)..<((z + 1) * hw)]), height: h, width: w, channels: 1)
+            Image(pixels: Array(images[(z * hw)..<((z + 1) * hw)]), height: h, width: w, channels: 1)
         }
         func embedding(_ z: Int, order: [Int], at position: Int) throws -> ImageEmbedding {
             if let e = cache[z] { return e }
@@ -131,21 +154,27 @@ enum ChallengeInference {
         var areas = [Int](repeating: 0, count: tracks.count), ious = [Float](repeating: 0, count: tracks.count)
         func decode(_ z: Int, _ e: ImageEmbedding, _ active: [Int], prompts: [[Float]]) throws {
             try predictor.setEmbedding(e)
-            let start = DispatchTime.now().uptimeNanoseconds
-            let p = try predictor.predict(frameBoxes: prompts)
-            result.decodeMilliseconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            for (j, t) in active.enumerated() {
-                var mask = [UInt8](repeating: 0, count: hw)
-                let label = UInt8(min(tracks[t].label, 255))
-                for i in 0..<hw where p.masks.data[j * hw + i] > 0 {
-                    mask[i] = label
-                    // Later boxes over earlier ones: the largest label wins.
-                    if result.segs[z * hw + i] < label { result.segs[z * hw + i] = label }
+            // One decoder call per group of boxes (all boxes when no groups are given).
+            for g in Set(active.map { trackGroups?[$0] ?? 0 }).sorted() {
+                let members = active.indices.filter { (trackGroups?[active[$0]] ?? 0) == g }
+                let start = DispatchTime.now().uptimeNanoseconds
+                let p = try predictor.predict(frameBoxes: members.map { prompts[$0] })
+                result.decodeMilliseconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                for (j, index) in members.enumerated() {
+                    let t = active[index]
+                    var mask = [UInt8](repeating: 0, count: hw)
+                    let label = UInt8(min(tracks[t].label, 255))
+                    for i in 0..<hw where p.masks.data[j * hw + i] > 0 {
+                        mask[i] = label
+                        // Later boxes over earlier ones: the largest label wins.
+                        if result.segs[z * hw + i] < label { result.segs[z * hw + i] = label }
+                        result.trackMasks?[t][z * hw + i] = 1
+                    }
+                    areas[t] += p.area(j, 0)
+                    if z == tracks[t].middle { ious[t] = p.iou.data[j] }
+                    tracks[t].previous = mask
+                    if z == tracks[t].middle { tracks[t].middleMask = mask }
                 }
-                areas[t] += p.area(j, 0)
-                if z == tracks[t].middle { ious[t] = p.iou.data[j] }
-                tracks[t].previous = mask
-                if z == tracks[t].middle { tracks[t].middleMask = mask }
             }
         }
         for (position, z) in up.enumerated() {

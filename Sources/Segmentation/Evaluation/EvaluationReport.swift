@@ -113,7 +113,7 @@ public enum EvaluationReport {
                     let png = try PNGCodec.encode(overlay(item), bitDepth: 8)
                     let r = item.row
                     h += "<figure><img alt=\"\(escape(r.caseID)) \(escape(r.name))\" src=\"data:image/png;base64,\(Data(png).base64EncodedString())\">"
-                    h += "<figcaption>\(escape(r.caseID)) \(r.slice.map { "slice \($0)" } ?? "2-D") \(escape(r.name)) \(escape(r.mode)): Dice \(f3(r.dice)), NSD \(f3(r.nsd))</figcaption></figure>\n"
+                    h += "<figcaption>\(escape(r.caseID)) \(r.slice.map { "slice \($0)" } ?? (r.isThreeD ? "3-D" : "2-D")) \(escape(r.name)) \(escape(r.mode)): Dice \(f3(r.dice)), NSD \(f3(r.nsd))</figcaption></figure>\n"
                 }
             }
         }

@@ -130,11 +130,11 @@ public enum EvaluationCSV {
         s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
-    /// `per_case.csv`: one row per scored object.
+    /// `per_case.csv`: one row per scored object (the slice empty for a 3-D score, `2d` for a 2-D image).
     public static func perCase(_ rows: [EvaluationRow]) -> String {
         var out = "case,label,name,slice,mode,mask_choice,dice,smoothed_dice,iou,nsd,hd95,asd,predicted_iou,gt_area,pred_area,empty_prediction,prompt\n"
         for r in rows {
-            out += [field(r.caseID), String(r.label), field(r.name), r.slice.map(String.init) ?? "2d", r.mode, r.maskChoice.rawValue,
+            out += [field(r.caseID), String(r.label), field(r.name), r.slice.map(String.init) ?? (r.isThreeD ? "" : "2d"), r.mode, r.maskChoice.rawValue,
                     number(r.dice), number(r.smoothedDice), number(r.iou), number(r.nsd), number(r.hd95), number(r.asd),
                     number(r.predictedIoU), String(r.groundTruthArea), String(r.predictionArea), r.emptyPrediction ? "1" : "0", field(r.prompt)]
                 .joined(separator: ",") + "\n"
@@ -142,11 +142,11 @@ public enum EvaluationCSV {
         return out
     }
 
-    /// `skipped.csv`: one row per object or label not scored.
+    /// `skipped.csv`: one row per object or label not scored (slice `3d` for a 3-D skip).
     public static func skipped(_ skips: [EvaluationSkip]) -> String {
         var out = "case,label,name,slice,reason,area\n"
         for s in skips {
-            out += [field(s.caseID), String(s.label), field(s.name), s.slice.map(String.init) ?? "", s.reason.rawValue, String(s.area)]
+            out += [field(s.caseID), String(s.label), field(s.name), s.slice.map(String.init) ?? (s.threeD == true ? "3d" : ""), s.reason.rawValue, String(s.area)]
                 .joined(separator: ",") + "\n"
         }
         return out

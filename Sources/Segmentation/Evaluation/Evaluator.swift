@@ -56,8 +56,32 @@ public struct EvaluationOptions: Sendable {
     public var labels: Set<Int>?
     /// The automatic mask generator's settings for the `everything` mode.
     public var everything = EverythingParameters()
+    /// Slice-wise (2-D) evaluation, and/or 3-D evaluation of volumes by LiteMedSAM's propagation
+    /// from a 3-D box (`ChallengeInference.propagate`).
+    public var dimensions: Set<EvaluationDimension> = [.twoD]
 
     public init() {}
+
+    /// The prompt modes 3-D evaluation runs: the box modes (`box`, `box-jitter`, `box-margin`)
+    /// among `modes`; points and automatic masks have no 3-D form in the challenge method.
+    public var modes3D: [EvaluationMode] {
+        dimensions.contains(.threeD) ? modes.filter { PromptSampler.margin($0, seed: seed) != nil && $0 != .boxPoint1 } : []
+    }
+
+    /// Every mode name the rows can carry, in report order: the 2-D modes, then the 3-D ones
+    /// (`3d-box`, ...).
+    public var modeNames: [String] {
+        (dimensions.contains(.twoD) ? modes.map(\.description) : []) + modes3D.map { EvaluationRow.threeDPrefix + $0.description }
+    }
+}
+
+/// How a volume is evaluated.
+public enum EvaluationDimension: String, CaseIterable, Sendable, Codable {
+    /// Each selected slice on its own (2-D images always are).
+    case twoD = "2d"
+    /// The whole volume per label: a 3-D box from the ground truth propagated slice by slice by
+    /// the LiteMedSAM challenge method, scored with 3-D metrics in mm.
+    case threeD = "3d"
 }
 
 /// One scored object: a label in a slice (or a 2-D image), under one prompt mode and mask choice.
@@ -65,7 +89,7 @@ public struct EvaluationRow: Sendable, Equatable, Codable {
     public var caseID: String
     public var label: Int
     public var name: String
-    /// The slice index along the evaluation axis (nil for a 2-D image).
+    /// The slice index along the evaluation axis (nil for a 2-D image and for a 3-D score).
     public var slice: Int?
     public var mode: String
     public var maskChoice: MaskChoice
@@ -85,18 +109,26 @@ public struct EvaluationRow: Sendable, Equatable, Codable {
     /// sampling can be checked against another implementation.
     public var prompt: String
     public var emptyPrediction: Bool { predictionArea == 0 }
+    /// Mode names of 3-D scores start with this (`3d-box`): they are their own modes in the summary.
+    public static let threeDPrefix = "3d-"
+    /// A score of a whole volume (3-D evaluation) rather than of a slice.
+    public var isThreeD: Bool { mode.hasPrefix(Self.threeDPrefix) }
 }
 
 /// An object or label that was not scored, and why.
 public struct EvaluationSkip: Sendable, Equatable, Codable {
-    public enum Reason: String, Sendable, Codable { case small, absent }
+    /// `small`: at most `--min-area` pixels (voxels for a 3-D score); `absent`: a named label not
+    /// in the case; `not-3d`: a 2-D case under 3-D evaluation alone.
+    public enum Reason: String, Sendable, Codable { case small, absent, notVolume = "not-3d" }
     public var caseID: String
     public var label: Int
     public var name: String
     public var slice: Int?
     public var reason: Reason
-    /// Pixels of the label in the slice (0 for an absent label).
+    /// Pixels of the label in the slice, or voxels in the volume for a 3-D skip (0 for an absent label).
     public var area: Int
+    /// Whether the skip is of a 3-D score (slice nil, area in voxels).
+    public var threeD: Bool?
 }
 
 /// What one case produced.
@@ -232,7 +264,7 @@ public final class Evaluator {
             case .largest: chosen = [holding.max { perSlice[$0]! < perSlice[$1]! || (perSlice[$0]! == perSlice[$1]! && $0 > $1) }!]
             case .every(let step): chosen = stride(from: 0, to: holding.count, by: step).map { holding[$0] }
             }
-            for k in chosen {
+            for k in chosen where options.dimensions.contains(.twoD) {
                 let area = perSlice[k]!
                 let slice = input.volume == nil ? nil : k
                 if area <= options.minArea {
@@ -243,6 +275,17 @@ public final class Evaluator {
             }
         }
         result.readMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        if options.dimensions.contains(.threeD) {
+            let labels = wanted.sorted().filter { areas[$0] != nil }
+            if input.volume != nil {
+                try evaluate3D(c, input: input, labels: labels, areas: areas, name: name, into: &result)
+            } else if !options.dimensions.contains(.twoD) {
+                for l in labels {
+                    result.skips.append(EvaluationSkip(caseID: c.id, label: l, name: name(l), slice: nil, reason: .notVolume,
+                                                       area: areas[l]!.values.reduce(0, +), threeD: true))
+                }
+            }
+        }
 
         let slices = work.keys.sorted()
         let batch = max(1, options.batchSize)
@@ -259,6 +302,89 @@ public final class Evaluator {
             }
         }
         return result
+    }
+
+    /// 3-D evaluation of a volume: per label, the 3-D box of its ground truth (tight in the slice
+    /// range; x and y widened as the 2-D box modes do, from the same generator with the key
+    /// `<case>#3d`) propagated through the slices along `axis` by the LiteMedSAM challenge method,
+    /// the labels of a mode as the challenge runs a case's boxes (where two labels' predictions
+    /// overlap, the later label keeps the voxel, as in the challenge's `segs`). Each label's
+    /// prediction is scored against its ground truth with the 3-D metrics in mm.
+    private func evaluate3D(_ c: EvaluationCase, input: EvaluationInput, labels: [Int], areas: [Int: [Int: Int]],
+                            name: (Int) -> String, into result: inout CaseEvaluation) throws {
+        let axis = options.axis
+        let depth = input.sliceCount(axis)
+        var stack: [Float] = [], labelStack: [Float] = []
+        var h = 0, w = 0, spacing = (depth: 1.0, row: 1.0, column: 1.0)
+        for k in 0..<depth {
+            let (image, plane) = try input.slice(axis, k)
+            h = image.height; w = image.width
+            if image.spacing.count == 2 { spacing.row = image.spacing[0]; spacing.column = image.spacing[1] }
+            stack += image.pixels
+            labelStack += plane
+        }
+        if let v = input.volume { spacing.depth = v.spacing[axis.normalAxis] }
+        let hw = h * w
+        var scored: [Int] = []
+        var zRange: [Int: (first: Int, last: Int)] = [:]
+        for l in labels {
+            let total = areas[l]!.values.reduce(0, +)
+            if total <= options.minArea {
+                result.skips.append(EvaluationSkip(caseID: c.id, label: l, name: name(l), slice: nil, reason: .small, area: total, threeD: true))
+                continue
+            }
+            scored.append(l)
+            let z = areas[l]!.keys
+            zRange[l] = (z.min()!, z.max()!)
+        }
+        guard !scored.isEmpty else { return }
+        // The label's footprint over all slices: the x, y extent of its 3-D box.
+        var footprints: [Int: [Float]] = [:]
+        for l in scored { footprints[l] = [Float](repeating: 0, count: hw) }
+        for k in 0..<depth {
+            for i in 0..<hw {
+                let v = labelStack[k * hw + i]
+                guard v > 0, v.isFinite else { continue }
+                let l = Int(v.rounded())
+                if footprints[l] != nil { footprints[l]![i] = Float(l) }
+            }
+        }
+        let key = "\(c.id)#3d"
+        // Every mode's boxes in one walk (track t is mode t / n, label t % n), so each slice is
+        // encoded once for all modes; each mode's masks are then combined as the challenge's
+        // `segs` would be had its boxes been run alone (a later label over an earlier one).
+        let modes = options.modes3D
+        let n = scored.count
+        let rows: [[Float]] = modes.flatMap { mode in
+            let margin = PromptSampler.margin(mode, seed: options.seed)!
+            return scored.map { l in
+                let b = LabelBoxes.boxes(labels: footprints[l]!, height: h, width: w, margin: margin, key: key)[0].box
+                let z = zRange[l]!
+                return [b[0], b[1], Float(z.first), b[2], b[3], Float(z.last)]
+            }
+        }
+        let run = try ChallengeInference.propagate(stack, depth: depth, height: h, width: w, boxes: rows, origin: c.image,
+                                                   predictor: predictor, batch: options.batchSize, keepTrackMasks: true,
+                                                   trackGroups: rows.indices.map { $0 / n })
+        result.encodedSlices += run.images
+        result.encodeMilliseconds += run.encodeMilliseconds
+        result.decodeMilliseconds += run.decodeMilliseconds
+        let masks = run.trackMasks!
+        for (m, mode) in modes.enumerated() {
+            for (k, l) in scored.enumerated() {
+                let t = m * n + k
+                let gt: [UInt8] = labelStack.map { $0 > 0 && $0.isFinite && Int($0.rounded()) == l ? 1 : 0 }
+                var pred = masks[t]
+                for later in (t + 1)..<((m + 1) * n) {
+                    for i in pred.indices where masks[later][i] != 0 { pred[i] = 0 }
+                }
+                let cmp = try MaskComparison(groundTruth: gt, prediction: pred, depth: depth, height: h, width: w, spacing: spacing)
+                var row = row(c, label: l, name: name(l), slice: nil, mode: EvaluationRow.threeDPrefix + mode.description,
+                              choice: .single, comparison: cmp, predictedIoU: Double(run.ious[t]))
+                row.prompt = "box3d " + rows[t].map { String(format: "%g", $0) }.joined(separator: " ")
+                result.rows.append(row)
+            }
+        }
     }
 
     private func scoreSlice(_ c: EvaluationCase, slice: Int?, image: Image, plane: [Float], labels: [Int],
@@ -374,13 +500,20 @@ public final class Evaluator {
                spacing: (row: Double, column: Double), predictedIoU: Double) throws -> EvaluationRow {
         let cmp = try MaskComparison(groundTruth: groundTruth.map { $0 ? 1 : 0 }, prediction: prediction.map { $0 ? 1 : 0 },
                                      height: height, width: width, spacing: spacing)
+        return row(c, label: label, name: name, slice: slice, mode: mode.description, choice: choice, comparison: cmp,
+                   predictedIoU: predictedIoU)
+    }
+
+    /// The row of a comparison (2-D or 3-D) against a non-empty ground truth.
+    func row(_ c: EvaluationCase, label: Int, name: String, slice: Int?, mode: String, choice: MaskChoice,
+             comparison cmp: MaskComparison, predictedIoU: Double) -> EvaluationRow {
         // The ground truth is never empty here (empty objects are not scored), so Dice, IoU and
         // NSD are defined; an empty prediction scores 0 and has no finite surface distance.
         let dice = cmp.dice ?? 0
         var nsd = cmp.surfaceDice(tolerance: options.nsdTolerance) ?? 0
         if options.medsamRules && dice <= 0.2 { nsd = 0 }
         let empty = cmp.predictionArea == 0
-        return EvaluationRow(caseID: c.id, label: label, name: name, slice: slice, mode: mode.description, maskChoice: choice,
+        return EvaluationRow(caseID: c.id, label: label, name: name, slice: slice, mode: mode, maskChoice: choice,
                              groundTruthArea: cmp.groundTruthArea, predictionArea: cmp.predictionArea,
                              dice: dice, smoothedDice: cmp.smoothedDice, iou: cmp.iou ?? 0, nsd: nsd,
                              hd95: empty ? nil : cmp.hausdorff(percent: 95), asd: empty ? nil : cmp.averageSurfaceDistance,

@@ -1,22 +1,25 @@
 import Foundation
 
-/// Overlap and surface metrics between a predicted and a ground-truth 2-D mask, as the MedSAM
+/// Overlap and surface metrics between a predicted and a ground-truth mask (2-D or 3-D), as the MedSAM
 /// and COSMOS evaluations compute them (docs/sam-spec.md §10).
 ///
 /// Surface metrics follow the DeepMind surface-distance method that MedSAM's evaluation vendors
 /// (`compute_surface_distances`): the contour is found on the grid of 2x2 pixel neighbourhoods
 /// (marching squares with vertices at edge midpoints), each border neighbourhood carries the
 /// length of its contour piece, and distances are exact Euclidean distances (with the pixel
-/// spacing) from each border neighbourhood of one mask to the nearest of the other. NSD, the
-/// robust Hausdorff distance and the average surface distance are length-weighted over those.
+/// spacing) from each border neighbourhood of one mask to the nearest of the other. In 3-D the
+/// neighbourhoods are 2x2x2 voxels and each carries the area of its marching-cubes surface piece
+/// (`SurfaceDistances.unitTriangles`). NSD, the robust Hausdorff distance and the average surface
+/// distance are length- (area-) weighted over those.
 /// The reference check is `scripts/reference/metrics.py` (the `surface-distance` package).
 public struct MaskComparison: Sendable {
-    /// Foreground pixels of the ground truth and of the prediction, and of both.
+    /// Foreground pixels (voxels) of the ground truth and of the prediction, and of both.
     public let groundTruthArea: Int
     public let predictionArea: Int
     public let intersection: Int
     /// Border distances (mm, or pixels with spacing 1) from each mask to the other, sorted
-    /// ascending, with the contour length each border neighbourhood stands for.
+    /// ascending, with the contour length (2-D) or surface area (3-D) each border neighbourhood
+    /// stands for.
     public let groundTruthToPrediction: [(distance: Double, length: Double)]
     public let predictionToGroundTruth: [(distance: Double, length: Double)]
 
@@ -24,14 +27,26 @@ public struct MaskComparison: Sendable {
     /// `spacing` is (row, column) in mm; (1, 1) gives pixel units, as MedSAM uses for 2-D.
     public init(groundTruth: [UInt8], prediction: [UInt8], height: Int, width: Int,
                 spacing: (row: Double, column: Double) = (1, 1)) throws {
-        guard height > 0, width > 0, groundTruth.count == height * width, prediction.count == height * width else {
-            throw MetricsError.shapeMismatch(expected: height * width, groundTruth: groundTruth.count, prediction: prediction.count)
+        try self.init(groundTruth, prediction, shape: [height, width], spacing: [spacing.row, spacing.column])
+    }
+
+    /// Compares two 3-D masks of `depth` x `height` x `width` voxels (row-major, the column index
+    /// fastest; non-zero = foreground). `spacing` is the voxel size (depth, row, column) in mm,
+    /// anisotropic as it may be: surface elements are the neighbourhoods of 2x2x2 voxels, each
+    /// carrying the area of its marching-cubes surface piece, and distances are in mm.
+    public init(groundTruth: [UInt8], prediction: [UInt8], depth: Int, height: Int, width: Int,
+                spacing: (depth: Double, row: Double, column: Double)) throws {
+        try self.init(groundTruth, prediction, shape: [depth, height, width], spacing: [spacing.depth, spacing.row, spacing.column])
+    }
+
+    private init(_ groundTruth: [UInt8], _ prediction: [UInt8], shape: [Int], spacing: [Double]) throws {
+        let n = shape.reduce(1, *)
+        guard shape.allSatisfy({ $0 > 0 }), groundTruth.count == n, prediction.count == n else {
+            throw MetricsError.shapeMismatch(expected: n, groundTruth: groundTruth.count, prediction: prediction.count)
         }
-        guard spacing.row > 0, spacing.column > 0, spacing.row.isFinite, spacing.column.isFinite else {
-            throw MetricsError.badSpacing(spacing.row, spacing.column)
-        }
+        guard spacing.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw MetricsError.badSpacing(spacing) }
         var gtArea = 0, predArea = 0, both = 0
-        for i in 0..<(height * width) {
+        for i in 0..<n {
             let g = groundTruth[i] != 0, p = prediction[i] != 0
             if g { gtArea += 1 }
             if p { predArea += 1 }
@@ -41,7 +56,7 @@ public struct MaskComparison: Sendable {
         predictionArea = predArea
         intersection = both
         (groundTruthToPrediction, predictionToGroundTruth) =
-            SurfaceDistances.compute(groundTruth, prediction, height: height, width: width, spacing: spacing)
+            SurfaceDistances.compute(groundTruth, prediction, shape: shape, spacing: spacing)
     }
 
     /// Dice, 2|A∩B| / (|A| + |B|); nil when both masks are empty (no object, no prediction:
@@ -111,13 +126,14 @@ public struct MaskComparison: Sendable {
 /// Inputs a metric cannot be computed on.
 public enum MetricsError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(expected: Int, groundTruth: Int, prediction: Int)
-    case badSpacing(Double, Double)
+    /// The spacing per axis.
+    case badSpacing([Double])
 
     public var description: String {
         switch self {
         case .shapeMismatch(let n, let g, let p):
             return "masks must have \(n) pixels each; the ground truth has \(g), the prediction \(p)"
-        case .badSpacing(let r, let c): return "pixel spacing (\(r), \(c)) must be positive and finite"
+        case .badSpacing(let s): return "spacing (\(s.map { String($0) }.joined(separator: ", "))) must be positive and finite"
         }
     }
 }
