@@ -17,9 +17,13 @@ readers=("$@")
 [ ${#readers[@]} -gt 0 ] || readers=(nifti dicom nrrd metaimage png jpeg npy npz pth safetensors)
 scratch=.build-fuzz
 
-swift build --product ReaderFuzz --scratch-path "$scratch" -c debug -j "$(nproc)" \
+# Release: Swift keeps its bounds and overflow checks at -O, and the readers run 10 to 60 times
+# faster than in a debug build (DICOM: about 430 inputs/s against 7). --sanitize=fuzzer makes
+# SwiftPM link libFuzzer's main; -Xswiftc -sanitize=fuzzer puts the coverage counters into every
+# Swift module, not only the executable's; -DFUZZING selects the libFuzzer entry point.
+swift build --product ReaderFuzz --scratch-path "$scratch" -c release -j "$(nproc)" \
   --sanitize=address --sanitize=fuzzer -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING
-bin=$scratch/debug/ReaderFuzz
+bin=$scratch/release/ReaderFuzz
 
 # Seeds of each reader: the test fixtures with its extensions, plus Fuzz/corpus/<reader>.
 patterns() {
