@@ -21,4 +21,10 @@ final class FuzzRegressionTests: XCTestCase {
     func testNPYShapeWithCloseBeforeOpen() throws {
         try refuse("npy-shape-close-before-open.npy", .npy, "shape")
     }
+
+    /// 187 bytes of JPEG declaring 65428 x 65496 x 3 made libjpeg's output buffer a 12 GB malloc;
+    /// sizes beyond `Image.maxSamples` are now refused before anything is allocated.
+    func testJPEGDeclaringAHugeImageIsRefusedBeforeAllocating() throws {
+        try refuse("jpeg-declares-65428x65496.jpg", .jpeg, "65428x65496", "exceeds the limit")
+    }
 }
