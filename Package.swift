@@ -79,6 +79,10 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "Prometheus", package: "swift-prometheus"),
                                .product(name: "Metrics", package: "swift-metrics")]),
+        // libFuzzer targets for every reader (docs/fuzzing.md, scripts/tests/fuzz.sh); the normal
+        // build replays files. Depends on the readers only, so the fuzz build stays small.
+        .executableTarget(name: "ReaderFuzz", dependencies: ["MedicalImaging", "Checkpoints"],
+                          path: "Fuzz/ReaderFuzz"),
         .executableTarget(name: "MedSAMCLI",
                           dependencies: ["Segmentation", "SegmentationServer", "ModelStore", "CPUBackend", "OpenCLBackend", "VulkanBackend",
                                          .product(name: "Logging", package: "swift-log"),

@@ -11,6 +11,7 @@
 #      cpu, OpenCL and Vulkan against PyTorch
 #   6. the server: malformed uploads, the monailabel client, the web viewer in headless Chromium
 #   7. WorkerPool and the cpu backend under ThreadSanitizer (scripts/tests/tsan.sh)
+#   8. every file reader under libFuzzer and AddressSanitizer, 8 s each (scripts/tests/fuzz.sh)
 # CI is recognised by the environment variable CI=true (or 1/yes). Off CI, a missing device
 # or a skipped test is reported, not fatal: a user's machine may lack a driver.
 set -euo pipefail
@@ -168,5 +169,13 @@ step "threading under ThreadSanitizer"
 # WorkerPool and the cpu backend driven from several threads, built with --sanitize=thread in
 # .build-tsan; any race report fails.
 bash scripts/tests/tsan.sh
+
+step "file readers under libFuzzer and AddressSanitizer"
+# Fuzz/ReaderFuzz built in .build-fuzz (the reader modules only), then 8 s of coverage-guided
+# fuzzing per reader (NIfTI, DICOM, NRRD, MetaImage, PNG, JPEG, NPY, NPZ, .pth, .safetensors)
+# seeded with the test fixtures and Fuzz/corpus; any crash, sanitizer report, leak or hang fails
+# (docs/fuzzing.md). About 95 s of fuzzing, plus a release build of the readers with ASan
+# (162 s from scratch on the 2-core VM; incremental when .build-fuzz is kept).
+bash scripts/tests/fuzz.sh 8
 echo
 echo "all checks passed"

@@ -23,11 +23,11 @@ static void shim_error_exit(j_common_ptr cinfo) {
 /* Warnings (e.g. "premature end of data segment") are not fatal; keep quiet rather than print. */
 static void shim_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
-int cjpeg_decode(const unsigned char *data, size_t size, cjpeg_image *out) {
-    return cjpeg_decode_colour(data, size, -1, out);
+int cjpeg_decode(const unsigned char *data, size_t size, size_t max_samples, cjpeg_image *out) {
+    return cjpeg_decode_colour(data, size, -1, max_samples, out);
 }
 
-int cjpeg_decode_colour(const unsigned char *data, size_t size, int ycbcr, cjpeg_image *out) {
+int cjpeg_decode_colour(const unsigned char *data, size_t size, int ycbcr, size_t max_samples, cjpeg_image *out) {
     struct jpeg_decompress_struct cinfo;
     struct shim_error err;
     memset(out, 0, sizeof(*out));
@@ -50,6 +50,14 @@ int cjpeg_decode_colour(const unsigned char *data, size_t size, int ycbcr, cjpeg
        whether they hold YCbCr (converted to RGB) or RGB already (DICOM's photometric says). */
     if (cinfo.num_components == 3 && ycbcr >= 0) cinfo.jpeg_color_space = ycbcr ? JCS_YCbCr : JCS_RGB;
     cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    /* Checked before jpeg_start_decompress, which for a progressive file allocates coefficient
+       buffers for the whole declared image. */
+    if ((size_t)cinfo.image_width * (size_t)cinfo.image_height * (size_t)cinfo.num_components > max_samples) {
+        snprintf(out->message, sizeof(out->message), "image of %ux%u pixels x %d components exceeds the limit of %zu samples",
+                 cinfo.image_width, cinfo.image_height, cinfo.num_components, max_samples);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
     jpeg_start_decompress(&cinfo);
     size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
     pixels = malloc(stride * cinfo.output_height);

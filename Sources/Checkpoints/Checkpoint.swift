@@ -8,6 +8,12 @@ public enum Checkpoint {
         try open(file: MappedFile(path: path))
     }
 
+    /// ``open(path:)`` on bytes already in memory, presented as the file `path` (the fuzz
+    /// targets in Fuzz/ use this).
+    public static func open(bytes: [UInt8], path: String) throws -> CheckpointSource {
+        try open(file: MappedFile(copying: bytes, path: path))
+    }
+
     static func open(file: MappedFile) throws -> CheckpointSource {
         let path = file.path
         let bytes = file.bytes

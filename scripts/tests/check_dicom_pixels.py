@@ -17,13 +17,14 @@ greyscale file pydicom decodes (one sample per pixel, 8/16/32 bits allocated, MO
            the LPS affine: columns ImageOrientationPatient x PixelSpacing, origin
            ImagePositionPatient, slice step from GridFrameOffsetVector (multi-frame RT Dose), else
            SpacingBetweenSlices, else SliceThickness, else 1
-8-bit colour files (and 16/32-bit RGB in RLE) in native, RLE, JPEG baseline/extended, JPEG-LS or
-JPEG 2000 pixel data (RGB
+8-bit colour files (and 16/32-bit RGB in RLE) in native, RLE, JPEG baseline/extended/lossless,
+JPEG-LS or JPEG 2000 pixel data (RGB
 planar 0 and 1, little and big endian, YBR_FULL, YBR_FULL_422, YBR_RCT; multi-frame ones on frame
 0) must equal pydicom's RGB
 `pixel_array`: exactly, except lossy JPEG within 3 grey levels (decoders differ in IDCT rounding
 and chroma upsampling; pydicom's libjpeg and libjpeg-turbo differ by up to 3 on these files).
-Every other file (compressed colour, no pixel data, damaged) must succeed or fail with an `error:`
+PALETTE COLOR files must equal pydicom's `apply_color_lut(pixel_array, ds)` exactly.
+Every other file (no pixel data, damaged, unsupported) must succeed or fail with an `error:`
 line; a crash (killed by a signal) is a failure.
 
 Usage: check_dicom_pixels.py MEDSAM_BINARY      exit status 0 when everything matches, 1 otherwise
@@ -33,7 +34,7 @@ import argparse, json, os, subprocess, sys, tempfile, warnings
 import numpy as np
 import pydicom
 from pydicom.data import get_testdata_file
-from pydicom.pixels import apply_modality_lut
+from pydicom.pixels import apply_color_lut, apply_modality_lut
 
 JPEG_DCT_SYNTAXES = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"}
 RTOL = 1e-6
@@ -51,16 +52,17 @@ def test_files():
     return root, sorted(found)
 
 
-# Besides native ones: RLE, JPEG baseline/extended, JPEG-LS, JPEG 2000.
-COLOUR_SYNTAXES = {"1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+# Besides native ones: RLE, JPEG lossless (process 14), JPEG-LS, JPEG 2000, JPEG baseline/extended.
+COLOUR_SYNTAXES = {"1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
+                   "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
                    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"} | JPEG_DCT_SYNTAXES
 COLOUR_JPEG_ATOL = 3  # grey levels: JPEG decoders differ in IDCT rounding and chroma upsampling
 
 
 def colour_readable(ds):
-    """An 8-bit colour image in native (uncompressed), RLE or JPEG baseline/extended pixel data:
-    what the reader decodes to RGB (pydicom's pixel_array converts YBR_FULL and YBR_FULL_422 to
-    RGB too). Multi-frame files are compared on their first frame (--volume-index 0)."""
+    """An 8-bit colour image in native (uncompressed) or COLOUR_SYNTAXES pixel data: what the
+    reader decodes to RGB (pydicom's pixel_array converts YBR_FULL and YBR_FULL_422 to RGB too).
+    Multi-frame files are compared on their first frame (--volume-index 0)."""
     uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     wide_rle = ds.get("BitsAllocated") in (16, 32) and uid == "1.2.840.10008.1.2.5" and ds.get("PhotometricInterpretation") == "RGB"
     return (ds.get("SamplesPerPixel", 1) == 3 and (ds.get("BitsAllocated") == 8 or wide_rle)
@@ -86,6 +88,15 @@ def expectation(path):
                 return "skip", f"pydicom cannot decode the pixels: {e}"
             multi = int(ds.get("NumberOfFrames", 1) or 1) > 1
             return "colour", rgb[0] if multi else rgb, multi, COLOUR_JPEG_ATOL if uid in JPEG_DCT_SYNTAXES else 0
+        if ds.get("PhotometricInterpretation") == "PALETTE COLOR" and ds.get("SamplesPerPixel", 1) == 1 \
+                and ds.get("BitsAllocated") in (8, 16) and ds.get("PixelRepresentation", 0) == 0 \
+                and "RedPaletteColorLookupTableData" in ds:
+            try:
+                rgb = apply_color_lut(ds.pixel_array, ds).astype(np.float64)
+            except Exception as e:
+                return "skip", f"pydicom cannot decode the pixels: {e}"
+            multi = int(ds.get("NumberOfFrames", 1) or 1) > 1
+            return "colour", rgb[0] if multi else rgb, multi, 0
         if ds.get("SamplesPerPixel", 1) != 1 or ds.get("BitsAllocated") not in (8, 16, 32) \
                 or ds.get("PhotometricInterpretation") not in ("MONOCHROME1", "MONOCHROME2"):
             return "skip", "colour, palette or 1-bit image (not supported by the reader)"

@@ -14,6 +14,12 @@ public struct Image: Equatable, Sendable {
     /// Pixel size in millimetres (row spacing, column spacing) when known, else (1, 1).
     public var spacing: [Double]
 
+    /// The most samples (height x width x channels) a PNG or JPEG may decode to: 2^28, 1 GiB as
+    /// float32 (a 16384 x 16384 grey or 9400 x 9400 RGB image). The header alone declares the
+    /// size, and a few hundred bytes of JPEG can declare 65500 x 65500 x 3, so without a limit a
+    /// hostile file makes the reader allocate tens of gigabytes (found by fuzzing).
+    public static let maxSamples = 1 << 28
+
     public init(pixels: [Float], height: Int, width: Int, channels: Int, bitDepth: Int = 8,
                 spacing: [Double] = [1, 1]) {
         precondition(height * width * channels == pixels.count,

@@ -73,21 +73,31 @@ public enum MedicalImageFile {
             throw ImagingError(.invalidArgument, path: url.path, field: "volume index",
                                "is \(index), but a volume index applies only to 4-D NIfTI, NRRD and MetaImage and multi-frame DICOM files, not \(format.rawValue)")
         }
+        if format == .dicomSeries { return .volume(try DICOMSeries.read(folder: url, unevenSlices: options.unevenSlices)) }
+        return try decode(AtomicFile.read(url), format: format, url: url, options: options)
+    }
+
+    /// Reads the bytes of one file (any format but a series folder) as ``read(_:options:)`` does;
+    /// `url` names the file in errors and is where a detached NRRD or MetaImage data file is
+    /// looked for. The fuzz targets (Fuzz/) call this, so they test exactly what the CLI runs.
+    public static func decode(_ bytes: [UInt8], format: MedicalImageFormat, url: URL,
+                              options: MedicalImageReadOptions = .init()) throws -> MedicalImage {
         switch format {
-        case .nifti: return .volume(try NIfTIReader.read(url, volumeIndex: options.volumeIndex))
+        case .nifti: return .volume(try NIfTIReader.decode(bytes, path: url.path, volumeIndex: options.volumeIndex))
         case .dicom:
-            let ds = try DICOMDataSet.parse(try AtomicFile.read(url), path: url.path)
+            let ds = try DICOMDataSet.parse(bytes, path: url.path)
             // Colour images (ultrasound, endoscopy, photographs) are 2-D RGB images like PNGs.
             if try DICOMColourImage.isColour(ds) { return .image(try DICOMColourImage.decode(ds, frameIndex: options.volumeIndex)) }
             return .volume(try DICOMImage.decode(ds).stackedVolume(volumeIndex: options.volumeIndex))
-        case .dicomSeries: return .volume(try DICOMSeries.read(folder: url, unevenSlices: options.unevenSlices))
-        case .nrrd: return .volume(try NRRDReader.read(url, volumeIndex: options.volumeIndex))
-        case .metaimage: return .volume(try MetaImage.read(url, volumeIndex: options.volumeIndex))
-        case .png: return .image(try PNGCodec.read(url))
-        case .jpeg: return .image(try JPEGCodec.read(url))
-        case .npy: return .image(try readNPYImage(url))
+        case .dicomSeries:
+            throw ImagingError(.invalidArgument, path: url.path, "a DICOM series is a folder; read it with read(_:options:)")
+        case .nrrd: return .volume(try NRRDReader.decode(bytes, url: url, volumeIndex: options.volumeIndex))
+        case .metaimage: return .volume(try MetaImage.decode(bytes, url: url, volumeIndex: options.volumeIndex))
+        case .png: return .image(try PNGCodec.decode(bytes, path: url.path))
+        case .jpeg: return .image(try JPEGCodec.decode(bytes, path: url.path))
+        case .npy: return .image(try decodeNPYImage(Data(bytes), path: url.path))
         case .npz:
-            let c = try MedSAMCase.read(url)
+            let c = try MedSAMCase.decode(bytes, path: url.path)
             if let v = c.volume(source: url.path) { return .volume(v) }
             return .image(c.image()!)
         }
@@ -95,13 +105,18 @@ public enum MedicalImageFile {
 
     /// A `.npy` of shape H x W or H x W x 3 (any numeric dtype) as an image.
     public static func readNPYImage(_ url: URL) throws -> Image {
+        try decodeNPYImage(Data(AtomicFile.read(url)), path: url.path)
+    }
+
+    /// ``readNPYImage(_:)`` on the bytes of a file named `path`.
+    public static func decodeNPYImage(_ data: Data, path: String) throws -> Image {
         let array: NPYArray
-        do { array = try NPY.read(url) } catch let e as NPYError {
-            throw ImagingError(.corrupt, path: url.path, field: "npy", e.message)
+        do { array = try NPY.decode(data, path: path) } catch let e as NPYError {
+            throw ImagingError(.corrupt, path: path, field: "npy", e.message)
         }
         let d = array.shape.dims
         guard d.count == 2 || (d.count == 3 && (d[2] == 3 || d[2] == 1)), d.allSatisfy({ $0 > 0 }) else {
-            throw ImagingError(.unsupported, path: url.path, field: "shape",
+            throw ImagingError(.unsupported, path: path, field: "shape",
                                "is \(array.shape); expected H x W or H x W x 3")
         }
         let eightBit = ["|u1", "u1", "<u1", "|b1", "|i1"].contains(array.dtype)

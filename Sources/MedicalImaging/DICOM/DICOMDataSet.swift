@@ -318,6 +318,17 @@ public struct DICOMDataSet {
         return Int(ByteReader(bytes, bigEndian: bigEndian).u16(el.offset)!)
     }
 
+    /// Every 16-bit word of a binary value (US, SS, OW, or an implicit-VR element read as such),
+    /// unsigned, in the data set's byte order; nil when absent. Throws on an odd length.
+    func words(_ tag: DICOMTag) throws -> [Int]? {
+        guard let el = elements[tag] else { return nil }
+        guard el.length % 2 == 0 else {
+            throw ImagingError(.corrupt, path: path, field: tag.description, "has \(el.length) bytes, expected whole 16-bit words")
+        }
+        let r = ByteReader(bytes, bigEndian: bigEndian)
+        return stride(from: el.offset, to: el.offset + el.length, by: 2).map { Int(r.u16($0)!) }
+    }
+
     /// The element's value representation as written ("" in implicit-VR data sets).
     func vr(_ tag: DICOMTag) -> String? { elements[tag]?.vr }
 

@@ -9,8 +9,8 @@ struct PixelLayout {
     var bitsAllocated: Int
     /// Whether PixelRepresentation says the stored values are two's complement.
     var signed: Bool
-    /// Samples per pixel: 1 for greyscale; 3 for colour, which only the RLE decoder takes so far
-    /// (the colour reader refuses other compressed syntaxes before decoding).
+    /// Samples per pixel: 1 for greyscale (and PALETTE COLOR indices); 3 for colour, decoded
+    /// interleaved by pixel whatever the codec's own layout.
     var samplesPerPixel = 1
     /// For 3-sample JPEG: whether the codestream holds YCbCr (1) or RGB (0), from DICOM's
     /// PhotometricInterpretation, which pydicom also trusts over the JPEG markers; -1: ask libjpeg.

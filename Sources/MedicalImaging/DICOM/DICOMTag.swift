@@ -38,6 +38,10 @@ public struct DICOMTag: Hashable, Sendable, CustomStringConvertible {
     static let windowWidth = DICOMTag(0x0028, 0x1051)
     static let rescaleIntercept = DICOMTag(0x0028, 0x1052)
     static let rescaleSlope = DICOMTag(0x0028, 0x1053)
+    // Palette Color Lookup Table module (PS3.3 C.7.6.3.1.5-6, C.7.9): R, G, B in element order.
+    static let paletteDescriptors = [DICOMTag(0x0028, 0x1101), DICOMTag(0x0028, 0x1102), DICOMTag(0x0028, 0x1103)]
+    static let paletteData = [DICOMTag(0x0028, 0x1201), DICOMTag(0x0028, 0x1202), DICOMTag(0x0028, 0x1203)]
+    static let segmentedPaletteData = [DICOMTag(0x0028, 0x1221), DICOMTag(0x0028, 0x1222), DICOMTag(0x0028, 0x1223)]
     static let gridFrameOffsetVector = DICOMTag(0x3004, 0x000C)
     static let doseGridScaling = DICOMTag(0x3004, 0x000E)
     static let pixelData = DICOMTag(0x7FE0, 0x0010)
@@ -56,6 +60,14 @@ public struct DICOMTag: Hashable, Sendable, CustomStringConvertible {
         windowWidth: "WindowWidth", rescaleIntercept: "RescaleIntercept", rescaleSlope: "RescaleSlope",
         gridFrameOffsetVector: "GridFrameOffsetVector", doseGridScaling: "DoseGridScaling",
         pixelData: "PixelData",
+        paletteDescriptors[0]: "RedPaletteColorLookupTableDescriptor",
+        paletteDescriptors[1]: "GreenPaletteColorLookupTableDescriptor",
+        paletteDescriptors[2]: "BluePaletteColorLookupTableDescriptor",
+        paletteData[0]: "RedPaletteColorLookupTableData", paletteData[1]: "GreenPaletteColorLookupTableData",
+        paletteData[2]: "BluePaletteColorLookupTableData",
+        segmentedPaletteData[0]: "SegmentedRedPaletteColorLookupTableData",
+        segmentedPaletteData[1]: "SegmentedGreenPaletteColorLookupTableData",
+        segmentedPaletteData[2]: "SegmentedBluePaletteColorLookupTableData",
     ]
 }
 

@@ -22,8 +22,13 @@ public enum MetaImage {
     /// Reads a 2-D, 3-D or (with `volumeIndex`) 4-D scalar image as a volume; raw or
     /// zlib-compressed data, either byte order.
     public static func read(_ url: URL, volumeIndex: Int? = nil) throws -> Volume {
+        try decode(AtomicFile.read(url), url: url, volumeIndex: volumeIndex)
+    }
+
+    /// ``read(_:volumeIndex:)`` on the bytes of the file at `url` (an `.mhd`'s data file is
+    /// still read from beside `url`).
+    public static func decode(_ bytes: [UInt8], url: URL, volumeIndex: Int? = nil) throws -> Volume {
         let path = url.path
-        let bytes = try AtomicFile.read(url)
         func bad(_ field: String, _ m: String) -> ImagingError { ImagingError(.corrupt, path: path, field: field, m) }
         var fields: [String: String] = [:]
         var p = 0, start = 0

@@ -10,8 +10,13 @@ public enum NIfTIReader {
     /// volumes; `volumeIndex` picks one (counting over dimensions 4 and up, file order), and is
     /// required when there is more than one.
     public static func read(_ url: URL, volumeIndex: Int? = nil) throws -> Volume {
-        let (header, bytes) = try readHeader(url)
-        let path = url.path
+        try decode(AtomicFile.read(url), path: url.path, volumeIndex: volumeIndex)
+    }
+
+    /// ``read(_:volumeIndex:)`` on the bytes of a file (gzip-compressed or not) named `path`,
+    /// which only names the file in errors and says whether it should be gzip (`.gz`).
+    public static func decode(_ file: [UInt8], path: String, volumeIndex: Int? = nil) throws -> Volume {
+        let (header, bytes) = try parseHeader(file, path: path)
         let shape = header.dim[1...header.dim[0]]
         // Sizes come from the file: multiply with overflow checks so a hostile header cannot trap.
         guard let total = checkedProduct(Array(shape)), total < (1 << 36) else {
@@ -50,17 +55,22 @@ public enum NIfTIReader {
 
     /// Reads and parses only the header; also returns the whole decompressed file.
     public static func readHeader(_ url: URL) throws -> (NIfTIHeader, [UInt8]) {
-        var bytes = try AtomicFile.read(url)
+        try parseHeader(AtomicFile.read(url), path: url.path)
+    }
+
+    /// The header of a file's bytes, and the bytes decompressed.
+    static func parseHeader(_ file: [UInt8], path: String) throws -> (NIfTIHeader, [UInt8]) {
+        var bytes = file
         if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
             let compressed = bytes
-            bytes = try ImagingError.naming(path: url.path, field: "gzip stream") {
+            bytes = try ImagingError.naming(path: path, field: "gzip stream") {
                 try Zlib.inflate(compressed, wrapper: .gzip)
             }
-        } else if url.path.hasSuffix(".gz") {
-            throw ImagingError(.corrupt, path: url.path, field: "gzip stream",
+        } else if path.hasSuffix(".gz") {
+            throw ImagingError(.corrupt, path: path, field: "gzip stream",
                                "file name ends in .gz but the gzip magic bytes 1f 8b are missing")
         }
-        return (try NIfTIHeader.parse(bytes, path: url.path), bytes)
+        return (try NIfTIHeader.parse(bytes, path: path), bytes)
     }
 
     /// The product of `values`, or nil on overflow.

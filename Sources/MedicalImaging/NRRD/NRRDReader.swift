@@ -10,8 +10,13 @@ public enum NRRDReader {
     /// non-spatial axis (a `none` direction, e.g. the layers of an overlapping `.seg.nrrd`, or a
     /// 4th dimension) is allowed when it has size 1 or `volumeIndex` picks one of its entries.
     public static func read(_ url: URL, volumeIndex: Int? = nil) throws -> Volume {
+        try decode(AtomicFile.read(url), url: url, volumeIndex: volumeIndex)
+    }
+
+    /// ``read(_:volumeIndex:)`` on the bytes of the file at `url` (a detached data file is
+    /// still read from beside `url`).
+    public static func decode(_ bytes: [UInt8], url: URL, volumeIndex: Int? = nil) throws -> Volume {
         let path = url.path
-        let bytes = try AtomicFile.read(url)
         let header = try NRRDHeader.parse(bytes, path: path)
         let count = header.sizes.reduce(1) { a, b in a.multipliedReportingOverflow(by: b).overflow ? Int.max : a * b }
         guard count < (1 << 36) else {

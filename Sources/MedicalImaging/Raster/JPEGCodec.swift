@@ -11,7 +11,7 @@ public enum JPEGCodec {
     public static func decode(_ bytes: [UInt8], path: String) throws -> Image {
         var out = cjpeg_image()
         defer { cjpeg_free(&out) }
-        let status = bytes.withUnsafeBufferPointer { cjpeg_decode($0.baseAddress, $0.count, &out) }
+        let status = bytes.withUnsafeBufferPointer { cjpeg_decode($0.baseAddress, $0.count, Image.maxSamples, &out) }
         guard status == 0, let p = out.pixels else {
             let message = withUnsafeBytes(of: &out.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw ImagingError(.corrupt, path: path, field: "JPEG", "cannot decode: libjpeg: \(message)")

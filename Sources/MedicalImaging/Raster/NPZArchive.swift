@@ -58,26 +58,31 @@ public struct MedSAMCase {
     public var isVolume: Bool { images.shape.rank == 3 && images.shape[2] != 3 }
 
     public static func read(_ url: URL) throws -> MedSAMCase {
-        let npz = try NPZArchive.read(url)
+        try decode(AtomicFile.read(url), path: url.path)
+    }
+
+    /// ``read(_:)`` on the bytes of a file named `path` (for errors).
+    public static func decode(_ bytes: [UInt8], path: String) throws -> MedSAMCase {
+        let npz = try NPZArchive.decode(bytes, path: path)
         guard let imgs = npz["imgs"] else {
-            throw ImagingError(.missing, path: url.path, field: "imgs",
+            throw ImagingError(.missing, path: path, field: "imgs",
                                "MedSAM .npz needs an 'imgs' array; found \(npz.arrays.keys.sorted())")
         }
         guard imgs.shape.rank == 2 || imgs.shape.rank == 3 else {
-            throw ImagingError(.unsupported, path: url.path, field: "imgs",
+            throw ImagingError(.unsupported, path: path, field: "imgs",
                                "has shape \(imgs.shape); expected H x W, H x W x 3 or D x H x W")
         }
         if let gts = npz["gts"] {
             let spatial = imgs.shape.rank == 3 && imgs.shape[2] == 3 ? Array(imgs.shape.dims.prefix(2)) : imgs.shape.dims
             guard gts.shape.dims == spatial else {
-                throw ImagingError(.inconsistent, path: url.path, field: "gts",
+                throw ImagingError(.inconsistent, path: path, field: "gts",
                                    "has shape \(gts.shape), 'imgs' implies \(spatial)")
             }
         }
         if let boxes = npz["boxes"] {
             let width = boxes.shape.dims.last ?? 0
             guard width == 4 || width == 6 else {
-                throw ImagingError(.corrupt, path: url.path, field: "boxes", "has shape \(boxes.shape); expected N x 4 or N x 6")
+                throw ImagingError(.corrupt, path: path, field: "boxes", "has shape \(boxes.shape); expected N x 4 or N x 6")
             }
         }
         return MedSAMCase(images: imgs, groundTruth: npz["gts"], boxes: npz["boxes"],

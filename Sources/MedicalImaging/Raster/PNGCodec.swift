@@ -22,8 +22,9 @@ public enum PNGCodec {
         image.format = (colour ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | (sixteen ? UInt32(PNG_FORMAT_FLAG_LINEAR) : 0)
         let width = Int(image.width), height = Int(image.height)
         let count = width * height * channels
-        guard width > 0, height > 0, count < (1 << 31) else {
-            throw ImagingError(.corrupt, path: path, field: "IHDR", "image size \(width)x\(height) is not usable")
+        guard width > 0, height > 0, count <= Image.maxSamples else {
+            throw ImagingError(.corrupt, path: path, field: "IHDR",
+                               "image size \(width)x\(height) x \(channels) channels is empty or exceeds the limit of \(Image.maxSamples) samples")
         }
         var pixels = [Float](repeating: 0, count: count)
         if sixteen {

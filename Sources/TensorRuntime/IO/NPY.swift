@@ -69,8 +69,9 @@ public enum NPY {
         guard let descr = field(header, "descr").flatMap(quoted) else { throw fail("header has no 'descr'") }
         guard let fortran = field(header, "fortran_order") else { throw fail("header has no 'fortran_order'") }
         if fortran.hasPrefix("True") { throw fail("Fortran-order arrays are not supported (save with np.ascontiguousarray)") }
+        // The ')' searched for after the '(' (a ')' before it was a trap, found by fuzzing).
         guard let shapeText = field(header, "shape"), let open = shapeText.firstIndex(of: "("),
-              let close = shapeText.firstIndex(of: ")") else { throw fail("header has no 'shape' tuple") }
+              let close = shapeText[open...].firstIndex(of: ")") else { throw fail("header has no 'shape' tuple") }
         var dims: [Int] = []
         for part in shapeText[shapeText.index(after: open)..<close].split(separator: ",") {
             let t = part.trimmingCharacters(in: .whitespaces)

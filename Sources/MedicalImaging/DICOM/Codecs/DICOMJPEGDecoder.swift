@@ -38,7 +38,7 @@ enum DICOMJPEGDecoder {
         case 0xC0 where precision == 8, 0xC1 where precision == 8:
             var image = cjpeg_image()
             defer { cjpeg_free(&image) }
-            let status = stream.withUnsafeBufferPointer { cjpeg_decode_colour($0.baseAddress, $0.count, layout.jpegYCbCr, &image) }
+            let status = stream.withUnsafeBufferPointer { cjpeg_decode_colour($0.baseAddress, $0.count, layout.jpegYCbCr, Image.maxSamples, &image) }
             guard status == 0, let p = image.pixels else {
                 let message = withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
                 throw context.error(.corrupt, "cannot decode JPEG: libjpeg: \(message)")
