@@ -67,7 +67,9 @@ MODES = ["point1", "point5", "point5+5", "box", "box+point1", "box-jitter"]
 
 # ----------------------------------------------------------------------------- fixture
 
-def make_fixture():
+def load_mni():
+    """nilearn's MNI152 2009a T1 as uint8 (0.5-99.5 percentile window) and its grey/white-matter
+    probability maps: the source of both the 2-D and the 3-D fixture."""
     import nibabel as nib
     import nilearn
     data = Path(nilearn.__file__).parent / "datasets/data"
@@ -78,6 +80,11 @@ def make_fixture():
     gm, wm = (m / 255 if m.max() > 1.5 else m for m in (gm, wm))
     lo, hi = np.percentile(t1[t1 > 0], [0.5, 99.5])
     t1u8 = np.clip((t1 - lo) / (hi - lo) * 255, 0, 255).round().astype(np.uint8)
+    return t1u8, gm, wm
+
+
+def make_fixture():
+    t1u8, gm, wm = load_mni()
     (FIXTURE / "images").mkdir(parents=True, exist_ok=True)
     (FIXTURE / "labels").mkdir(parents=True, exist_ok=True)
     for k in SLICES:
@@ -327,15 +334,7 @@ MODES3D = ["box", "box-jitter"]
 
 
 def make_fixture_3d():
-    import nibabel as nib
-    import nilearn
-    data = Path(nilearn.__file__).parent / "datasets/data"
-    t1 = np.asarray(nib.load(data / "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz").dataobj, dtype=np.float64)
-    gm = np.asarray(nib.load(data / "mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz").dataobj, dtype=np.float64)
-    wm = np.asarray(nib.load(data / "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz").dataobj, dtype=np.float64)
-    gm, wm = (m / 255 if m.max() > 1.5 else m for m in (gm, wm))
-    lo, hi = np.percentile(t1[t1 > 0], [0.5, 99.5])
-    t1u8 = np.clip((t1 - lo) / (hi - lo) * 255, 0, 255).round().astype(np.uint8)
+    t1u8, gm, wm = load_mni()
     imgs = np.stack([t1u8[:, :, k].T[::-1] for k in SLICES3D])           # D x H x W, rows = j flipped
     gts = np.zeros(imgs.shape, np.uint8)
     gts[np.stack([gm[:, :, k].T[::-1] for k in SLICES3D]) > 0.5] = 1
