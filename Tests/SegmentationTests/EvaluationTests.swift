@@ -339,9 +339,12 @@ final class EvaluationTests: XCTestCase {
                        "only the final files, no temporaries")
     }
 
-    func testSliceSelectionOnAVolume() throws {
-        // A 16x16x6 volume; label 1 on slices 1...4 with areas 60, 80, 100, 70.
-        let nx = 16, ny = 16, nz = 6
+    private static let steppedVolumeSize = (nx: 16, ny: 16, nz: 6)
+    /// A 16x16x6 NIfTI volume (spacing 1x1x3 mm) and its label map, written to `dir`: label 1 on
+    /// slices 1...4 as rectangles of 60, 80, 100 and 70 px; the image is the label scaled, with one
+    /// dark voxel so that the intensity range is not flat.
+    private func writeSteppedVolumeCase() throws -> EvaluationCase {
+        let (nx, ny, nz) = Self.steppedVolumeSize
         var labels = [Float](repeating: 0, count: nx * ny * nz)
         for (k, side) in [(1, (6, 10)), (2, (8, 10)), (3, (10, 10)), (4, (7, 10))] {
             for j in 0..<side.0 { for i in 0..<side.1 { labels[k * nx * ny + (j + 2) * nx + i + 3] = 1 } }
@@ -353,7 +356,11 @@ final class EvaluationTests: XCTestCase {
                                      sourceType: .float32, source: "v"), to: dir.appendingPathComponent("v.nii"))
         try NIfTIWriter.write(Volume(voxels: labels, dims: [nx, ny, nz], spacing: [1, 1, 3], affine: affine, frame: .ras,
                                      sourceType: .float32, source: "l"), to: dir.appendingPathComponent("l.nii"))
-        let c = EvaluationCase(id: "v", image: dir.appendingPathComponent("v.nii").path, labels: dir.appendingPathComponent("l.nii").path, origin: "t")
+        return EvaluationCase(id: "v", image: dir.appendingPathComponent("v.nii").path, labels: dir.appendingPathComponent("l.nii").path, origin: "t")
+    }
+
+    func testSliceSelectionOnAVolume() throws {
+        let c = try writeSteppedVolumeCase()
         for (sel, minArea, expected, skipped) in [(SliceSelection.all, 65, [2, 3, 4], [1]), (.largest, 50, [3], []), (.every(2), 50, [1, 3], [])] {
             var o = EvaluationOptions()
             o.modes = [.box]
@@ -373,19 +380,8 @@ final class EvaluationTests: XCTestCase {
     /// directly), scored with the 3-D metrics at the volume's spacing; no 2-D rows; point modes
     /// have no 3-D form; a 2-D case is skipped as not-3d.
     func testThreeDEvaluationPropagatesTheGroundTruthBox() throws {
-        let nx = 16, ny = 16, nz = 6
-        var labels = [Float](repeating: 0, count: nx * ny * nz)
-        for (k, side) in [(1, (6, 10)), (2, (8, 10)), (3, (10, 10)), (4, (7, 10))] {
-            for j in 0..<side.0 { for i in 0..<side.1 { labels[k * nx * ny + (j + 2) * nx + i + 3] = 1 } }
-        }
-        var image = labels.map { $0 * 150 + 30 }
-        image[0] = 0
-        let affine = Affine(columns: [[1, 0, 0], [0, 1, 0], [0, 0, 3]], origin: [0, 0, 0])
-        try NIfTIWriter.write(Volume(voxels: image, dims: [nx, ny, nz], spacing: [1, 1, 3], affine: affine, frame: .ras,
-                                     sourceType: .float32, source: "v"), to: dir.appendingPathComponent("v3.nii"))
-        try NIfTIWriter.write(Volume(voxels: labels, dims: [nx, ny, nz], spacing: [1, 1, 3], affine: affine, frame: .ras,
-                                     sourceType: .float32, source: "l"), to: dir.appendingPathComponent("l3.nii"))
-        let c = EvaluationCase(id: "v", image: dir.appendingPathComponent("v3.nii").path, labels: dir.appendingPathComponent("l3.nii").path, origin: "t")
+        let c = try writeSteppedVolumeCase()
+        let (nx, ny, nz) = Self.steppedVolumeSize
         let lite = Predictor(model: try SAMModel.random(PredictorTests.config(.liteMedSAM), seed: 7), backend: ReferenceBackend())
         var o = EvaluationOptions()
         o.modes = [.point1, .box, .boxJitter(max: 3)]
