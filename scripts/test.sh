@@ -17,13 +17,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
+setup_seconds=$SECONDS
 
-step() { printf '\n=== %s ===\n' "$*"; }
+# Each step, and each check inside the long ones (timed), reports its wall time, and the run ends
+# with the table of steps: CI has a 30-minute budget, and this is where it goes.
+step_times=$(mktemp)
+printf '%5d s  %s\n' "$setup_seconds" "setup (scripts/setup.sh --tests)" > "$step_times"
+step_name=""
+step_start=$SECONDS
+end_step() {
+  if [ -n "$step_name" ]; then
+    printf '%5d s  %s\n' $((SECONDS - step_start)) "$step_name" >> "$step_times"
+  fi
+}
+step() { end_step; step_name="$*"; step_start=$SECONDS; printf '\n=== %s ===\n' "$*"; }
+timed() {
+  local start=$SECONDS
+  "$@"
+  printf '[%d s] %s\n' $((SECONDS - start)) "${*:1:2}"
+}
 jobs=$(nproc)
 skip_report=$(mktemp)
 # The allowed skips (and any refused ones) close every run, passed or failed, so a reader of
 # the log sees what did not run and why.
-trap 'if [ -s "$skip_report" ]; then step "skipped tests (from the swift test step)"; cat "$skip_report"; fi; rm -f "$skip_report"' EXIT
+trap 'end_step; step_name=""
+if [ -s "$skip_report" ]; then step "skipped tests (from the swift test step)"; cat "$skip_report"; fi
+printf "\n=== wall time per step (%d s in all, setup included) ===\n" "$SECONDS"; cat "$step_times"
+rm -f "$skip_report" "$step_times"' EXIT
 
 step "generated sources are up to date"
 python3 scripts/kernels/embed-opencl.py --check
@@ -35,7 +55,7 @@ swift build -c release -j "$jobs" --product medsam
 medsam=$(swift build -c release --show-bin-path)/medsam
 
 step "devices (CI requires an OpenCL and a Vulkan device)"
-python3 scripts/tests/check_devices.py "$medsam" --require opencl,vulkan
+timed python3 scripts/tests/check_devices.py "$medsam" --require opencl,vulkan
 
 step "unit and integration tests"
 # NIfTIExportTests leaves the NIfTI files it writes here, for nibabel to read below;
@@ -52,36 +72,36 @@ grep -Eq "Test run with [0-9]+ tests? in [0-9]+ suites? passed" .test-output.log
 python3 scripts/tests/check_skips.py .test-output.log --allowlist Tests/skip-allowlist.txt > "$skip_report"
 
 step "op parity: every backend, quick suite"
-"$medsam" parity --backend all
+timed "$medsam" parity --backend all
 
 step "cross-checks with pydicom and nibabel"
 # Every file NIfTIWriter wrote in the tests (each datatype, .nii and .nii.gz, NIfTI-2, a mask on
 # a real MR's grid, a DICOM series) read by nibabel: header fields, affine, datatype, voxels.
-python3 scripts/tests/check_nifti_writer.py "$nifti_export"
+timed python3 scripts/tests/check_nifti_writer.py "$nifti_export"
 rm -rf "$nifti_export"
 # medsam info --input agrees with pydicom on every DICOM test file pydicom ships.
-python3 scripts/tests/check_dicom_info.py "$medsam"
+timed python3 scripts/tests/check_dicom_info.py "$medsam"
 # medsam convert decodes every greyscale DICOM test file pydicom ships (native, deflated, big-endian,
 # RLE, JPEG lossless/baseline, JPEG-LS, JPEG 2000; pydicom through its pylibjpeg handlers) to the
 # same pixels, after the modality rescale, and the same geometry (about 15 s).
-python3 scripts/tests/check_dicom_pixels.py "$medsam"
+timed python3 scripts/tests/check_dicom_pixels.py "$medsam"
 # NRRD (.nrrd, .nhdr, .seg.nrrd) and MetaImage (.mha, .mhd) in every encoding, read through
 # medsam convert and written back, against SimpleITK and pynrrd (about 6 s).
-python3 scripts/tests/check_nrrd_metaimage.py "$medsam"
+timed python3 scripts/tests/check_nrrd_metaimage.py "$medsam"
 # The DICOM SEG DICOMSegTests wrote, and the one medsam convert writes from the same mask as NIfTI:
 # valid under dciodvfy, read back by pydicom and highdicom with each segment's pixels over the right
 # source slice.
-python3 scripts/tests/check_dicom_seg.py "$seg_export" Tests/MedicalImagingTests/Fixtures/series "$medsam"
+timed python3 scripts/tests/check_dicom_seg.py "$seg_export" Tests/MedicalImagingTests/Fixtures/series "$medsam"
 rm -rf "$seg_export"
 # LiteMedSAM with its real weights through the CLI on the cpu and OpenCL (PoCL) backends equals the
 # PyTorch-recorded outputs (embedding and logits NMSE <= 1e-6, mask IoU >= 0.999), on the CT and
 # the MR slice.
-python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends cpu,opencl
+timed python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends cpu,opencl
 # Everything mode (SAM's automatic mask generator) with LiteMedSAM's real weights on the CT slice,
 # through `medsam everything` on the cpu backend, against segment-anything's generator run in
 # PyTorch (scripts/reference/everything.py): same number of masks, each matched at IoU >= 0.99
 # with the same box, point and crop box, predicted IoU and stability within 1e-3.
-python3 scripts/tests/check_everything.py "$medsam" --backend cpu
+timed python3 scripts/tests/check_everything.py "$medsam" --backend cpu
 # Every model family end to end (SAM ViT-B, MedSAM, MobileSAM, LiteMedSAM) on seeded random
 # weights written by NumPy (.safetensors; a torch.save .pth zip for LiteMedSAM), through
 # `medsam segment` on real DICOM/NIfTI/PNG inputs with boxes, points, box + points, mask input
@@ -90,19 +110,19 @@ python3 scripts/tests/check_everything.py "$medsam" --backend cpu
 # of ~8 s; 6.3 minutes measured while 4 engineers shared it); 230 MB of temporary files.
 # LiteMedSAM's runs (points, box + point, mask input) also on OpenCL (PoCL): about 1 minute idle
 # (2.6 minutes shared).
-python3 scripts/tests/check_families.py "$medsam" --backend cpu
-python3 scripts/tests/check_families.py "$medsam" --backend opencl --families litemedsam
+timed python3 scripts/tests/check_families.py "$medsam" --backend cpu
+timed python3 scripts/tests/check_families.py "$medsam" --backend opencl --families litemedsam
 # The same check on Vulkan (lavapipe), on the CT slice with its three boxes: a LiteMedSAM encoder
 # run costs lavapipe ~170 CPU-seconds (measured), and the check makes two (embed, segment), so
 # ~3 minutes on 2 idle cores; the MR slice would double that.
-python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends vulkan --images ct
+timed python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends vulkan --images ct
 # medsam volume (default model, LiteMedSAM's real weights, cpu backend) on a real 2 mm brain MR
 # (nibabel's anatomical.nii), both ways users prompt it: a box on axial slice 12 propagated until
 # the stop rule ends each walk, and --box3d on coronal slices. Against the same propagation in
 # PyTorch (scripts/reference/volume_propagation.py): the same slices kept and stops, the same box
 # prompts, mask IoU 1.0 per slice in the NIfTI nibabel reads on the input's grid (14 encoder
 # runs, 24 CPU-seconds: 40 s wall on the shared 2-core machine at load average 5, 98 s at 9).
-python3 scripts/tests/check_volume.py "$medsam" --backend cpu
+timed python3 scripts/tests/check_volume.py "$medsam" --backend cpu
 out=$(mktemp -d)
 # medsam segment on the README's demo slice writes a mask, an overlay and the JSON summary.
 "$medsam" segment --input Tests/MedicalImagingTests/Fixtures/dicom/CT_small.dcm --box 42,4,80,40 --box 72,0,110,28 \
@@ -137,38 +157,38 @@ step "evaluate: COSMOS/MedSAM protocols on real MNI152 slices against PyTorch"
 # medsam evaluate (LiteMedSAM, cpu) on three labelled slices: prompts and scores equal to
 # scripts/reference/evaluate.py's recorded PyTorch run, byte-identical reruns, the HTML report
 # rendered by headless Chromium, error contracts.
-python3 scripts/tests/check_evaluate.py "$medsam"
+timed python3 scripts/tests/check_evaluate.py "$medsam"
 
 step "command line: every option with its output checked, traps refused"
 # Repeated options, negative values, empty boxes, PNG masks (0/255, palette), overlay scale,
 # box-only model warnings, info, --version, --window/--window-preset/--axis content, --fp16 on
 # OpenCL, devices, bench, and fetch through pip into an empty and then a damaged cache.
-python3 scripts/tests/check_cli.py "$medsam"
+timed python3 scripts/tests/check_cli.py "$medsam"
 
 step "batch: byte identity with segment, kill -9 and resume, shards, bad rows"
 # Three real cases through medsam batch equal per-case segment byte for byte after a kill -9 and
 # a rerun; 1, 2 and 7 shards (and Slurm's array variables) cover a manifest once; a corrupt case
 # is recorded and the rest done; bad rows named (about 20 s). The Slurm job array itself
 # (scripts/tests/slurm_batch.sh, about 1 minute plus installing Slurm) runs by hand.
-bash scripts/tests/batch_quick.sh "$medsam"
+timed bash scripts/tests/batch_quick.sh "$medsam"
 
 step "server: uploads, MONAI Label client, web viewer in a browser"
 # Malformed uploads (truncated NIfTI, zip bomb, path traversal in a DICOM zip, 2 GB declared size)
 # get a 4xx JSON error and leave nothing outside the server's temporary folder (about 2 s).
-python3 scripts/tests/check_serve_uploads.py --medsam "$medsam"
+timed python3 scripts/tests/check_serve_uploads.py --medsam "$medsam"
 # The monailabel package's own client: info, datastore upload, 2-D and 3-D infer, token (about 30 s).
-python3 scripts/tests/check_monailabel.py --medsam "$medsam"
+timed python3 scripts/tests/check_monailabel.py --medsam "$medsam"
 # The viewer in Debian's headless Chromium through selenium: token prompt, upload, arrow keys, a
 # dragged box whose mask equals the API's and is drawn, undo, propagate, download read by nibabel,
 # nothing loaded from outside the server (about 35 s).
-python3 scripts/tests/check_viewer.py --medsam "$medsam"
+timed python3 scripts/tests/check_viewer.py --medsam "$medsam"
 # (scripts/tests/check_serve_schemathesis.sh fuzzes the API from docs/openapi.yaml; about 3.5
 # minutes, run by hand.)
 
 step "threading under ThreadSanitizer"
 # WorkerPool and the cpu backend driven from several threads, built with --sanitize=thread in
 # .build-tsan; any race report fails.
-bash scripts/tests/tsan.sh
+timed bash scripts/tests/tsan.sh
 
 step "file readers under libFuzzer and AddressSanitizer"
 # Fuzz/ReaderFuzz built in .build-fuzz (the reader modules only), then 8 s of coverage-guided
@@ -176,6 +196,6 @@ step "file readers under libFuzzer and AddressSanitizer"
 # seeded with the test fixtures and Fuzz/corpus; any crash, sanitizer report, leak or hang fails
 # (docs/fuzzing.md). About 95 s of fuzzing, plus a release build of the readers with ASan
 # (162 s from scratch on the 2-core VM; incremental when .build-fuzz is kept).
-bash scripts/tests/fuzz.sh 8
+timed bash scripts/tests/fuzz.sh 8
 echo
 echo "all checks passed"
