@@ -2,7 +2,7 @@
 // medsam-swift: a Segment Anything inference engine for medical images.
 //
 // Module layers (imports go one way, top to bottom):
-//   C shims (COpenCL, CVulkan, CBLAS, CZlib) and CPUVectorKernels (the cpu backend's SIMD loops)
+//   C shims (COpenCL, CVulkan, CBLAS, CZlib, CLibCrypto, ...) and CPUVectorKernels (the cpu backend's SIMD loops)
 //   ArchiveIO       - the one byte reader, ZIP reader and zlib wrapper (checkpoints, NPZ, NIfTI, DICOM, wheels)
 //   TensorRuntime   - DType, Shape, Tensor, the op set, Backend, BackendRegistry, reference backend, graph,
 //                     executor (device-resident inputs/outputs), parity
@@ -32,7 +32,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -46,6 +45,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        // OpenSSL's libcrypto, for the SHA-256 check of the default weights (ModelStore).
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // DICOM codecs: JPEG-LS (CharLS) and JPEG 2000 (OpenJPEG, through a small C shim).
         .systemLibrary(name: "CCharLS", pkgConfig: "charls", providers: [.apt(["libcharls-dev"])]),
         .target(name: "COpenJPEG", cSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5"])],
@@ -62,7 +63,7 @@ let package = Package(
         .target(name: "ArchiveIO", dependencies: ["CZlib"]),
         .target(name: "Checkpoints", dependencies: ["TensorRuntime", "ArchiveIO"]),
         .target(name: "ModelStore",
-                dependencies: ["ArchiveIO", .product(name: "Crypto", package: "swift-crypto")]),
+                dependencies: ["ArchiveIO", "CLibCrypto"]),
         .target(name: "SAMModels", dependencies: ["TensorRuntime", "Checkpoints"]),
         .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "ArchiveIO", "CPNG", "CJPEG", "CCharLS", "COpenJPEG"]),
         .target(name: "Segmentation", dependencies: ["TensorRuntime", "SAMModels", "ModelStore", "MedicalImaging"]),

@@ -12,7 +12,7 @@ for_tests=false
 packages=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers glslang-tools spirv-tools
-  libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev dicom3tools
+  libopenblas-dev zlib1g-dev libssl-dev libpng-dev libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev dicom3tools
   python3 python3-pip
 )
 if $for_tests; then packages+=(chromium chromium-driver); fi

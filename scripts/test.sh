@@ -113,9 +113,10 @@ timed python3 scripts/tests/check_everything.py "$medsam" --backend cpu
 timed python3 scripts/tests/check_families.py "$medsam" --backend cpu
 timed python3 scripts/tests/check_families.py "$medsam" --backend opencl --families litemedsam
 # The same check on Vulkan (lavapipe), on the CT slice with its three boxes: a LiteMedSAM encoder
-# run costs lavapipe ~170 CPU-seconds (measured), and the check makes two (embed, segment), so
-# ~3 minutes on 2 idle cores; the MR slice would double that.
-timed python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends vulkan --images ct
+# run costs lavapipe ~170 CPU-seconds (measured), so segment decodes from the embedding embed wrote
+# and checked (--reuse-embedding): one encoder run, not two (472 s with two in a measured CI run on
+# a loaded machine); the MR slice would double that.
+timed python3 scripts/tests/check_litemedsam_backends.py "$medsam" --backends vulkan --images ct --reuse-embedding
 # medsam volume (default model, LiteMedSAM's real weights, cpu backend) on a real 2 mm brain MR
 # (nibabel's anatomical.nii), both ways users prompt it: a box on axial slice 12 propagated until
 # the stop rule ends each walk, and --box3d on coronal slices. Against the same propagation in

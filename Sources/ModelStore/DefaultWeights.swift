@@ -1,5 +1,4 @@
 import ArchiveIO
-import Crypto
 import Foundation
 
 /// Why the default weights could not be provided.
@@ -99,7 +98,10 @@ public enum DefaultWeights {
         guard bytes.count == liteMedSAMSize else {
             throw DefaultWeightsError.verificationFailed(file: file, detail: "size \(bytes.count) bytes, expected \(liteMedSAMSize)")
         }
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let digest: String
+        do { digest = try SHA256Digest.hex(of: bytes) } catch {
+            throw DefaultWeightsError.verificationFailed(file: file, detail: "\(error)")
+        }
         guard digest == liteMedSAMSHA256 else {
             throw DefaultWeightsError.verificationFailed(file: file, detail: "SHA-256 \(digest), expected \(liteMedSAMSHA256)")
         }

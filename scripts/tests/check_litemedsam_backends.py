@@ -31,6 +31,9 @@ def main():
     ap.add_argument("medsam")
     ap.add_argument("--backends", default="cpu,opencl,vulkan")
     ap.add_argument("--images", default=None, help="fixture images to use (default: all, ct and mr)")
+    ap.add_argument("--reuse-embedding", action="store_true",
+                    help="segment from the embedding `medsam embed` wrote (--embedding): one encoder run per "
+                         "image instead of two, for backends where the encoder is slow (lavapipe)")
     args = ap.parse_args()
     meta = json.load(open(os.path.join(FIXTURES, "meta.json")))["images"]
     if args.images:
@@ -59,6 +62,10 @@ def main():
                 mask = os.path.join(tmp, f"{backend}_{name}_mask.npy")
                 cmd = [args.medsam, "segment", "--input", image, "--backend", backend, "--output", mask,
                        "--low-res-logits", low, "--force", "--json"]
+                if args.reuse_embedding:
+                    # The embedding was just checked against PyTorch; the decoder then runs on this
+                    # backend from it, uploaded once (the encoder's own run is what costs here).
+                    cmd += ["--embedding", emb_path]
                 for box in boxes:
                     cmd += ["--box", box]
                 r = subprocess.run(cmd, capture_output=True, text=True)
