@@ -39,24 +39,42 @@ extension CPUBackend {
     private func binaryRuns(_ walk: StridedWalk, _ X: UnsafePointer<Float>, _ Y: UnsafePointer<Float>,
                             _ O: UnsafeMutablePointer<Float>, _ n: Int, _ sx: Int, _ sy: Int,
                             _ apply8: (F8, F8) -> F8, _ apply: (Float, Float) -> Float) {
+        // A walk that collapsed into one run (same-shape operands, or a scalar against a
+        // tensor: the decoder's residual adds over [1, 4096, 256], the threshold of a mask)
+        // would give one worker all of it; split the run instead. Every element is computed
+        // alone, so where the split falls never changes a value.
+        if walk.outerCount == 1 {
+            pool.forEachRange(n, grain: Self.elementGrain) { r, _ in
+                Self.binaryRun(O + r.lowerBound, X + r.lowerBound * sx, Y + r.lowerBound * sy, r.count, sx, sy, apply8, apply)
+            }
+            return
+        }
         pool.forEachRange(walk.outerCount, grain: max(1, Self.elementGrain / n)) { range, _ in
             walk.forEachRun(range) { o, ox, oy in
-                let dst = O + o, a = X + ox, b = Y + oy
-                var i = 0
-                if sx == 1 && sy == 1 {
-                    while i + 8 <= n { dst.store8(i, apply8(a.load8(i), b.load8(i))); i += 8 }
-                } else if sx == 1 && sy == 0 {
-                    let b8 = F8(repeating: b[0])
-                    while i + 8 <= n { dst.store8(i, apply8(a.load8(i), b8)); i += 8 }
-                } else if sx == 0 && sy == 1 {
-                    let a8 = F8(repeating: a[0])
-                    while i + 8 <= n { dst.store8(i, apply8(a8, b.load8(i))); i += 8 }
-                }
-                while i < n {
-                    dst[i] = apply(a[i * sx], b[i * sy])
-                    i += 1
-                }
+                Self.binaryRun(O + o, X + ox, Y + oy, n, sx, sy, apply8, apply)
             }
+        }
+    }
+
+    /// One inner run of `binaryRuns`: `n` elements at element strides `sx` and `sy` (each 0 or 1
+    /// takes a vector loop).
+    @inline(__always)
+    private static func binaryRun(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                  _ n: Int, _ sx: Int, _ sy: Int,
+                                  _ apply8: (F8, F8) -> F8, _ apply: (Float, Float) -> Float) {
+        var i = 0
+        if sx == 1 && sy == 1 {
+            while i + 8 <= n { dst.store8(i, apply8(a.load8(i), b.load8(i))); i += 8 }
+        } else if sx == 1 && sy == 0 {
+            let b8 = F8(repeating: b[0])
+            while i + 8 <= n { dst.store8(i, apply8(a.load8(i), b8)); i += 8 }
+        } else if sx == 0 && sy == 1 {
+            let a8 = F8(repeating: a[0])
+            while i + 8 <= n { dst.store8(i, apply8(a8, b.load8(i))); i += 8 }
+        }
+        while i < n {
+            dst[i] = apply(a[i * sx], b[i * sy])
+            i += 1
         }
     }
 

@@ -9,18 +9,29 @@ public enum MaskEncoding {
     /// kept so existing tools decode it unchanged.
     public static func rle(_ mask: ArraySlice<Float>, height: Int, width: Int) -> RLEMask {
         var counts: [Int] = []
-        var current: Float = 0
+        var current: UInt8 = 0
         var run = 0
-        let base = mask.startIndex
-        for x in 0..<width {
-            for y in 0..<height {
-                let v: Float = mask[base + y * width + x] > 0 ? 1 : 0
-                if v != current {
-                    counts.append(run)
-                    run = 0
-                    current = v
+        // Columns are read a block at a time along the rows (a column-major walk of a row-major
+        // 512x512 mask touches a new cache line at every pixel), then run-length coded per column.
+        let block = 16
+        var inside = [UInt8](repeating: 0, count: block * height)
+        mask.withUnsafeBufferPointer { m in
+            inside.withUnsafeMutableBufferPointer { bits in
+                for x0 in stride(from: 0, to: width, by: block) {
+                    let bw = min(block, width - x0)
+                    for y in 0..<height {
+                        let row = y * width + x0
+                        for j in 0..<bw { bits[j * height + y] = m[row + j] > 0 ? 1 : 0 }
+                    }
+                    for v in bits[0..<(bw * height)] {
+                        if v != current {
+                            counts.append(run)
+                            run = 0
+                            current = v
+                        }
+                        run += 1
+                    }
                 }
-                run += 1
             }
         }
         counts.append(run)
@@ -57,4 +68,7 @@ public struct RLEMask: Codable, Equatable, Sendable {
         self.size = size
         self.counts = counts
     }
+
+    /// Pixels inside the mask: the runs of 1s (every second count, from the second).
+    public var area: Int { stride(from: 1, to: counts.count, by: 2).reduce(0) { $0 + counts[$1] } }
 }

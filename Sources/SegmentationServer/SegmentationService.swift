@@ -157,10 +157,11 @@ public final class SegmentationService: @unchecked Sendable {
         cache.put(key, e, bytes: Self.cost(e))
     }
 
-    /// On the model thread: the slice's embedding from the cache, or encoded now.
-    private func embedding(_ key: SliceKey, _ image: Image, _ predictor: Predictor) throws -> (ImageEmbedding, Double, Bool) {
+    /// On the model thread: the slice's embedding from the cache, or encoded now (the slice's
+    /// pixels are only read then: a click on a cached slice does not copy them).
+    private func embedding(_ key: SliceKey, _ image: () throws -> Image, _ predictor: Predictor) throws -> (ImageEmbedding, Double, Bool) {
         if let e = cached(key) { return (e, 0, true) }
-        let e = try predictor.embed([image])[0]
+        let e = try predictor.embed([try image()])[0]
         store(key, e)
         return (e, predictor.lastEncodeMilliseconds, false)
     }
@@ -209,7 +210,7 @@ public final class SegmentationService: @unchecked Sendable {
         let stored = try image(id)
         let axis = request.axis ?? .axial
         let index = request.slice ?? 0
-        let slice = try stored.slice(axis, index)
+        try stored.checkSlice(axis, index)
         let key = SliceKey(image: id, axis: axis, slice: index)
         let format = request.maskFormat ?? "rle"
         guard ["rle", "png", "both"].contains(format) else {
@@ -227,7 +228,7 @@ public final class SegmentationService: @unchecked Sendable {
         let prompted = prompts
         let (prediction, encodeMs, decodeMs, queueMs, wasCached) = try await executor.run(.interactive) { predictor in
             let queueMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            let (e, encodeMs, wasCached) = try self.embedding(key, slice, predictor)
+            let (e, encodeMs, wasCached) = try self.embedding(key, { try stored.slice(axis, index) }, predictor)
             try predictor.setEmbedding(e)
             let p: Prediction
             do { p = try predictor.predict(prompted, multimask: multimask, outputs: [.lowResLogits]) } catch let e as ImagePromptError {
@@ -252,9 +253,10 @@ public final class SegmentationService: @unchecked Sendable {
             for k in 0..<m {
                 let lo = (p * m + k) * h * w
                 let plane = prediction.masks.data[lo..<(lo + h * w)]
-                masks.append(MaskResult(prompt: p, index: k, iou: prediction.iou.data[p * m + k], area: prediction.area(p, k),
-                                        best: k == best,
-                                        rle: format == "png" ? nil : MaskEncoding.rle(plane, height: h, width: w),
+                let rle = format == "png" ? nil : MaskEncoding.rle(plane, height: h, width: w)
+                // The RLE already counted the mask's pixels; a PNG-only answer counts them here.
+                masks.append(MaskResult(prompt: p, index: k, iou: prediction.iou.data[p * m + k],
+                                        area: rle?.area ?? prediction.area(p, k), best: k == best, rle: rle,
                                         png: format == "rle" ? nil : try MaskEncoding.pngBase64(plane, height: h, width: w)))
             }
         }

@@ -76,13 +76,18 @@ public final class StoredImage: @unchecked Sendable {
         }
     }
 
-    /// Checks `axis`/`slice` and returns the slice the model sees (grey levels 0...255).
-    public func slice(_ axis: SliceAxis, _ index: Int) throws -> Image {
+    /// Throws the API's error when `index` is not a slice of this image along `axis`.
+    public func checkSlice(_ axis: SliceAxis, _ index: Int) throws {
         let n = sliceCount(axis)
         guard n > 0 else { throw ServiceError.badRequest("axis: image \(id) is 2-D; only 'axial' (slice 0) applies") }
         guard (0..<n).contains(index) else {
             throw ServiceError.badRequest("slice: \(index) is outside 0...\(n - 1) along the \(axis.rawValue) axis of image \(id)")
         }
+    }
+
+    /// Checks `axis`/`slice` and returns the slice the model sees (grey levels 0...255).
+    public func slice(_ axis: SliceAxis, _ index: Int) throws -> Image {
+        try checkSlice(axis, index)
         switch content {
         case .volume(_, let m): return try m.slice(axis, index)
         case .image(let im): return im

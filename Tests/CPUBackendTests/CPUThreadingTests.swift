@@ -35,6 +35,28 @@ final class CPUThreadingTests: XCTestCase {
         }
     }
 
+    /// Binary ops whose operands collapse into one long run (same shapes; a scalar against a
+    /// tensor) are split across the workers: every thread count gives the exact values of the
+    /// element-by-element definition, including the odd tail after the last full vector.
+    func testOneLongBinaryRunSplitsExactly() throws {
+        let n = 3 * (1 << 15) + 13
+        let a = Tensor(uniform: [1, n], seed: 3), b = Tensor(uniform: [1, n], seed: 4), s = Tensor(shape: [1], data: [0.25])
+        for kind in BinaryKind.allCases {
+            let f: (Float, Float) -> Float
+            switch kind {
+            case .add: f = { $0 + $1 }
+            case .mul: f = { $0 * $1 }
+            case .greater: f = { $0 > $1 ? 1 : 0 }
+            }
+            for threads in [1, 2, 3] {
+                let backend = CPUBackend(threads: threads)
+                XCTAssertEqual(try run(.binary(kind), [a, b], on: backend).data, zip(a.data, b.data).map(f), "\(kind), \(threads) threads")
+                XCTAssertEqual(try run(.binary(kind), [a, s], on: backend).data, a.data.map { f($0, 0.25) }, "\(kind) scalar, \(threads) threads")
+                XCTAssertEqual(try run(.binary(kind), [s, a], on: backend).data, a.data.map { f(0.25, $0) }, "scalar \(kind), \(threads) threads")
+            }
+        }
+    }
+
     private func run(_ op: Op, _ inputs: [Tensor], on backend: CPUBackend) throws -> Tensor {
         let refs = try inputs.map { try backend.makeTensor($0) }
         let shape = try op.outputShape(inputs: inputs.map(\.shape))

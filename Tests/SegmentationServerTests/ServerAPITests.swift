@@ -106,6 +106,29 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
         XCTAssertEqual(starts.counts, [0, 1, 3])
     }
 
+    /// The blocked column walk against the plain one, on widths around its 16-column block and
+    /// on a slice that does not start at index 0 (a mask inside a batch of masks).
+    func testRLEMatchesAPlainColumnWalk() {
+        var rng = SystemRandomNumberGenerator()
+        for (h, w) in [(1, 1), (7, 15), (5, 16), (9, 17), (33, 40), (3, 64)] {
+            let pad = 3
+            let all = (0..<(pad + h * w)).map { _ in Float(Int.random(in: 0...2, using: &rng)) - 0.5 }
+            let mask = all[pad...]
+            var counts: [Int] = [], current = false, run = 0
+            for x in 0..<w {
+                for y in 0..<h {
+                    let v = mask[pad + y * w + x] > 0
+                    if v != current { counts.append(run); run = 0; current = v }
+                    run += 1
+                }
+            }
+            counts.append(run)
+            let rle = MaskEncoding.rle(mask, height: h, width: w)
+            XCTAssertEqual(rle, RLEMask(size: [h, w], counts: counts), "\(h)x\(w)")
+            XCTAssertEqual(rle.area, mask.filter { $0 > 0 }.count, "\(h)x\(w)")
+        }
+    }
+
     func testRequestsWithoutTheTokenAreRefused() async throws {
         let service = try makeService()
         try await app(service, token: "s3cret").test(.router) { client in

@@ -19,6 +19,7 @@ import argparse
 import gzip
 import http.client
 import json
+import os
 import random
 import re
 import struct
@@ -152,6 +153,7 @@ def main():
 
         def run(open_loop, limit=None):
             lat, server_ms, errors, counts, in_flight = [], [], [0], [0], [0]
+            stages = {"queueMs": [], "decodeMs": []}
             lock = threading.Lock()
             t0 = time.perf_counter() + 0.5
             end = t0 + (args.duration if limit is None else 3600)
@@ -190,6 +192,8 @@ def main():
                         if ok and answer["cached"]:
                             lat.append((done - scheduled) * 1000)
                             server_ms.append(answer["timings"]["totalMs"])
+                            for k in stages:
+                                stages[k].append(answer["timings"][k])
                         else:
                             errors[0] += 1
 
@@ -203,7 +207,12 @@ def main():
             return {"clicks": counts[0], "errors": errors[0], "seconds": round(wall, 2),
                     "p50Ms": percentile(lat, 50), "p99Ms": percentile(lat, 99), "maxMs": max(lat) if lat else None,
                     "serverP50Ms": percentile(server_ms, 50), "serverP99Ms": percentile(server_ms, 99),
-                    "clicksPerSecond": round(counts[0] / wall, 2)}
+                    # Where the server's time goes: waiting for the model thread, then the decoder
+                    # with its post-processing (the rest of serverP50Ms is mask encoding and bookkeeping).
+                    "serverQueueP50Ms": percentile(stages["queueMs"], 50),
+                    "serverDecodeP50Ms": percentile(stages["decodeMs"], 50),
+                    "serverDecodeP99Ms": percentile(stages["decodeMs"], 99),
+                    "clicksPerSecond": round(counts[0] / wall, 2), "loadAverage": round(os.getloadavg()[0], 2)}
 
         rss = [rss_mib(server.pid)]
         open_result = run(True)
