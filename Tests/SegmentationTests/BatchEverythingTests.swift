@@ -23,7 +23,7 @@ final class BatchEverythingTests: XCTestCase {
         var p = EverythingParameters()
         p.pointsPerSide = 3
         p.predIoUThresh = 0
-        p.stabilityScoreThresh = 0.5
+        p.stabilityScoreThresh = 0
         return p
     }
 
