@@ -21,7 +21,10 @@ struct BatchRun: ParsableCommand {
         fields input, output, slice, slices, axis, box, point, labels). A MedSAM challenge .npz without other \
         prompts is segmented by the challenge's LiteMedSAM method into an .npz of the same name with 'segs'. \
         A journal (JSONL, one line per finished case) makes a rerun skip finished cases; failed cases are \
-        recorded and the batch goes on, and the exit status is non-zero if any case failed.
+        recorded and the batch goes on, and the exit status is non-zero if any case failed. With --everything, \
+        cases without prompts run SAM's automatic mask generator on their one slice (the options of `medsam \
+        everything`) and write its records as OUTPUT.json beside the label map OUTPUT (.png, .nii or .nii.gz), \
+        byte for byte what `medsam everything --output-json --label-map` writes.
         """)
 
     @Option(name: .customLong("input"), help: "An image, volume, DICOM series folder, folder of images or glob pattern (repeatable).")
@@ -50,6 +53,11 @@ struct BatchRun: ParsableCommand {
 
     @Option(name: .customLong("point"), help: "A point X,Y[,L] for every case without its own (repeatable).")
     var points: [String] = []
+
+    @Flag(help: "Everything mode for the cases without prompts of their own (one slice each): records .json and a label map per case.")
+    var everything = false
+
+    @OptionGroup var generatorOptions: EverythingOptions
 
     @Option(help: "Folder of label maps named like the inputs: one tight box per label and slice.")
     var boxesFromLabels: String?
@@ -124,6 +132,7 @@ struct BatchRun: ParsableCommand {
         guard batch >= 1, readers >= 1, writers >= 1 else { throw CLIError("--batch, --readers and --writers must be 1 or more") }
 
         let loaded = try modelOptions.load()
+        if everything { generatorOptions.noteBoxTrainedModel(loaded.kind) }
         let backend = try modelOptions.makeBackend()
         let predictor = Predictor(model: loaded.model, backend: backend)
         let journalFile = try BatchJournal(path: journalPath)
@@ -143,6 +152,10 @@ struct BatchRun: ParsableCommand {
         options.writers = writers
         options.mapping = try mapping()
         options.display = displayOptions.orientation
+        if everything {
+            options.everything = try generatorOptions.parameters()
+            options.everythingCompressedRLE = generatorOptions.rle == .coco
+        }
         let runner = BatchRunner(predictor: predictor, options: options, journal: journalFile,
                                  progress: BatchProgress(total: plan.toRun.count, mode: mode))
         let stats = runner.run(plan.toRun)
@@ -188,6 +201,14 @@ struct BatchRun: ParsableCommand {
         let parsedPoints = try points.map { try PromptParsing.point($0, origin: origin, field: "--point") }
         if let p = try PromptParsing.prompts(boxes: parsedBoxes, points: parsedPoints, origin: origin) {
             defaults.prompts = .explicit(p)
+        }
+        if everything {
+            guard defaults.prompts == nil && boxesFromLabels == nil else {
+                throw CLIError("--everything generates masks without prompts: give it without --box, --point or --boxes-from-labels")
+            }
+            // Checked before any case is planned or model loaded, as `medsam everything` does.
+            _ = try generatorOptions.parameters()
+            defaults.prompts = .everything
         }
         if boxMargin != nil && boxMarginRandom != nil { throw CLIError("give --box-margin or --box-margin-random, not both") }
         if let m = boxMargin {

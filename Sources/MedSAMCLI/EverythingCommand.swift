@@ -35,47 +35,7 @@ struct Everything: ParsableCommand {
     @Option(help: "Also draw all masks over the image (.png).")
     var overlay: String?
 
-    @Option(help: "RLE of `segmentation` in the JSON: coco (compressed string counts, as amg.py --convert-to-rle) or uncompressed.")
-    var rle: RLEKind = .coco
-
-    @Option(help: "Points a side of the prompt grid (of the whole image; layer i has this / factor^i).")
-    var pointsPerSide: Int = 32
-
-    @Option(help: "A JSON file with explicit grids instead of --points-per-side: one list of [x, y] in 0...1 per crop layer.")
-    var pointGrid: String?
-
-    @Option(help: "Points decoded together.")
-    var pointsPerBatch: Int = 64
-
-    @Option(help: "Keep masks whose predicted IoU is above this (0...1; 0 keeps all).")
-    var predIouThresh: Double = 0.88
-
-    @Option(help: "Keep masks whose stability score is at least this (0...1; 0 keeps all).")
-    var stabilityScoreThresh: Double = 0.95
-
-    @Option(help: "How far the stability score's logit cut-offs lie from 0.")
-    var stabilityScoreOffset: Double = 1.0
-
-    @Option(help: "Box IoU above which NMS drops a mask within a crop (0...1).")
-    var boxNmsThresh: Double = 0.7
-
-    @Option(help: "Crop layers beyond the whole image (layer i: 2^i x 2^i crops, each encoded on its own).")
-    var cropNLayers: Int = 0
-
-    @Option(help: "Box IoU above which NMS across crops drops a mask; masks of smaller crops win (0...1).")
-    var cropNmsThresh: Double = 0.7
-
-    @Option(help: "Overlap of neighbouring crops as a fraction of the image's short side (0...1; default 512/1500).")
-    var cropOverlapRatio: Double = 512.0 / 1500.0
-
-    @Option(help: "Layer i's grid has points-per-side / factor^i points a side.")
-    var cropNPointsDownscaleFactor: Int = 1
-
-    @Option(help: "Remove holes and islands smaller than this many pixels (8-connectivity; 0: off).")
-    var minMaskRegionArea: Int = 0
-
-    @Flag(help: "One mask per point (the decoder's single-mask output) instead of three; not a reference option, for box-trained models.")
-    var singleMask = false
+    @OptionGroup var generatorOptions: EverythingOptions
 
     @Flag(help: "Overwrite existing output files.")
     var force = false
@@ -83,39 +43,9 @@ struct Everything: ParsableCommand {
     @Flag(help: "Print a JSON summary (counts and timings) on standard output.")
     var json = false
 
-    enum RLEKind: String, ExpressibleByArgument { case coco, uncompressed }
-
-    func parameters() throws -> EverythingParameters {
-        var p = EverythingParameters()
-        p.pointsPerSide = pointsPerSide
-        p.pointsPerBatch = pointsPerBatch
-        p.predIoUThresh = predIouThresh
-        p.stabilityScoreThresh = stabilityScoreThresh
-        p.stabilityScoreOffset = stabilityScoreOffset
-        p.boxNMSThresh = boxNmsThresh
-        p.cropNLayers = cropNLayers
-        p.cropNMSThresh = cropNmsThresh
-        p.cropOverlapRatio = cropOverlapRatio
-        p.cropNPointsDownscaleFactor = cropNPointsDownscaleFactor
-        p.minMaskRegionArea = minMaskRegionArea
-        p.multimaskOutput = !singleMask
-        if let path = pointGrid {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw CLIError("--point-grid \(path): cannot be read (\(error.localizedDescription))")
-            }
-            guard let grids = try? JSONDecoder().decode([[[Double]]].self, from: data) else {
-                throw CLIError("--point-grid \(path): expected JSON [[[x, y], ...], ...], one list of points per crop layer")
-            }
-            p.pointGrids = grids
-        }
-        do { try p.validate() } catch let error as EverythingError { throw CLIError("\(error)") }
-        return p
-    }
-
     func run() throws {
         let start = DispatchTime.now().uptimeNanoseconds
-        let params = try parameters()
+        let params = try generatorOptions.parameters()
         try checkOutputPath(outputJson, force: force, option: "--output-json")
         if !outputJson.lowercased().hasSuffix(".json") { throw CLIError("--output-json \(outputJson): expected a .json file name") }
         if let l = labelMap {
@@ -136,12 +66,7 @@ struct Everything: ParsableCommand {
         let display = displayOptions.display(volume: volume, axis: inputOptions.axis)
         let image = display.toDisplay(arrayImage)
         let loaded = try modelOptions.load()
-        if loaded.kind == .medsam || loaded.kind == .litemedsam {
-            FileHandle.standardError.write(("note: \(loaded.kind.rawValue) was trained with box prompts only; SAM's automatic "
-                + "mask generator prompts with single points (the COSMOS study measured Everything mode with SAM ViT-B/H)"
-                + (loaded.kind == .litemedsam && !singleMask ? "; LiteMedSAM's three-mask outputs are near zero, so expect few or no masks (see --single-mask)" : "")
-                + "\n").data(using: .utf8)!)
-        }
+        generatorOptions.noteBoxTrainedModel(loaded.kind)
         let backend = try modelOptions.makeBackend()
         let loadMs = millisecondsSince(start)
         let generator: EverythingGenerator
@@ -154,7 +79,7 @@ struct Everything: ParsableCommand {
         }
 
         let outputs = EverythingOutputs(masks: masks, image: image)
-        try outputs.writeJSON(to: outputJson, compressed: rle == .coco)
+        try outputs.writeJSON(to: outputJson, compressed: generatorOptions.rle == .coco)
         if let d = outputDir { try outputs.writeFolder(d) }
         if let l = labelMap {
             try outputs.writeLabelMap(to: l, volume: volume, axis: inputOptions.axis, slice: inputOptions.slice ?? 0,
@@ -167,11 +92,12 @@ struct Everything: ParsableCommand {
             try printJSON(EverythingSummary(
                 model: loaded.kind.rawValue, backend: backend.info.backend, device: backend.info.name,
                 image: [image.height, image.width], masks: masks.count, candidates: t.candidates, passed_iou: t.passedIoU,
+                downloaded_bytes: t.downloadedBytes,
                 output: outputJson,
                 orientation: volume == nil ? DisplayConvention.array.rawValue : displayOptions.orientation.rawValue,
                 display: DisplaySummary(display),
-                timings_ms: ["load": loadMs, "encoder": t.encoder, "decoder": t.decoder, "upsampling": t.upsampling,
-                             "filtering": t.filtering, "rle": t.rle, "nms": t.nms, "small_regions": t.smallRegions,
+                timings_ms: ["load": loadMs, "encoder": t.encoder, "decoder": t.decoder, "measures": t.measures,
+                             "filtering": t.filtering, "mask_download": t.maskDownload, "rle": t.rle, "nms": t.nms, "small_regions": t.smallRegions,
                              "generate": t.total, "total": millisecondsSince(start)]))
         } else {
             print("wrote \(outputJson): \(masks.count) masks from \(t.candidates) candidates (\(loaded.kind.rawValue) on "
@@ -188,6 +114,8 @@ struct EverythingSummary: Encodable {
     var masks: Int
     var candidates: Int
     var passed_iou: Int
+    /// Bytes the generator brought from the backend to the host (IoUs, measures, surviving masks).
+    var downloaded_bytes: Int
     var output: String
     /// The display convention the outputs follow ("array" for a 2-D input).
     var orientation: String

@@ -13,17 +13,23 @@ Configurations (--config):
             no candidate passes the IoU filter: this times encoder + decoder batches + filter.
   lite      points_per_side 32, single-mask output, pred_iou_thresh 0.5, stability_score_thresh 0.5,
             stability_score_offset 0.5 (scripts/reference/everything.py's LiteMedSAM settings):
-            masks survive, so upsampling, filtering, RLE and NMS are timed too.
+            masks survive, so the backend's mask measures, filtering, mask downloads,
+            RLE and NMS are timed too.
 
 PyTorch's breakdown: encoder = set_image (resize, normalise, encoder), decoder = predict_torch
 (prompt encoder, mask decoder, crop and bilinear upsampling of every candidate to 1024 x 1024),
 rest = total - encoder - decoder (IoU and stability filtering, thresholding, boxes, RLE, NMS).
 
+The engine's breakdown is `medsam everything --json`'s timings_ms (docs/cli.md), with
+downloaded_bytes (what crossed from the backend to the host). The machine's load average is
+recorded before and after each side (the benchmark machine may be shared).
+
 usage: python3 scripts/bench/everything.py [--threads 2] [--config defaults|lite]
-                                           [--medsam .build/release/medsam] [--runs 1]
+                                           [--medsam .build/release/medsam] [--runs 1] [--backend cpu]
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -73,9 +79,9 @@ def run_pytorch(image8, multimask, kwargs):
                 rest_ms=(total - p.encoder_seconds - p.decoder_seconds) * 1e3)
 
 
-def run_engine(medsam, png, threads, multimask, kwargs, folder):
+def run_engine(medsam, png, threads, multimask, kwargs, folder, backend):
     out = Path(folder) / "engine.json"
-    cmd = [medsam, "everything", "--input", str(png), "--backend", "cpu", "--threads", str(threads),
+    cmd = [medsam, "everything", "--input", str(png), "--backend", backend, "--threads", str(threads),
            "--output-json", str(out), "--force", "--json"]
     if not multimask:
         cmd.append("--single-mask")
@@ -84,6 +90,7 @@ def run_engine(medsam, png, threads, multimask, kwargs, folder):
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
     summary = json.loads(result.stdout)
     return dict(masks=summary["masks"], candidates=summary["candidates"], passed_iou=summary["passed_iou"],
+                downloaded_bytes=summary["downloaded_bytes"], backend=summary["backend"], device=summary["device"],
                 timings_ms=summary["timings_ms"])
 
 
@@ -93,6 +100,7 @@ def main():
     ap.add_argument("--config", choices=sorted(CONFIGS), default="defaults")
     ap.add_argument("--medsam", default=str(ROOT / ".build" / "release" / "medsam"))
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--backend", default="cpu", help="the engine's backend (PyTorch runs on the CPU)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     multimask, kwargs = CONFIGS[args.config]
@@ -102,10 +110,14 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         image8, png = image_1024(folder)
         for _ in range(args.runs):
-            engine = run_engine(args.medsam, png, args.threads, multimask, kwargs, folder)
+            load = [os.getloadavg()]
+            engine = run_engine(args.medsam, png, args.threads, multimask, kwargs, folder, args.backend)
+            load.append(os.getloadavg())
             pytorch = run_pytorch(image8, multimask, kwargs)
+            load.append(os.getloadavg())
             ratio = engine["timings_ms"]["generate"] / pytorch["total_ms"]
-            results["runs"].append(dict(engine=engine, pytorch=pytorch, ratio_engine_over_pytorch=ratio))
+            results["runs"].append(dict(engine=engine, pytorch=pytorch, ratio_engine_over_pytorch=ratio,
+                                        load_average_1_5_15_before_engine_after_engine_after_pytorch=load))
     print(json.dumps(results, indent=1))
 
 

@@ -10,7 +10,10 @@
 #   3. a truncated DICOM among good cases: recorded as failed with its error, the good case done,
 #      exit status 1;
 #   4. a bad box, a manifest without the input column, an empty folder: one `error:` line naming
-#      the row and field.
+#      the row and field;
+#   5. --everything (a 2 x 2 point grid, so seconds): each case's records .json and label map
+#      (png, nii.gz of a volume slice) byte-identical to per-case `medsam everything`; a rerun
+#      skips both cases.
 # batch_cli.sh (by hand, ~7 min) adds more inputs and prompt kinds, a sharded run merged, the
 # jsonl manifest; slurm_batch.sh runs the shards as a real Slurm job array.
 # Usage: scripts/tests/batch_quick.sh [MEDSAM]   (default: $MEDSAM, then .build/release/medsam)
@@ -121,4 +124,22 @@ expect_error "no 'input' column" --manifest "$W/noinput.csv"
 mkdir -p "$W/empty"
 expect_error "--input $W/empty: no images found" --input "$W/empty" --box 1,2,3,4
 pass "a bad box, a missing input column, an empty folder: one error line naming row and field"
+
+# 5. Everything mode per case. Thresholds 0 and one mask per point keep some masks with LiteMedSAM.
+E=(--points-per-side 2 --single-mask --pred-iou-thresh 0 --stability-score-thresh 0 --backend cpu)
+mkdir -p "$W/eref"
+"$M" everything "${E[@]}" --input "$F/dicom/CT_small.dcm" --output-json "$W/eref/CT_small.json" \
+  --label-map "$W/eref/CT_small.png" > /dev/null 2>&1
+"$M" everything "${E[@]}" --input "$F/nifti/anatomical.nii" --slice 10 --output-json "$W/eref/anat10.json" \
+  --label-map "$W/eref/anat10.nii.gz" > /dev/null 2>&1
+printf 'input,slice,output\n%s,,%s\n%s,10,%s\n' "$F/dicom/CT_small.dcm" "$W/eout/CT_small.png" \
+  "$F/nifti/anatomical.nii" "$W/eout/anat10.nii.gz" > "$W/every.csv"
+"$M" batch --everything "${E[@]}" --manifest "$W/every.csv" --output-dir "$W/eout" --progress none --json > "$W/s5.json" 2> /dev/null
+for f in CT_small.json CT_small.png anat10.json anat10.nii.gz; do
+  cmp -s "$W/eref/$f" "$W/eout/$f" || fail "batch --everything: $f differs from medsam everything's"
+done
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r) > 0, 'no masks: the comparison proves little'" "$W/eref/CT_small.json"
+"$M" batch --everything "${E[@]}" --manifest "$W/every.csv" --output-dir "$W/eout" --progress none --json > "$W/s6.json" 2> /dev/null
+python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert (s['skipped'], s['done']) == (2, 0), s" "$W/s6.json"
+pass "batch --everything: records and label maps (png, nii.gz) byte-identical to medsam everything; a rerun skips both cases"
 echo "batch_quick: all passed ($M)"

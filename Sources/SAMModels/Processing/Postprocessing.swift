@@ -43,27 +43,8 @@ public enum Postprocessing {
             throw BackendError.invalidArgument("post-processing expects low-res logits [B, M, h, w], got \(s)")
         }
         let g = GraphBuilder()
-        let b = s[0], m = s[1]
         let lowRes = g.input(lowResLogits, s)
-        let original = (height: t.originalHeight, width: t.originalWidth)
-
-        /// Logits at the original size, as the family's reference code computes them.
-        func upscale(_ x: Value) -> Value {
-            var x = x
-            switch t.family {
-            case .sam:
-                x = g.resizeBilinear(x, height: t.inputSize, width: t.inputSize, name: "upscale_input")
-                x = g.slice(x, start: [0, 0, 0, 0], size: [b, m, t.resizedHeight, t.resizedWidth], name: "crop_padding")
-            case .liteMedSAM:
-                // The low-res logits cover the padded input at `lowRes / inputSize` per input pixel.
-                let scale = Double(s[2]) / Double(t.inputSize)
-                let h = Int((Double(t.resizedHeight) * scale).rounded()), w = Int((Double(t.resizedWidth) * scale).rounded())
-                x = g.slice(x, start: [0, 0, 0, 0], size: [b, m, h, w], name: "crop_padding")
-            case .medsam:
-                break
-            }
-            return g.resizeBilinear(x, height: original.height, width: original.width, name: "upscale_original")
-        }
+        func upscale(_ x: Value) -> Value { upscaledLogits(g, x, transform: t) }
 
         let masks: Value
         var logits: Value?
@@ -85,6 +66,31 @@ public enum Postprocessing {
         g.output(Postprocessing.masks, masks)
         if key.includesLogits, let logits { g.output(Postprocessing.logits, logits) }
         return try g.build()
+    }
+}
+
+extension Postprocessing {
+    /// Low-res logits `x` `[B, M, h, w]` → logits `[B, M, H, W]` at the original image size, as
+    /// the family's reference code upsamples them (no sigmoid, no threshold), built into `g`:
+    /// the one place the upsampling rule lives, used by `graph(_:)` and by graphs that measure
+    /// the upsampled masks on the backend (Everything mode).
+    public static func upscaledLogits(_ g: GraphBuilder, _ x: Value, transform t: ImageTransform) -> Value {
+        let s = x.shape
+        let b = s[0], m = s[1]
+        var x = x
+        switch t.family {
+        case .sam:
+            x = g.resizeBilinear(x, height: t.inputSize, width: t.inputSize, name: "upscale_input")
+            x = g.slice(x, start: [0, 0, 0, 0], size: [b, m, t.resizedHeight, t.resizedWidth], name: "crop_padding")
+        case .liteMedSAM:
+            // The low-res logits cover the padded input at `lowRes / inputSize` per input pixel.
+            let scale = Double(s[2]) / Double(t.inputSize)
+            let h = Int((Double(t.resizedHeight) * scale).rounded()), w = Int((Double(t.resizedWidth) * scale).rounded())
+            x = g.slice(x, start: [0, 0, 0, 0], size: [b, m, h, w], name: "crop_padding")
+        case .medsam:
+            break
+        }
+        return g.resizeBilinear(x, height: t.originalHeight, width: t.originalWidth, name: "upscale_original")
     }
 }
 

@@ -50,6 +50,9 @@ public enum PromptSource: Equatable, Sendable {
     case labels(path: String, margin: BoxMargin)
     /// The `boxes` of a MedSAM challenge `.npz` (2-D `N x 4`, 3-D `N x 6`).
     case challenge
+    /// No prompts: SAM's automatic mask generator (Everything mode) on the case's one slice,
+    /// with `BatchOptions.everything`, writing what `medsam everything` writes.
+    case everything
 }
 
 /// The file kinds a case's masks can be written as.
@@ -97,6 +100,18 @@ public struct BatchCase: Equatable, Sendable {
         self.format = format
         self.origin = origin
     }
+
+    /// An Everything case's JSON records (`medsam everything --output-json`): the output's
+    /// path with `.json` for its extension; nil for other cases.
+    public var recordsPath: String? {
+        guard prompts == .everything else { return nil }
+        let lower = output.lowercased()
+        for ext in [".nii.gz", ".nii", ".png"] where lower.hasSuffix(ext) { return String(output.dropLast(ext.count)) + ".json" }
+        return output + ".json"
+    }
+
+    /// Every file the case writes.
+    var outputs: [String] { [output] + (recordsPath.map { [$0] } ?? []) }
 }
 
 /// How cases are completed from what a manifest row or the command line leaves out.
@@ -165,6 +180,17 @@ public enum CasePlanner {
         if source == .challenge && format != .npz {
             throw BatchError("\(origin), field 'output': a challenge .npz case writes a .npz (got \(path))")
         }
+        if source == .everything {
+            guard format == .png || format == .nifti else {
+                throw BatchError("\(origin), field 'output': an Everything case writes a label map (.png, .nii or .nii.gz) and its records beside it as .json (got \(path))")
+            }
+            switch sel {
+            case .range, .volume:
+                throw BatchError("\(origin), field 'slices': Everything mode segments one slice per case; give a slice, not \(sel.tag)")
+            case .image, .slice:
+                break
+            }
+        }
         if source != .challenge && format == .npz {
             throw BatchError("\(origin), field 'output': .npz outputs are for challenge cases (an .npz input with boxes and no other prompts)")
         }
@@ -186,11 +212,13 @@ public enum CasePlanner {
             if i > 0, sorted[i - 1].id == c.id {
                 throw BatchError("\(c.origin): case \(c.id) is also declared at \(sorted[i - 1].origin)")
             }
-            let key = URL(fileURLWithPath: c.output).standardizedFileURL.path
-            if let other = outputs[key] {
-                throw BatchError("\(c.origin), field 'output': \(c.output) is also the output of \(other.origin)")
+            for file in c.outputs {
+                let key = URL(fileURLWithPath: file).standardizedFileURL.path
+                if let other = outputs[key], other.id != c.id {
+                    throw BatchError("\(c.origin), field 'output': \(file) is also the output of \(other.origin)")
+                }
+                outputs[key] = c
             }
-            outputs[key] = c
         }
         return sorted
     }

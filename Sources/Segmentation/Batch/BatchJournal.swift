@@ -119,7 +119,7 @@ public struct ResumePlan {
     public init(cases: [BatchCase], journal: [String: JournalEntry], force: Bool, retryFailed: Bool) {
         for c in cases {
             guard !force, let e = journal[c.id] else { toRun.append(c); continue }
-            if e.isDone && e.output == c.output && FileManager.default.fileExists(atPath: c.output) {
+            if e.isDone && e.output == c.output && c.outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
                 done.append(c)
             } else if e.isFailed && !retryFailed {
                 failed.append((c, e))

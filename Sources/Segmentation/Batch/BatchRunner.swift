@@ -16,6 +16,10 @@ public struct BatchOptions: Sendable {
     /// (``SliceOrientation``; NIfTI outputs and label-map boxes stay on the voxel grid).
     /// `.array` by default for library callers; `medsam batch` passes its `--orientation`.
     public var display: DisplayConvention = .array
+    /// The automatic mask generator's parameters for Everything cases (prompts `.everything`).
+    public var everything = EverythingParameters()
+    /// Everything records' `segmentation` as COCO's compressed strings (else uncompressed runs).
+    public var everythingCompressedRLE = true
 
     public init() {}
 }
@@ -46,6 +50,9 @@ struct ImageResult {
     var masks: [Float] = []
     var areas: [Int] = []
     var ious: [Float] = []
+    /// An Everything case's masks, and the number of grid points decoded for them.
+    var everything: EverythingOutputs?
+    var everythingPoints = 0
     var encodeMilliseconds: Double = 0
     var decodeMilliseconds: Double = 0
     var error: String?
@@ -75,6 +82,9 @@ public final class BatchRunner {
     let journal: BatchJournal?
     let progress: BatchProgress?
     private var stats = BatchRunStats()
+    /// Made on the compute thread by the first Everything case (it replaces the predictor's
+    /// embedding, which every other image sets again before decoding).
+    private var everythingGenerator: EverythingGenerator?
     private let statsLock = NSLock()
     private let assemblyLock = NSLock()
 
@@ -87,7 +97,7 @@ public final class BatchRunner {
 
     /// Runs `cases` (one model, this thread for the model) and returns what happened.
     public func run(_ cases: [BatchCase]) -> BatchRunStats {
-        MaskOutput.removeStaleTemporaries(of: cases.map(\.output))
+        MaskOutput.removeStaleTemporaries(of: cases.flatMap(\.outputs))
         let batch = max(options.batchSize, 1)
         let readers = max(1, min(options.readers, max(cases.count, 1)))
         let computeQueue = BoundedQueue<ComputeItem>(capacity: max(2 * batch, 4), producers: readers)
@@ -125,7 +135,9 @@ public final class BatchRunner {
             for item in items {
                 switch item {
                 case .image(let job):
-                    if job.prompts.isEmpty {
+                    if job.assembly.batchCase.prompts == .everything {
+                        writeQueue.push(.image(everything(job)))
+                    } else if job.prompts.isEmpty {
                         // A slice without prompts (no label on it): an empty mask, no encoder run.
                         let a = job.assembly
                         writeQueue.push(.image(ImageResult(job: job, labels: [UInt8](repeating: 0, count: a.height * a.width))))
@@ -216,6 +228,32 @@ public final class BatchRunner {
         }
     }
 
+    /// SAM's automatic mask generator on the job's slice as displayed, as `medsam everything`
+    /// runs it (its own encoder run per crop, so it takes no part in the batched encoder call).
+    private func everything(_ job: ImageJob) -> ImageResult {
+        var r = ImageResult(job: job)
+        let a = job.assembly
+        do {
+            if everythingGenerator == nil {
+                everythingGenerator = try EverythingGenerator(predictor: predictor, parameters: options.everything)
+            }
+            let generator = everythingGenerator!
+            let image = a.display.toDisplay(job.image)
+            let masks = try generator.generate(image)
+            let t = generator.lastTimings
+            r.everything = EverythingOutputs(masks: masks, image: image)
+            r.everythingPoints = t.candidates / (options.everything.multimaskOutput ? 3 : 1)
+            r.areas = masks.map(\.area)
+            r.ious = masks.map(\.predictedIoU)
+            r.encodeMilliseconds = t.encoder
+            r.decodeMilliseconds = t.total - t.encoder
+        } catch {
+            let where_ = a.slices[job.slot].map { "\(a.axis.rawValue) slice \($0): " } ?? ""
+            r.error = "\(a.batchCase.origin): \(where_)\(error)"
+        }
+        return r
+    }
+
     /// All prompts of an image in one decoder call (one per group when prompts differ in form:
     /// number of points, with or without a box).
     private func decode(_ job: ImageJob, embedding: ImageEmbedding, into r: inout ImageResult) throws {
@@ -266,7 +304,7 @@ public final class BatchRunner {
             } else if a.error == nil {
                 do { try MaskOutput.add(r, to: a) } catch { a.error = "\(error)" }
             }
-            a.prompts += r.job.prompts.count
+            a.prompts += r.everything != nil ? r.everythingPoints : r.job.prompts.count
             a.areas += r.areas
             a.ious += r.ious
             a.encodeMilliseconds += r.encodeMilliseconds
@@ -290,7 +328,7 @@ public final class BatchRunner {
         let c = a.batchCase
         let writeStart = DispatchTime.now().uptimeNanoseconds
         if a.error == nil {
-            do { try MaskOutput.write(a) } catch { a.error = "\(error)" }
+            do { try MaskOutput.write(a, compressedRLE: options.everythingCompressedRLE) } catch { a.error = "\(error)" }
         }
         let writeMs = Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e6
         if let r = a.challengeResult {
@@ -333,5 +371,6 @@ public final class BatchRunner {
         a.maskVolume = nil
         a.volume = nil
         a.challengeResult = nil
+        a.everything = nil
     }
 }

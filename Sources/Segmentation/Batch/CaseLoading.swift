@@ -21,6 +21,8 @@ final class CaseAssembly {
     var display: SliceOrientation = .identity
     /// A challenge `.npz` case, inferred whole by the compute stage.
     var challenge: MedSAMCase?
+    /// An Everything case's masks and the image (as displayed) they were generated on.
+    var everything: EverythingOutputs?
 
     // Filled in by the writer from the results.
     var received = 0
@@ -117,6 +119,9 @@ struct LoadedCase {
             a.width = vol.dims[ax]
             a.height = vol.dims[ay]
             a.display = SliceOrientation.display(convention, volume: vol, axis: a.axis)
+            if c.prompts == .everything && a.slices.count != 1 {
+                throw BatchError("\(c.origin), field 'slice': \(c.input) has \(a.slices.count) \(a.axis.rawValue) slices; Everything mode segments one slice per case: give a slice")
+            }
             if a.slices.count > 1 && (c.format == .png || c.format == .npy) {
                 throw BatchError("\(c.origin), field 'output': \(c.output) holds one slice, but \(c.input) has \(a.slices.count) \(a.axis.rawValue) slices; give a slice or a .nii/.nii.gz output")
             }
@@ -149,7 +154,7 @@ struct LoadedCase {
                 throw BatchError("\(c.origin), field 'labels': \(path) is not of the same kind (2-D image or volume) as \(c.input)")
             }
             labelSource = labels
-        case .challenge:
+        case .challenge, .everything:
             labelSource = nil
         }
         a.readMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
@@ -180,7 +185,7 @@ struct LoadedCase {
                     prompts.append(ImagePrompt(box: box))
                     values.append(UInt8(min(label, 255)))
                 }
-            case .challenge:
+            case .challenge, .everything:
                 break
             }
             try body(ImageJob(assembly: a, slot: slot, image: img, prompts: prompts, labelValues: values))

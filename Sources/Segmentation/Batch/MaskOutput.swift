@@ -8,6 +8,10 @@ import TensorRuntime
 enum MaskOutput {
     /// Adds one image's result to the case's output buffers.
     static func add(_ r: ImageResult, to a: CaseAssembly) throws {
+        if let e = r.everything {
+            a.everything = e
+            return
+        }
         let hw = a.height * a.width
         let c = a.batchCase
         switch c.format {
@@ -26,10 +30,18 @@ enum MaskOutput {
         }
     }
 
-    /// Writes the case's output file.
-    static func write(_ a: CaseAssembly) throws {
+    /// Writes the case's output file (an Everything case: its records and label map, as
+    /// `medsam everything --output-json --label-map` writes them).
+    static func write(_ a: CaseAssembly, compressedRLE: Bool = true) throws {
         let c = a.batchCase
         let url = URL(fileURLWithPath: c.output)
+        if c.prompts == .everything {
+            guard let e = a.everything, let records = c.recordsPath else { throw BatchError("\(c.origin): no Everything masks to write") }
+            try e.writeJSON(to: records, compressed: compressedRLE)
+            try e.writeLabelMap(to: c.output, volume: a.volume, axis: a.axis, slice: a.slices.first.flatMap { $0 } ?? 0,
+                                display: a.display, source: c.input)
+            return
+        }
         switch c.format {
         case .png:
             // One slice: laid out on the display, as `medsam segment` writes it.

@@ -14,15 +14,18 @@ import TensorRuntime
 /// thresholded at 0; boxes; masks touching an inner crop edge dropped; box NMS. Then NMS across
 /// crops (smaller crops win) and, with `minMaskRegionArea`, hole and island removal.
 ///
-/// The decoder's low-res logits are downloaded once per batch; only the masks that pass the
-/// IoU filter are upsampled to the crop's size (by the model family's post-processing graph,
-/// on the predictor's backend), and their logits come to the host for the stability score,
-/// threshold, box and run-length encoding.
+/// The decoder's low-res logits stay on the predictor's backend. Only the masks whose
+/// predicted IoU passes are measured, on that backend, by one graph per chunk of masks
+/// (`MaskMeasures`: upsampling to the crop's size by the family's rule, the stability
+/// thresholds, the mask threshold and pixel counts); per mask `H + W + 2` numbers come to the
+/// host, which applies the stability threshold, box and crop-edge rule, and then downloads the
+/// 0/1 masks that survive (packed, 24 pixels a number in float32) for run-length encoding.
 public final class EverythingGenerator {
     public let predictor: Predictor
     public let parameters: EverythingParameters
     /// Where the time of the last `generate` went.
     public private(set) var lastTimings = EverythingTimings()
+    private var measureGraphs: [MaskMeasuresKey: CompiledGraph] = [:]
 
     /// Fails with an `EverythingError` when a parameter is out of its range.
     public init(predictor: Predictor, parameters: EverythingParameters = EverythingParameters()) throws {
@@ -39,6 +42,11 @@ public final class EverythingGenerator {
         let start = Self.now()
         let crops = CropBox.generate(height: image.height, width: image.width, layers: parameters.cropNLayers,
                                      overlapRatio: parameters.cropOverlapRatio)
+        let limit = MaskMeasures.exactCountLimit(predictor.backend.info.storageType)
+        for crop in crops where MaskMeasures.countingPlan(height: crop.height, width: crop.width, limit: limit) == nil {
+            throw EverythingError.countsInexact(height: crop.height, width: crop.width,
+                                                storage: predictor.backend.info.storageType.rawValue)
+        }
         let grids = parameters.grids()
         var masks: [EverythingMask] = []
         for crop in crops {
@@ -93,55 +101,128 @@ public final class EverythingGenerator {
     }
 
     /// The masks of one batch of points (in crop pixels), boxes still in crop pixels.
+    ///
+    /// The low-res logits stay on the backend. The IoU filter runs on the host on the decoder's
+    /// predicted IoUs (`P x M` numbers, downloaded with the decoder's output); the candidates
+    /// that pass are copied on the backend into chunks and measured there (`MaskMeasures`:
+    /// upsampling, thresholds, stability counts, row and column occupancy). The host applies
+    /// the stability threshold, box and crop-edge rule to those `H + W + 2` numbers per mask
+    /// and downloads only the 0/1 masks that survive (packed).
     private func process(batch: [(x: Double, y: Double)], crop: CropBox, image: Image,
                          timings: inout EverythingTimings) throws -> [EverythingMask] {
-        var t0 = Self.now()
+        let t0 = Self.now()
         let prompts = batch.map { ImagePrompt(points: [ImagePrompt.Point(x: Float($0.x), y: Float($0.y), label: 1)]) }
-        let (lowResDevice, iou) = try predictor.decodeLowResolution(prompts, multimask: parameters.multimaskOutput)
-        let lowRes = try lowResDevice.download()
+        let (lowRes, iou) = try predictor.decodeLowResolution(prompts, multimask: parameters.multimaskOutput)
         timings.decoder += Self.since(t0)
+        timings.downloadedBytes += 4 * iou.count
 
-        guard let transform = predictor.transform else { throw ImagePromptError.noImage }
-        let m = iou.shape[1], lh = lowRes.shape[2], lw = lowRes.shape[3]
-        let ch = crop.height, cw = crop.width
+        let m = iou.shape[1]
         // Python floats meet float32 tensors as float32 (PyTorch's scalar type promotion).
-        let iouThreshold = Float(parameters.predIoUThresh), stabilityThreshold = Float(parameters.stabilityScoreThresh)
-        var masks: [EverythingMask] = []
+        let iouThreshold = Float(parameters.predIoUThresh)
+        var passed: [(point: Int, mask: Int)] = []
         for p in 0..<batch.count {
             for k in 0..<m {
-                let score = iou.data[p * m + k]
                 timings.candidates += 1
-                if parameters.predIoUThresh > 0 && !(score > iouThreshold) { continue }
-                timings.passedIoU += 1
-                t0 = Self.now()
-                let start = (p * m + k) * lh * lw
-                let one = Tensor(shape: [1, 1, lh, lw], data: Array(lowRes.data[start..<(start + lh * lw)]))
-                let up = try predictor.model.postprocess(lowResLogits: .host(one), transform: transform, includesLogits: true,
-                                                         on: predictor.backend)
-                guard let logits = up.logits else { throw BackendError.invalidArgument("the post-processing graph gave no logits") }
-                timings.upsampling += Self.since(t0)
-
-                t0 = Self.now()
-                let stability = MaskGeometry.stabilityScore(logits.data, threshold: 0, offset: parameters.stabilityScoreOffset)
-                if parameters.stabilityScoreThresh > 0 && !(stability >= stabilityThreshold) {
-                    timings.filtering += Self.since(t0)
-                    continue
-                }
-                let mask = logits.data.map { $0 > 0 ? UInt8(1) : 0 }   // Sam.mask_threshold = 0.0
-                let box = MaskGeometry.box(mask, height: ch, width: cw)
-                let nearEdge = MaskGeometry.isNearCropEdge(box, crop: crop, imageWidth: image.width, imageHeight: image.height)
-                timings.filtering += Self.since(t0)
-                if nearEdge { continue }
-
-                t0 = Self.now()
-                let rle = MaskRLE(crop: mask, x0: crop.x0, y0: crop.y0, cropWidth: cw, cropHeight: ch,
-                                  height: image.height, width: image.width)
-                timings.rle += Self.since(t0)
-                masks.append(EverythingMask(rle: rle, boxXYXY: box, predictedIoU: score, stabilityScore: stability,
-                                            point: batch[p], crop: crop))
+                if parameters.predIoUThresh > 0 && !(iou.data[p * m + k] > iouThreshold) { continue }
+                passed.append((p, k))
             }
         }
+        timings.passedIoU += passed.count
+        var masks: [EverythingMask] = []
+        var start = 0
+        while start < passed.count {
+            let n = chunkSize(remaining: passed.count - start, crop: crop)
+            let chunk = passed[start..<(start + n)]
+            masks += try measure(chunk, lowRes: lowRes, masksPerPoint: m, iou: iou, batch: batch, crop: crop, image: image,
+                                 timings: &timings)
+            start += n
+        }
         return masks
+    }
+
+    /// Masks measured per graph run: the largest power of two within what is left and within
+    /// about 8 M pixels per tensor (so a run's buffers stay near 32 MB each), giving at most
+    /// log2(8) + 1 compiled sizes per crop size and no padding.
+    private func chunkSize(remaining: Int, crop: CropBox) -> Int {
+        let cap = max(1, min(8, (1 << 23) / max(crop.width * crop.height, 1)))
+        var n = 1
+        while n * 2 <= min(remaining, cap) { n *= 2 }
+        return n
+    }
+
+    /// Measures `chunk` (candidates of this batch, as point and mask index) on the backend and
+    /// returns those that pass the stability filter and the crop-edge rule, in order.
+    private func measure(_ chunk: ArraySlice<(point: Int, mask: Int)>, lowRes: DeviceTensor, masksPerPoint m: Int,
+                         iou: Tensor, batch: [(x: Double, y: Double)], crop: CropBox, image: Image,
+                         timings: inout EverythingTimings) throws -> [EverythingMask] {
+        guard let transform = predictor.transform else { throw ImagePromptError.noImage }
+        var t0 = Self.now()
+        let backend = predictor.backend
+        let n = chunk.count, lh = lowRes.shape[2], lw = lowRes.shape[3], plane = lh * lw
+        let ch = crop.height, cw = crop.width
+        guard let totals = MaskMeasures.countingPlan(height: ch, width: cw, limit: MaskMeasures.exactCountLimit(backend.info.storageType)) else {
+            throw EverythingError.countsInexact(height: ch, width: cw, storage: backend.info.storageType.rawValue)
+        }
+        // Gather the candidates' low-res logits into one [n, 1, h, w] tensor, device to device.
+        let shape: Shape = [n, 1, lh, lw]
+        let gathered = try backend.allocate(elementCount: shape.count)
+        for (j, c) in chunk.enumerated() {
+            let source = TensorRef(buffer: lowRes.ref.buffer, offset: lowRes.ref.offset + (c.point * m + c.mask) * plane,
+                                   shape: [1, 1, lh, lw])
+            try backend.copy(source, to: TensorRef(buffer: gathered, offset: j * plane, shape: [1, 1, lh, lw]))
+        }
+        let bits = MaskMeasures.bitsPerNumber(backend.info.storageType)
+        let key = MaskMeasuresKey(transform: transform, lowResShape: shape, stabilityOffset: parameters.stabilityScoreOffset,
+                                  totalsOnBackend: totals, bitsPerNumber: bits)
+        let out = try compiledMeasures(key).run([MaskMeasures.lowResLogits: .device(DeviceTensor(backend: backend, ref: TensorRef(buffer: gathered, shape: shape)))],
+                                                deviceOutputs: [MaskMeasures.masks])
+        guard let measures = out.host[MaskMeasures.measures], let deviceMasks = out.device[MaskMeasures.masks] else {
+            throw BackendError.invalidArgument("the mask-measures graph gave no measures or masks")
+        }
+        let k = measures.shape[1]
+        timings.downloadedBytes += 4 * measures.count
+        timings.measures += Self.since(t0)
+
+        let stabilityThreshold = Float(parameters.stabilityScoreThresh)
+        var masks: [EverythingMask] = []
+        for (j, c) in chunk.enumerated() {
+            t0 = Self.now()
+            let counts = MaskMeasure(measures.data[(j * k)..<((j + 1) * k)], height: ch, width: cw, totalsOnBackend: totals)
+            let stability = counts.stabilityScore
+            if parameters.stabilityScoreThresh > 0 && !(stability >= stabilityThreshold) {
+                timings.filtering += Self.since(t0)
+                continue
+            }
+            let nearEdge = MaskGeometry.isNearCropEdge(counts.box, crop: crop, imageWidth: image.width, imageHeight: image.height)
+            timings.filtering += Self.since(t0)
+            if nearEdge { continue }
+
+            t0 = Self.now()
+            let words = deviceMasks.shape[1]
+            let row = TensorRef(buffer: deviceMasks.ref.buffer, offset: deviceMasks.ref.offset + j * words, shape: [words])
+            let mask = MaskMeasures.unpack(try backend.download(row).data, pixels: ch * cw, bits: bits)
+            timings.downloadedBytes += 4 * words
+            timings.maskDownload += Self.since(t0)
+
+            t0 = Self.now()
+            let rle = MaskRLE(crop: mask, x0: crop.x0, y0: crop.y0, cropWidth: cw, cropHeight: ch,
+                              height: image.height, width: image.width)
+            timings.rle += Self.since(t0)
+            masks.append(EverythingMask(rle: rle, boxXYXY: counts.box, predictedIoU: iou.data[c.point * m + c.mask],
+                                        stabilityScore: stability, point: batch[c.point], crop: crop))
+        }
+        return masks
+    }
+
+    /// The mask-measures graph for `key`, compiled for the predictor's backend once and reused
+    /// for every chunk of that size (a few sizes per crop size). Bounded, so a batch over many
+    /// image sizes does not keep every size's buffers.
+    private func compiledMeasures(_ key: MaskMeasuresKey) throws -> CompiledGraph {
+        if let c = measureGraphs[key] { return c }
+        if measureGraphs.count >= 8 { measureGraphs.removeAll() }
+        let c = try CompiledGraph(try MaskMeasures.graph(key), backend: predictor.backend)
+        measureGraphs[key] = c
+        return c
     }
 
     // MARK: Small regions

@@ -27,12 +27,15 @@ public struct EverythingMask: Equatable, Sendable {
 public struct EverythingTimings: Equatable, Sendable {
     /// Image encoder runs (one per crop), preprocessing included.
     public var encoder: Double = 0
-    /// Prompt encoder + mask decoder runs (one per point batch) and the low-res logits' download.
+    /// Prompt encoder + mask decoder runs (one per point batch), the predicted IoU's download.
     public var decoder: Double = 0
-    /// Upsampling the logits of the masks that pass the IoU filter to the crop's size.
-    public var upsampling: Double = 0
-    /// IoU and stability filtering, thresholding, boxes and the crop-edge rule.
+    /// The mask-measures graph (`MaskMeasures`) on the backend for the masks past the IoU filter:
+    /// upsampling to the crop's size, thresholds and pixel counts, and the counts' download.
+    public var measures: Double = 0
+    /// The stability filter, box and crop-edge rule on the host, from the downloaded counts.
     public var filtering: Double = 0
+    /// Downloading the 0/1 masks that pass every filter.
+    public var maskDownload: Double = 0
     /// Run-length encoding.
     public var rle: Double = 0
     /// Box NMS within and across crops.
@@ -43,6 +46,9 @@ public struct EverythingTimings: Equatable, Sendable {
     /// Candidates (points x 3) decoded, and how many passed the IoU filter.
     public var candidates = 0
     public var passedIoU = 0
+    /// Bytes brought from the backend to the host: predicted IoUs, measures and surviving masks
+    /// (the backend's float32 view of them: 4 bytes a number).
+    public var downloadedBytes = 0
 
     public init() {}
 }

@@ -1,3 +1,5 @@
+import TensorRuntime
+
 /// Settings of SAM's automatic mask generator ("Everything" mode), with the reference's
 /// defaults (`SamAutomaticMaskGenerator.__init__` in segment-anything; docs/sam-spec.md §5.2).
 public struct EverythingParameters: Equatable, Sendable {
@@ -100,6 +102,9 @@ public enum EverythingError: Error, CustomStringConvertible, Equatable {
     case pointOutsideUnitSquare(layer: Int, point: [Double])
     case emptyImage(height: Int, width: Int)
     case cropTooSmall(crop: [Int], layer: Int, height: Int, width: Int)
+    /// A crop side beyond the integers the backend's storage type holds exactly, so its
+    /// per-row pixel counts could be rounded (float16 storage and a side above 2048).
+    case countsInexact(height: Int, width: Int, storage: String)
 
     public var description: String {
         switch self {
@@ -118,6 +123,10 @@ public enum EverythingError: Error, CustomStringConvertible, Equatable {
         case .emptyImage(let h, let w): return "the image is \(h)x\(w): expected at least 1x1 pixels"
         case .cropTooSmall(let c, let l, let h, let w):
             return "crop layer \(l) of the \(h)x\(w) image gives crop \(c) (X0,Y0,X1,Y1) smaller than 1 pixel: use fewer crop layers"
+        case .countsInexact(let h, let w, let storage):
+            return "a \(h)x\(w) crop is too large to count its mask pixels exactly in \(storage) on the backend "
+                + "(at most \(MaskMeasures.exactCountLimit(DType(rawValue: storage) ?? .float32)) a side): "
+                + "use float32 storage (no --fp16) or crop layers"
         }
     }
 }

@@ -41,6 +41,21 @@ public enum MaskGeometry {
         return x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1, y1]
     }
 
+    /// `box(_:height:width:)` from a mask's set pixels per row and per column (what the
+    /// backend's measures graph counts): the first and last non-zero row and column.
+    public static func box<C: Collection>(rowCounts: C, columnCounts: C) -> [Int] where C.Element == Float {
+        func span(_ counts: C) -> (first: Int, last: Int)? {
+            var first = -1, last = -1
+            for (i, c) in counts.enumerated() where c > 0 {
+                if first < 0 { first = i }
+                last = i
+            }
+            return first < 0 ? nil : (first, last)
+        }
+        guard let rows = span(rowCounts), let columns = span(columnCounts) else { return [0, 0, 0, 0] }
+        return [columns.first, rows.first, columns.last, rows.last]
+    }
+
     /// `is_box_near_crop_edge`: `box` (XYXY in the crop's pixels) moved into the image lies
     /// within `tolerance` of an edge of `crop` that is not also an edge of the image. For the
     /// whole-image crop this is never true.

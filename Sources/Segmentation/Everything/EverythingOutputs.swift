@@ -1,15 +1,21 @@
 import Foundation
 import MedicalImaging
-import Segmentation
 
-/// The files `medsam everything` writes: the reference's JSON records, amg.py's folder layout,
-/// a label map and an overlay.
-struct EverythingOutputs {
-    var masks: [EverythingMask]
-    var image: Image
+/// The files `medsam everything` (and `medsam batch --everything`, per case) writes: the
+/// reference's JSON records, amg.py's folder layout, a label map and an overlay. Every file
+/// appears atomically (temporary file and rename).
+public struct EverythingOutputs {
+    public var masks: [EverythingMask]
+    /// The image the masks were generated on (as displayed, for a volume slice).
+    public var image: Image
+
+    public init(masks: [EverythingMask], image: Image) {
+        self.masks = masks
+        self.image = image
+    }
 
     /// `SamAutomaticMaskGenerator.generate`'s records (output_mode coco_rle or uncompressed_rle).
-    func writeJSON(to path: String, compressed: Bool) throws {
+    public func writeJSON(to path: String, compressed: Bool) throws {
         let records = masks.map { m in
             Record(segmentation: RLEJSON(size: [m.rle.height, m.rle.width],
                                               counts: compressed ? .string(m.rle.cocoString) : .runs(m.rle.counts)),
@@ -19,30 +25,12 @@ struct EverythingOutputs {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try encoder.encode(records).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-
-    /// A folder that may take amg.py's files: created when missing; an existing metadata.csv
-    /// needs `force`.
-    static func checkFolder(_ path: String, force: Bool) throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw CLIError("--output-dir \(path) is a file, expected a folder") }
-            if !force && FileManager.default.fileExists(atPath: path + "/metadata.csv") {
-                throw CLIError("--output-dir \(path) already holds metadata.csv (use --force to overwrite)")
-            }
-        } else {
-            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            guard FileManager.default.fileExists(atPath: parent) else {
-                throw CLIError("--output-dir \(path): folder \(parent) does not exist")
-            }
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        }
+        try AtomicFile.write([UInt8](try encoder.encode(records)), to: URL(fileURLWithPath: path))
     }
 
     /// `scripts/amg.py`'s `write_masks_to_folder`: `<i>.png` (0/255) per mask and metadata.csv
     /// with its header and one row per mask, numbers as Python's `str` writes them.
-    func writeFolder(_ path: String) throws {
+    public func writeFolder(_ path: String) throws {
         let folder = URL(fileURLWithPath: path)
         var lines = ["id,area,bbox_x0,bbox_y0,bbox_w,bbox_h,point_input_x,point_input_y,predicted_iou,stability_score,"
                      + "crop_box_x0,crop_box_y0,crop_box_w,crop_box_h"]
@@ -62,7 +50,8 @@ struct EverythingOutputs {
     /// `description` is the same shortest round-trip form).
     private func python(_ v: Double) -> String { v.description }
 
-    static func labelMapKind(_ path: String) -> String? {
+    /// "png" or "nifti" for a label map path, nil for another extension.
+    public static func labelMapKind(_ path: String) -> String? {
         let p = path.lowercased()
         if p.hasSuffix(".png") { return "png" }
         if p.hasSuffix(".nii") || p.hasSuffix(".nii.gz") { return "nifti" }
@@ -70,7 +59,7 @@ struct EverythingOutputs {
     }
 
     /// Mask i as value i+1; larger masks first so smaller ones (often inside them) stay visible.
-    func labels() -> [Int] {
+    public func labels() -> [Int] {
         var labels = [Int](repeating: 0, count: image.height * image.width)
         for i in masks.indices.sorted(by: { masks[$0].area != masks[$1].area ? masks[$0].area > masks[$1].area : $0 < $1 }) {
             for (p, v) in masks[i].rle.decode().enumerated() where v != 0 { labels[p] = i + 1 }
@@ -82,7 +71,7 @@ struct EverythingOutputs {
     /// whole volume's grid with the labels in that slice, for a 2-D image one slice of unit spacing.
     /// `image` (and so every mask) is laid out by `display`; a NIfTI of a volume slice goes back
     /// to array order, on the input's voxel grid.
-    func writeLabelMap(to path: String, volume: Volume?, axis: SliceAxis, slice: Int, display: SliceOrientation = .identity,
+    public func writeLabelMap(to path: String, volume: Volume?, axis: SliceAxis, slice: Int, display: SliceOrientation = .identity,
                        source: String) throws {
         let labels = labels()
         let wide = masks.count > 255
@@ -106,7 +95,7 @@ struct EverythingOutputs {
     }
 
     /// Every mask tinted and outlined over the image (colours repeat after 10 masks).
-    func writeOverlay(to path: String) throws {
+    public func writeOverlay(to path: String) throws {
         let labels = labels().map { $0 == 0 ? UInt8(0) : UInt8(($0 - 1) % 255 + 1) }
         try OverlayRenderer.write(to: URL(fileURLWithPath: path), base: image, labels: labels,
                                   points: masks.map { OverlayPoint(x: $0.point.x, y: $0.point.y) })
