@@ -36,6 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Only for NIOEmbedded's channel in the server tests' in-process client; it is resolved
+        // anyway, as Hummingbird's own dependency.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
@@ -108,7 +111,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SegmentationServerTests",
                     dependencies: ["SegmentationServer",
-                                   .product(name: "HummingbirdTesting", package: "hummingbird")]),
+                                   .product(name: "NIOEmbedded", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v5]
 )

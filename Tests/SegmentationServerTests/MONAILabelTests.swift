@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import MedicalImaging
 import NIOCore
 import SegmentationServer
@@ -32,7 +31,7 @@ final class MONAILabelTests: XCTestCase, ServerTestHelpers {
         let service = try t.makeService()
         let volume = ServerAPITests.volume()
         let bytes = try t.niftiBytes(volume)
-        try await t.app(service).test(.router) { client in
+        try await t.app(service).withRouterClient { client in
             try await client.execute(uri: "/info/", method: .get) { r in
                 XCTAssertEqual(r.status, .ok)
                 let info = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as! [String: Any]

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Logging
 import MedicalImaging
 import NIOCore
@@ -70,7 +69,7 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
         let prompts = [ImagePrompt(points: points, box: [10, 12, 50, 60]), ImagePrompt(points: points, box: [30, 40, 68, 88])]
         let direct = try predictor.predict(prompts, multimask: true)
 
-        try await app(service).test(.router) { client in
+        try await app(service).withRouterClient { client in
             let info = try await self.upload(client, png, name: "picture.png")
             XCTAssertEqual(info.kind, "image")
             XCTAssertEqual(info.shape, [70, 90, 1])
@@ -131,7 +130,7 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
 
     func testRequestsWithoutTheTokenAreRefused() async throws {
         let service = try makeService()
-        try await app(service, token: "s3cret").test(.router) { client in
+        try await app(service, token: "s3cret").withRouterClient { client in
             try await client.execute(uri: "/v1/health", method: .get) { r in
                 XCTAssertEqual(r.status, .unauthorized)
                 XCTAssertEqual(r.headers[.wwwAuthenticate], "Bearer")
@@ -157,7 +156,7 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
 
     func testOversizedUploadIs413WithAJSONError() async throws {
         let service = try makeService(maxUpload: 1000)
-        try await app(service, maxUpload: 1000).test(.router) { client in
+        try await app(service, maxUpload: 1000).withRouterClient { client in
             // Noise, so the PNG cannot compress below the limit.
             var state: UInt32 = 12345
             let noise = (0..<(64 * 64)).map { _ -> Float in
@@ -180,7 +179,7 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
 
     func testBadRequestsAreJSONErrorsNamingTheField() async throws {
         let service = try makeService()
-        try await app(service).test(.router) { client in
+        try await app(service).withRouterClient { client in
             let info = try await self.upload(client, try PNGCodec.encode(Self.image()), name: "p.png")
             let cases: [(String, String, HTTPResponse.Status, String)] = [
                 ("/v1/images/\(info.id)/segment", "{not json", .badRequest, "JSON"),
@@ -213,7 +212,7 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
     func testEmbeddingCacheEvictsLeastRecentlyUsedUnderItsByteBound() async throws {
         // Room for two embeddings, not three.
         let service = try makeService(cacheBytes: 2 * Self.embeddingCost + 100)
-        try await app(service).test(.router) { client in
+        try await app(service).withRouterClient { client in
             let info = try await self.upload(client, try self.niftiBytes(Self.volume()), name: "v.nii.gz")
             XCTAssertEqual(info.shape, [40, 36, 5])
             XCTAssertEqual(info.spacing, [0.75, 0.5, 2.5])
@@ -246,7 +245,7 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
 
     func testBackgroundEncodingFillsTheCache() async throws {
         let service = try makeService()
-        try await app(service).test(.router) { client in
+        try await app(service).withRouterClient { client in
             let info = try await self.upload(client, try self.niftiBytes(Self.volume()), name: "v.nii.gz")
             let queued = try await client.execute(uri: "/v1/images/\(info.id)/encode", method: .post,
                                                   body: ByteBuffer(string: #"{"axis": "axial", "slices": [1, 3]}"#)) { r in
@@ -278,7 +277,7 @@ final class ServerAPITests: XCTestCase, ServerTestHelpers {
         let mapped = IntensityMapping.automatic(for: input).apply(input)
         let direct = try VolumePropagation().run(volume: mapped, axis: .axial, box3d: box3d,
                                                  predictor: Predictor(model: try Self.model(), backend: ReferenceBackend()))
-        try await app(service).test(.router) { client in
+        try await app(service).withRouterClient { client in
             let info = try await self.upload(client, bytes, name: "v.nii.gz")
             let answer = try await client.execute(uri: "/v1/images/\(info.id)/propagate", method: .post,
                                                   body: try self.json(PropagateRequest(box3d: box3d, label: 3))) {

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Logging
 import MedicalImaging
 import NIOCore
@@ -39,14 +38,14 @@ extension ServerTestHelpers {
 
     func json<T: Encodable>(_ value: T) throws -> ByteBuffer { ByteBuffer(bytes: try JSONEncoder().encode(value)) }
 
-    func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse, file: StaticString = #filePath, line: UInt = #line) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ response: RouterResponse, file: StaticString = #filePath, line: UInt = #line) throws -> T {
         do { return try JSONDecoder().decode(T.self, from: Data(buffer: response.body)) } catch {
             XCTFail("\(response.status): \(String(buffer: response.body))", file: file, line: line)
             throw error
         }
     }
 
-    func upload(_ client: some TestClientProtocol, _ bytes: [UInt8], name: String) async throws -> ImageInfo {
+    func upload<R>(_ client: RouterClient<R>, _ bytes: [UInt8], name: String) async throws -> ImageInfo {
         try await client.execute(uri: "/v1/images?name=\(name)", method: .post, body: ByteBuffer(bytes: bytes)) { r in
             XCTAssertEqual(r.status, .created, String(buffer: r.body))
             return try self.decode(ImageInfo.self, r)

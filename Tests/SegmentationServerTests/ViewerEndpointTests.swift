@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import MedicalImaging
 import NIOCore
 import SegmentationServer
@@ -41,7 +40,7 @@ final class ViewerEndpointTests: XCTestCase, ServerTestHelpers {
 
     func testViewerFilesArePublicAndTheAPIIsNot() async throws {
         let service = try makeService()
-        try await app(service, token: "s3cret").test(.router) { client in
+        try await app(service, token: "s3cret").withRouterClient { client in
             try await client.execute(uri: "/", method: .get) { r in
                 XCTAssertEqual(r.status, .seeOther)
                 XCTAssertEqual(r.headers[.location], "/viewer/")
@@ -72,7 +71,7 @@ final class ViewerEndpointTests: XCTestCase, ServerTestHelpers {
     func testSlicesComeBackAsTheModelSeesThemOrUnderAWindow() async throws {
         let service = try makeService()
         let volume = Self.ctVolume()
-        try await app(service).test(.router) { client in
+        try await app(service).withRouterClient { client in
             let info = try await self.upload(client, try self.niftiFloatBytes(volume), name: "ct.nii.gz")
             let stored = try service.image(info.id)
             for (axis, index) in [(SliceAxis.axial, 2), (.coronal, 7), (.sagittal, 30)] {
@@ -121,7 +120,7 @@ final class ViewerEndpointTests: XCTestCase, ServerTestHelpers {
 
     func testLabelSlicesAndUndo() async throws {
         let service = try makeService()
-        try await app(service).test(.router) { client in
+        try await app(service).withRouterClient { client in
             let info = try await self.upload(client, try self.niftiBytes(ServerAPITests.volume()), name: "v.nii.gz")
             func segment(_ box: [Float], label: Int) async throws -> SegmentResponse {
                 try await client.execute(uri: "/v1/images/\(info.id)/segment", method: .post,
@@ -189,7 +188,7 @@ final class ViewerEndpointTests: XCTestCase, ServerTestHelpers {
     func testMetricsReportSegmentStagesAndTheCache() async throws {
         let service = try makeService()
         let metrics = ServerMetrics()
-        try await app(service, metrics: metrics).test(.router) { client in
+        try await app(service, metrics: metrics).withRouterClient { client in
             let info = try await self.upload(client, try PNGCodec.encode(ServerAPITests.image()), name: "p.png")
             for _ in 0..<3 {
                 try await client.execute(uri: "/v1/images/\(info.id)/segment", method: .post,
