@@ -156,9 +156,10 @@ final class PreparedWorkload {
 
     /// Times `runs` runs; returns their median in seconds.
     @discardableResult
-    func sample(runs: Int) throws -> Double {
+    func sample(runs: Int, gapMilliseconds: Int = 0) throws -> Double {
         var round: [Double] = []
         for _ in 0..<runs {
+            if gapMilliseconds > 0 { usleep(useconds_t(gapMilliseconds * 1000)) }
             let start = DispatchTime.now().uptimeNanoseconds
             try runner.run()
             round.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)

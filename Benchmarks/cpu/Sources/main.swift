@@ -8,7 +8,7 @@ import TensorRuntime
 //
 // usage: cpu-bench [--workloads vit-b-encoder,litemedsam-encoder,litemedsam-decoder,vit-h-encoder]
 //                  [--threads N] [--runs N] [--vit-runs N] [--profile] [--top-nodes N]
-//                  [--compare-pytorch] [--rounds N] [--json]
+//                  [--compare-pytorch] [--rounds N] [--gap-ms N] [--json]
 //        cpu-bench --ops [--op-filter TEXT] [--threads N]     (single ops at SAM's shapes)
 
 struct Options {
@@ -26,6 +26,10 @@ struct Options {
     var topNodes = 0
     /// Interleaved rounds of (this backend, then PyTorch); ratios are medians over rounds.
     var rounds = 1
+    /// A pause before every timed run, as between an annotator's clicks: what a run costs when
+    /// the machine was idle just before (threads asleep, caches and clocks cooled), which a
+    /// back-to-back loop never shows.
+    var gapMilliseconds = 0
 }
 
 func fail(_ message: String) -> Never {
@@ -62,6 +66,7 @@ func parseOptions() -> Options {
         case "--op-filter": o.opFilter = value(a)
         case "--top-nodes": o.topNodes = positive(a); o.profile = true
         case "--rounds": o.rounds = positive(a)
+        case "--gap-ms": o.gapMilliseconds = positive(a)
         default: fail("unknown option '\(a)'")
         }
     }
@@ -90,7 +95,7 @@ for round in 1...options.rounds {
     for w in prepared {
         let runs = w.name.hasPrefix("vit") ? options.vitRuns : options.runs
         if !options.json { print("round \(round)/\(options.rounds): \(w.name) (\(runs) runs, \(options.threads) threads)...") }
-        do { swiftMedians[w.name] = try w.sample(runs: runs) } catch { fail("\(w.name): \(error)") }
+        do { swiftMedians[w.name] = try w.sample(runs: runs, gapMilliseconds: options.gapMilliseconds) } catch { fail("\(w.name): \(error)") }
     }
     if options.comparePyTorch && !torchNames.isEmpty {
         if !options.json { print("round \(round)/\(options.rounds): scripts/bench/pytorch.py for \(torchNames.joined(separator: ","))...") }
