@@ -105,13 +105,11 @@ public struct Prediction {
     }
 
     /// Index of the mask with the highest predicted IoU for prompt `p`: the first of equal
-    /// IoUs, as NumPy's `argmax` (and segment-anything's callers) pick it. Swift's `max(by:)`
-    /// returns the last of equal elements, so the scan is written out.
+    /// IoUs, as NumPy's `argmax` (and segment-anything's callers) pick it; `max(by:)` keeps its
+    /// first maximum (tested in PredictorTests).
     public func bestMask(_ p: Int) -> Int {
         let m = iou.shape[1]
-        var best = 0
-        for k in 1..<max(m, 1) where iou.data[p * m + k] > iou.data[p * m + best] { best = k }
-        return best
+        return (0..<m).max { iou.data[p * m + $0] < iou.data[p * m + $1] } ?? 0
     }
 
     /// Number of foreground pixels of mask `m` of prompt `p`.
