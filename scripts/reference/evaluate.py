@@ -140,15 +140,26 @@ def tight_box(mask):
     return [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
 
 
+def enlarged_range(lo, hi, size):
+    """One axis of COSMOS's 2x box (limit_rect): from lo - e/2 for 2e (e = hi - lo), the start
+    clipped at 0, the end set to size where it reaches it; the slice int(start) for
+    int(end - start) pixels."""
+    e = hi - lo
+    start = lo - e / 2
+    end = start + 2 * e
+    start = max(start, 0)
+    if end >= size:
+        end = size
+    return int(start), int(start) + int(end - start)
+
+
 def bg_points(mask):
     x0, y0, x1, y1 = tight_box(mask)
     H, W = mask.shape
-    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    ex0, ey0 = max(0, int(np.floor(cx - w))), max(0, int(np.floor(cy - h)))
-    ex1, ey1 = min(W - 1, int(np.ceil(cx + w))), min(H - 1, int(np.ceil(cy + h)))
-    region = ~mask[ey0:ey1 + 1, ex0:ex1 + 1]
-    ys, xs = np.where(region)
-    return uniform(ys + ey0, xs + ex0)
+    xa, xb = enlarged_range(x0, x1, W)
+    ya, yb = enlarged_range(y0, y1, H)
+    ys, xs = np.where(~mask[ya:yb, xa:xb])
+    return uniform(ys + ya, xs + xa)
 
 
 MASK64 = (1 << 64) - 1
