@@ -240,7 +240,7 @@ struct Evaluate: ParsableCommand {
         timings["total"] = wall
         // Timings of reused cases are their first run's; the wall time is this run's alone.
         timings["per_encoded_slice"] = encoded > 0 ? (timings["read"]! + timings["encode"]! + timings["decode"]!) / Double(encoded) : 0
-        let settings: [String: String] = [
+        var settings: [String: String] = [
             "dataset": dataset, "format": data.format.rawValue, "model": loaded.kind.rawValue,
             "backend": "\(backend.info.backend) (\(backend.info.name))",
             "modes": options.modes.map(\.description).joined(separator: ","), "mask_choices": options.maskChoices.map(\.rawValue).joined(separator: ","),
@@ -250,6 +250,8 @@ struct Evaluate: ParsableCommand {
             "dimensions": EvaluationDimension.allCases.filter(options.dimensions.contains).map(\.rawValue).joined(separator: ","),
             "medsam_rules": String(medsamRules), "encoded_slices": String(encoded),
             "reused_from_journal": "\(reused) cases (not in the gallery)"]
+        // The generator's settings decide which masks an object can be matched to: shown with the scores.
+        if options.modes.contains(.everything) { settings["everything"] = fingerprint["everything"] }
         let summary = EvaluationSummary(rows: rows, skips: skips, modes: options.modeNames, choices: options.maskChoices,
                                         cases: data.cases.count, failedCases: failed, settings: settings)
         let html = try EvaluationReport.html(summary: summary, rows: rows, gallery: collector,

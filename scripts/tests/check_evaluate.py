@@ -212,7 +212,7 @@ def check_everything(medsam, tmp):
     g = ref["generator"]
     out = os.path.join(tmp, "everything")
     start = time.time()
-    r = evaluate(medsam, out, "--modes", "everything", "--everything-single-mask",
+    r = evaluate(medsam, out, "--modes", "everything", "--everything-single-mask", "--json",
                  "--everything-points", str(g["points_per_side"]),
                  "--everything-pred-iou-thresh", str(g["pred_iou_thresh"]),
                  "--everything-stability-thresh", str(g["stability_score_thresh"]),
@@ -222,6 +222,9 @@ def check_everything(medsam, tmp):
     expect(r.returncode == 0, f"everything mode on the CT fixture exits 0 ({r.stderr.strip()[-300:]})")
     if r.returncode != 0:
         return
+    shown = json.loads(r.stdout)["summary"]["settings"].get("everything", "")
+    expect(shown == "12 points a side, single masks per point, predicted IoU > 0.5, stability >= 0.5 (offset 0.5)",
+           f"summary.json records the generator's settings ({shown!r})")
     with open(os.path.join(out, "per_case.csv")) as f:
         rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in csv.DictReader(f)}
     expect(len(rows) == len(ref["rows"]), f"one everything row per object ({len(rows)} rows, reference {len(ref['rows'])})")
