@@ -160,7 +160,8 @@ rm -rf "$out"
 step "evaluate: COSMOS/MedSAM protocols on real MNI152 slices against PyTorch"
 # medsam evaluate (LiteMedSAM, cpu) on three labelled slices: prompts and scores equal to
 # scripts/reference/evaluate.py's recorded PyTorch run, byte-identical reruns, the HTML report
-# rendered by headless Chromium, error contracts.
+# rendered by headless Chromium, error contracts; 3-D on six MNI152 slices; the everything mode on
+# pydicom's CT_small.dcm against segment-anything's own generator (about 10 s of the step).
 timed python3 scripts/tests/check_evaluate.py "$medsam"
 
 step "command line: every option with its output checked, traps refused"

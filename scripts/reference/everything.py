@@ -202,11 +202,16 @@ class Margins:
 
 # ----------------------------------------------------------------------------- image
 
-def ct_image():
+def ct_hu():
+    """CT_small.dcm's Hounsfield units (float32), also the source of evaluate.py's labels."""
     import pydicom
     from pydicom.data import get_testdata_file
     ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    hu = (ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)).astype(np.float32)
+    return (ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)).astype(np.float32)
+
+
+def ct_image():
+    hu = ct_hu()
     # IntensityWindow.apply in float32 (the CLI's automatic CT mapping), stored as np.uint8.
     lo, span = np.float32(40 - 400 / 2), np.float32(400)
     mapped = (np.minimum(np.maximum(hu, lo), lo + span) - lo) / span * np.float32(255)

@@ -16,6 +16,12 @@ real weights). Checked here, with the default model (LiteMedSAM) on the cpu back
     network reference), and headless Chromium renders the report when it is installed;
   - bad inputs give one `error:` line naming the value or file (unknown mode, nnU-Net folder
     without dataset.json) or a recorded case failure (a label map of another size);
+  - everything (`--modes everything`, LiteMedSAM single-mask, 12 x 12 points, thresholds 0.5,
+    offset 0.5) on Fixtures/evaluation/ct_everything (pydicom's CT_small.dcm, labels from HU
+    thresholds and connected components): each object matched to the same mask as
+    scripts/reference/evaluate.py --write-expected-everything (segment-anything's own
+    SamAutomaticMaskGenerator, best Dice by np.argmax), named by its grid point and the number of
+    masks kept, with the same areas, Dice and NSD (1e-6), HD95/ASD (1e-4 px), predicted IoU (1e-3);
   - 3-D (`--dimensions 3d`) on Fixtures/evaluation/mni3d (six axial MNI152 slices 2 mm apart, a
     MedSAM .npz): the 3-D boxes equal those of scripts/reference/evaluate.py --write-expected-3d
     (reference3d.json: the CVPR24 challenge inference in PyTorch, scored by surface-distance in
@@ -146,6 +152,7 @@ def main():
         out_e = os.path.join(tmp, "e", "per_case.csv")
         expect(os.path.exists(out_e) and any(l.startswith("y,") for l in open(out_e)), "the other case is still scored")
         check_3d(medsam, tmp)
+        check_everything(medsam, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
@@ -197,6 +204,54 @@ def check_3d(medsam, tmp):
     expect(r.returncode != 0 and r.stderr.startswith("error:") and "box" in r.stderr,
            f"3-D without a box mode refused: {r.stderr.strip()[-160:]}")
 
+
+def check_everything(medsam, tmp):
+    """`--modes everything` against segment-anything's own generator (reference_everything.json)."""
+    fixture = os.path.join(ROOT, "Tests/SegmentationTests/Fixtures/evaluation/ct_everything")
+    ref = json.load(open(os.path.join(fixture, "reference_everything.json")))
+    g = ref["generator"]
+    out = os.path.join(tmp, "everything")
+    start = time.time()
+    r = evaluate(medsam, out, "--modes", "everything", "--everything-single-mask", "--json",
+                 "--everything-points", str(g["points_per_side"]),
+                 "--everything-pred-iou-thresh", str(g["pred_iou_thresh"]),
+                 "--everything-stability-thresh", str(g["stability_score_thresh"]),
+                 "--everything-stability-offset", str(g["stability_score_offset"]),
+                 dataset=fixture, labels=os.path.join(fixture, "labels.json"))
+    print(f"note: the everything run took {time.time() - start:.1f} s")
+    expect(r.returncode == 0, f"everything mode on the CT fixture exits 0 ({r.stderr.strip()[-300:]})")
+    if r.returncode != 0:
+        return
+    shown = json.loads(r.stdout)["summary"]["settings"].get("everything", "")
+    expect(shown == "12 points a side, single masks per point, predicted IoU > 0.5, stability >= 0.5 (offset 0.5)",
+           f"summary.json records the generator's settings ({shown!r})")
+    with open(os.path.join(out, "per_case.csv")) as f:
+        rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in csv.DictReader(f)}
+    expect(len(rows) == len(ref["rows"]), f"one everything row per object ({len(rows)} rows, reference {len(ref['rows'])})")
+    prompts, areas = [], []
+    worst = {"dice": 0.0, "smoothed_dice": 0.0, "nsd": 0.0, "hd95": 0.0, "asd": 0.0, "predicted_iou": 0.0}
+    for e in ref["rows"]:
+        x = rows.get((e["case"], e["label"], e["mode"], e["mask_choice"]))
+        if x is None:
+            prompts.append((e["label"], "missing"))
+            continue
+        # The prompt names the matched mask's grid point and how many masks the generator kept.
+        if x["prompt"] != e["prompt"]:
+            prompts.append((e["label"], x["prompt"], e["prompt"]))
+        if int(x["pred_area"]) != e["pred_area"] or int(x["gt_area"]) != e["gt_area"]:
+            areas.append((e["label"], x["pred_area"], e["pred_area"]))
+        for m in worst:
+            if e.get(m) is None:       # no mask matched: no distances, no predicted IoU
+                worst[m] = max(worst[m], 0.0 if x[m] in ("", "0") else float("inf"))
+            else:
+                worst[m] = max(worst[m], abs(float(x[m]) - e[m]))
+    expect(not prompts, f"each object matched to the reference's mask (grid point, masks kept) {prompts}")
+    expect(not areas, f"matched masks' areas equal the reference's {areas}")
+    expect(max(worst["dice"], worst["smoothed_dice"], worst["nsd"]) <= 1e-6,
+           f"everything Dice and NSD equal segment-anything + surface-distance (max {max(worst['dice'], worst['nsd']):.1e})")
+    expect(worst["hd95"] <= 1e-4 and worst["asd"] <= 1e-4,
+           f"everything HD95 and ASD within 1e-4 px (max {worst['hd95']:.1e}, {worst['asd']:.1e})")
+    expect(worst["predicted_iou"] <= 1e-3, f"matched masks' predicted IoU within 1e-3 (max {worst['predicted_iou']:.1e})")
 
 def _tiny_png():
     """A valid 8-bit 4x3 grey PNG (zeros)."""

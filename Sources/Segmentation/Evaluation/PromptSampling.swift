@@ -115,13 +115,22 @@ public enum PromptSampler {
     }
 
     /// The tight box enlarged 2x about its centre and clipped to the image, in inclusive pixel
-    /// indices [x0, y0, x1, y1]: each side moves out by half the box's extent (x1 - x0, y1 - y0),
-    /// rounded outwards.
+    /// indices [x0, y0, x1, y1], as COSMOS's `limit_rect` and its slicing give it: along each
+    /// axis the region starts at lo - e/2 (e = hi - lo) and ends 2e later; the start is clipped
+    /// at 0 and the end, where it reaches the image's size, set to it; the pixels taken are
+    /// `int(start) ..< int(start) + int(end - start)` (Python's truncating `int`). A region of
+    /// no pixels (a mask one pixel wide) has x1 < x0 or y1 < y0.
     public static func enlargedBox(_ box: [Int], height: Int, width: Int) -> [Int] {
-        let cx = Double(box[0] + box[2]) / 2, cy = Double(box[1] + box[3]) / 2
-        let w = Double(box[2] - box[0]), h = Double(box[3] - box[1])
-        return [max(0, Int((cx - w).rounded(.down))), max(0, Int((cy - h).rounded(.down))),
-                min(width - 1, Int((cx + w).rounded(.up))), min(height - 1, Int((cy + h).rounded(.up)))]
+        func axis(_ lo: Int, _ hi: Int, _ size: Int) -> (Int, Int) {
+            let extent = Double(hi - lo)
+            let unclipped = Double(lo) - extent / 2
+            let start = max(0, unclipped)
+            let end = min(unclipped + 2 * extent, Double(size))
+            let first = Int(start)
+            return (first, first + Int(end - start) - 1)
+        }
+        let x = axis(box[0], box[2], width), y = axis(box[1], box[3], height)
+        return [x.0, y.0, x.1, y.1]
     }
 
     /// Up to five background points: uniform samples of the background pixels inside the
@@ -130,8 +139,8 @@ public enum PromptSampler {
         guard let tight = tightBox(mask, height: height, width: width) else { return [] }
         let b = enlargedBox(tight, height: height, width: width)
         var bg: [Pixel] = []
-        for y in b[1]...b[3] {
-            for x in b[0]...b[2] where !mask[y * width + x] { bg.append(Pixel(x: x, y: y)) }
+        for y in stride(from: b[1], through: b[3], by: 1) {
+            for x in stride(from: b[0], through: b[2], by: 1) where !mask[y * width + x] { bg.append(Pixel(x: x, y: y)) }
         }
         return uniformSamples(bg, count: 5)
     }
