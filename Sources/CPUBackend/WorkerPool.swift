@@ -3,17 +3,22 @@ import Synchronization
 
 /// Runs independent tasks on a fixed number of threads.
 ///
-/// Built on `DispatchQueue.concurrentPerform`: the caller blocks until every task has run,
-/// so kernels stay synchronous. Workers take the next task from a shared atomic counter, so a
-/// worker slowed by something else on the machine (a shared VM, another process) leaves its
-/// share to the others instead of holding up the whole op. Which worker runs a task never
-/// changes the arithmetic done for it (scratch is per worker and rewritten by each task), so
-/// results do not depend on timing.
+/// The caller blocks until every task has run, so kernels stay synchronous. Tasks go to a
+/// `ThreadTeam` of persistent workers that poll briefly between ops (a model run's hundreds of
+/// short ops then pay no thread wake-ups); when that team is already busy (a second thread using
+/// the same pool, or a task that runs the pool again) they go to `DispatchQueue.concurrentPerform`
+/// instead. Workers take the next task from a shared atomic counter, so a worker slowed by
+/// something else on the machine (a shared VM, another process) leaves its share to the others
+/// instead of holding up the whole op. Which worker runs a task never changes the arithmetic done
+/// for it (scratch is per worker and rewritten by each task), so results do not depend on timing.
 struct WorkerPool {
     let threads: Int
+    /// Nil for one thread (everything runs on the caller).
+    private let team: ThreadTeam?
 
     init(threads: Int) {
         self.threads = max(1, threads)
+        self.team = self.threads > 1 ? ThreadTeam(threads: self.threads) : nil
     }
 
     /// Calls `body(task, worker)` for every task in `0..<tasks`; `worker` is in `0..<threads`
@@ -25,6 +30,7 @@ struct WorkerPool {
             for t in 0..<tasks { body(t, 0) }
             return
         }
+        if let team, team.tryRun(tasks, body) { return }
         if #available(macOS 15.0, *) {
             let next = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: workers) { w in

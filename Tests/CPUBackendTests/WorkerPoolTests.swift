@@ -75,6 +75,54 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(failures.withLock { $0 }, [])
     }
 
+    /// Jobs after the team's helpers have gone to sleep (the poll window is 2 ms) wake them: each
+    /// job still runs every task once, with every helper taking part again.
+    func testJobsAfterIdleWakeSleepingHelpers() {
+        let pool = WorkerPool(threads: 3)
+        for round in 0..<6 {
+            usleep(round.isMultiple(of: 2) ? 20_000 : 0)
+            let counts = exercise(pool, tasks: 200)
+            XCTAssertEqual(counts, [Int](repeating: 1, count: 200), "round \(round)")
+        }
+    }
+
+    /// A task that runs the same pool again (the team is busy with the outer job) gets the
+    /// libdispatch path instead of waiting on itself: no deadlock, every inner task once.
+    func testNestedRunFallsBackInsteadOfDeadlocking() {
+        let pool = WorkerPool(threads: 2)
+        let inner = (0..<4).map { _ in (0..<10).map { _ in Counter() } }
+        pool.run(4) { outer, _ in
+            pool.run(10) { task, worker in
+                precondition(worker >= 0 && worker < pool.threads)
+                inner[outer][task].increment()
+            }
+        }
+        XCTAssertEqual(inner.map { $0.map(\.count) }, [[Int]](repeating: [Int](repeating: 1, count: 10), count: 4))
+    }
+
+    /// Pools that go away take their helper threads with them (a test run or a server makes
+    /// many backends; leaked pollers would pile up).
+    func testDroppedPoolsStopTheirThreads() throws {
+        func threadCount() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count
+        }
+        guard FileManager.default.fileExists(atPath: "/proc/self/task") else {
+            throw XCTSkip("needs Linux's /proc/self/task to count threads")
+        }
+        let before = try threadCount()
+        for _ in 0..<20 {
+            let pool = WorkerPool(threads: 4)
+            XCTAssertEqual(exercise(pool, tasks: 16), [Int](repeating: 1, count: 16))
+        }
+        // Helpers exit once woken by the team's deinit; give them a moment.
+        var after = try threadCount()
+        for _ in 0..<100 where after > before + 3 {
+            usleep(10_000)
+            after = try threadCount()
+        }
+        XCTAssertLessThanOrEqual(after, before + 3, "20 pools of 4 threads were dropped, \(after - before) threads remain")
+    }
+
     /// `forEachRange` covers `0..<count` exactly once with contiguous ranges of at least `grain`.
     func testForEachRangeCoversEveryElementOnce() {
         for (threads, count, grain) in [(1, 10, 1), (2, 1, 1), (3, 100, 7), (8, 1000, 64), (4, 5, 10), (2, 0, 1)] {
