@@ -47,6 +47,8 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         guard batch >= 1, runs >= 1 else { throw CLIError("--batch and --runs must be at least 1") }
+        if (points || multimask) && workload != .decoder { throw CLIError("--points and --multimask time the decoder workload only") }
+        if multimask && !points { throw CLIError("--multimask needs --points") }
         let kind = try ModelLoader.kind(named: model)
         let sam: SAMModel
         if randomWeights {
@@ -73,8 +75,6 @@ struct Bench: ParsableCommand {
             }
             return ModelPrompt(box: [side * 0.2 + Float(i), side * 0.25, side * 0.7, side * 0.8 - Float(i % 7)])
         }
-        if (points || multimask) && workload != .decoder { throw CLIError("--points and --multimask time the decoder workload only") }
-        if multimask && !points { throw CLIError("--multimask needs --points") }
         // Everything mode's decoder runs read the image context, computed once per image.
         let context = points ? try sam.imageContext(embeddings: .host(embeddings), on: backend) : nil
 
