@@ -18,9 +18,12 @@ COCO strings' decodings, and the COCO-vs-uncompressed check is skipped): for slo
 such as Vulkan on lavapipe, where each run costs an image-encoder run per crop.
 
 The cases grid4 and grid4_small_regions (a 4 x 4 grid: one encoder run, one decoder batch of
-16 points) are the ones small enough for Vulkan on lavapipe, run by hand:
+16 points) are the ones small enough for Vulkan on lavapipe, run by hand (not by default: CI's
+cpu run takes the other four):
     nice -n 10 python3 scripts/tests/check_everything.py .build/release/medsam --backend vulkan \
         --cases grid4,grid4_small_regions --rle coco
+On the shared 2-core machine at load ~10 each grid4 case took 20-23 minutes on lavapipe (~225
+CPU-s: the encoder and one decoder batch), and both together 4 minutes on PoCL (75 CPU-s).
 Exit status 0 when every comparison holds, 1 otherwise.
 """
 import argparse, json, os, subprocess, sys, tempfile
