@@ -22,8 +22,9 @@ The cases grid4 and grid4_small_regions (a 4 x 4 grid: one encoder run, one deco
 cpu run takes the other four):
     nice -n 10 python3 scripts/tests/check_everything.py .build/release/medsam --backend vulkan \
         --cases grid4,grid4_small_regions --rle coco
-On the shared 2-core machine at load ~10 each grid4 case took 20-23 minutes on lavapipe (~225
-CPU-s: the encoder and one decoder batch), and both together 4 minutes on PoCL (75 CPU-s).
+On the shared 2-core machine each grid4 case took 215-226 CPU-s on lavapipe (the encoder and one
+decoder batch): 7 minutes at load ~5.5, 20-23 minutes at load ~10; both together took 4
+minutes on PoCL (75 CPU-s) at load ~10.
 Exit status 0 when every comparison holds, 1 otherwise.
 """
 import argparse, json, os, subprocess, sys, tempfile
