@@ -30,8 +30,14 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed runs (after one warm-up run).")
     var runs: Int = 5
 
-    @Flag(help: "Print the per-op profile of one extra run.")
+    @Flag(help: "Print the per-op profile of one extra run (encoder, or decoder).")
     var profile = false
+
+    @Flag(help: "Decoder: --batch single-point prompts against the image's decoder context, as `medsam everything` decodes one batch of its grid (default: box prompts against the embeddings).")
+    var points = false
+
+    @Flag(help: "Decoder with --points: three masks per point, as the reference generator asks (default: one).")
+    var multimask = false
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -41,6 +47,8 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         guard batch >= 1, runs >= 1 else { throw CLIError("--batch and --runs must be at least 1") }
+        if (points || multimask) && workload != .decoder { throw CLIError("--points and --multimask time the decoder workload only") }
+        if multimask && !points { throw CLIError("--multimask needs --points") }
         let kind = try ModelLoader.kind(named: model)
         let sam: SAMModel
         if randomWeights {
@@ -59,9 +67,16 @@ struct Bench: ParsableCommand {
         let side = Float(emb.inputWidth)
         // The pipeline's images are the encoder's input size (no padding to crop).
         let transform = ImageTransform(family: sam.config.preprocessing, originalHeight: s, originalWidth: s, inputSize: s)
-        let prompts = (0..<batch).map { i in
-            ModelPrompt(box: [side * 0.2 + Float(i), side * 0.25, side * 0.7, side * 0.8 - Float(i % 7)])
+        let prompts = (0..<batch).map { (i: Int) -> ModelPrompt in
+            if points {
+                // A grid of points over the input, one prompt each (label 1), as Everything mode's.
+                let x: Float = side * (Float(i % 8) + 0.5) / 8, y: Float = side * (Float(i / 8 % 8) + 0.5) / 8
+                return ModelPrompt(points: [ModelPoint(x: x, y: y, label: 1)])
+            }
+            return ModelPrompt(box: [side * 0.2 + Float(i), side * 0.25, side * 0.7, side * 0.8 - Float(i % 7)])
         }
+        // Everything mode's decoder runs read the image context, computed once per image.
+        let context = points ? try sam.imageContext(embeddings: .host(embeddings), on: backend) : nil
 
         // The image is uploaded once; runs read it in place and leave the embeddings on the device.
         let deviceImage = workload == .encoder && !hostIO ? try DeviceTensor.upload(image, to: backend) : nil
@@ -77,7 +92,13 @@ struct Bench: ParsableCommand {
                     _ = try encoder!.run([EncoderIO.image: image])
                 }
             case .decoder:
-                _ = try sam.decode(prompts: prompts, embeddings: embeddings, multimask: false, on: backend)
+                if let context {
+                    // The logits stay on the device, the IoUs come back (as the generator runs it).
+                    _ = try sam.decode(prompts: prompts, context: context, multimask: multimask, on: backend,
+                                       deviceOutputs: [DecoderIO.lowResLogits])
+                } else {
+                    _ = try sam.decode(prompts: prompts, embeddings: embeddings, multimask: false, on: backend)
+                }
             case .pipeline:
                 // As `medsam segment` runs it: embeddings stay on the device, post-processing to
                 // masks at the image size runs there too, and only masks and IoU come back.
@@ -110,6 +131,19 @@ struct Bench: ParsableCommand {
         if profile, let encoder {
             _ = try encoder.run([EncoderIO.image: image], options: RunOptions(profile: true))
             profileTable = encoder.lastProfile?.table()
+        } else if profile, workload == .decoder {
+            let embeddingShape: Shape = [1, sam.config.encoder.embeddingChannels, emb.embeddingHeight, emb.embeddingWidth]
+            let (variant, promptInputs) = try sam.decoderInputs(prompts: prompts, embeddingShape: embeddingShape, multimask: multimask,
+                                                                sharesImageContext: context != nil)
+            var inputs: [String: GraphInput] = promptInputs.mapValues { GraphInput.host($0) }
+            if let context {
+                for (name, t) in context.tensors { inputs[name] = GraphInput.device(t) }
+            } else {
+                inputs[DecoderIO.imageEmbeddings] = GraphInput.host(embeddings)
+            }
+            let decoder = try sam.compiledDecoder(variant, on: backend)
+            _ = try decoder.run(inputs, deviceOutputs: context != nil ? [DecoderIO.lowResLogits] : [], options: RunOptions(profile: true))
+            profileTable = decoder.lastProfile.map { $0.table() + "\n" + $0.nodeTable() }
         }
         let result = BenchResult(model: kind.rawValue, workload: workload.rawValue, backend: backend.info.backend,
                                  device: backend.info.name, batch: batch, runs: runs, median_ms: median,

