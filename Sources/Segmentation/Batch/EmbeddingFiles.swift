@@ -8,8 +8,9 @@ import TensorRuntime
 /// once (on a GPU, say) can then be prompted again without its encoder.
 ///
 /// Names: `DIR/<output name without extension>.embedding.npy` for a case of one image (a 2-D
-/// input, or one slice of a volume), `DIR/<output name without extension>.<axis><k>.embedding.npy`
-/// for slice `k` of a case covering several slices (a range, a whole volume). The output name
+/// input, one slice of a volume, a volume of one slice such as a DICOM file),
+/// `DIR/<output name without extension>.<axis><k>.embedding.npy` for slice `k` of a case of
+/// several slices (a range, a whole volume). The output name
 /// is unique per case (``CasePlanner/check(_:)``), so only the base names of outputs in different
 /// folders, or differing only in extension, can clash; ``checkNames(_:)`` refuses those.
 public struct EmbeddingFiles: Sendable {
@@ -30,17 +31,11 @@ public struct EmbeddingFiles: Sendable {
         return name
     }
 
-    /// Whether the case's images are named by slice: a volume case that may cover several slices.
-    static func namesSlices(_ a: CaseAssembly) -> Bool {
-        guard a.volume != nil else { return false }
-        if case .slice = a.batchCase.selection { return false }
-        return true
-    }
-
-    /// The embedding file of the case's image `slot`.
+    /// The embedding file of the case's image `slot` (its slices are known once the reader has
+    /// read the input: a volume's slice count decides between the two forms of name).
     func path(for a: CaseAssembly, slot: Int) -> String {
         var name = Self.stem(of: a.batchCase)
-        if Self.namesSlices(a), let k = a.slices[slot] { name += ".\(a.axis.rawValue)\(k)" }
+        if a.slices.count > 1, let k = a.slices[slot] { name += ".\(a.axis.rawValue)\(k)" }
         return (directory as NSString).appendingPathComponent(name + Self.suffix)
     }
 
@@ -50,18 +45,18 @@ public struct EmbeddingFiles: Sendable {
         guard name.hasSuffix(suffix) else { return nil }
         let base = String(name.dropLast(suffix.count))
         if stems.contains(base) { return base }
-        if let (stem, _) = splitSliceTag(base), stems.contains(stem) { return stem }
+        if let split = splitSliceTag(base), stems.contains(split.stem) { return split.stem }
         return nil
     }
 
     /// `stem.<axis><k>` as (stem, tag), or nil when `base` does not end in a slice tag.
-    static func splitSliceTag(_ base: String) -> (String, String)? {
+    static func splitSliceTag(_ base: String) -> (stem: String, tag: String)? {
         guard let dot = base.lastIndex(of: ".") else { return nil }
         let tag = base[base.index(after: dot)...]
         for axis in SliceAxis.allCases where tag.hasPrefix(axis.rawValue) {
             let digits = tag.dropFirst(axis.rawValue.count)
             if !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) {
-                return (String(base[..<dot]), String(tag))
+                return (stem: String(base[..<dot]), tag: String(tag))
             }
         }
         return nil
@@ -89,9 +84,9 @@ public struct EmbeddingFiles: Sendable {
             }
             byStem[s] = c
         }
-        for (s, c) in byStem {
-            if let (owner, tag) = splitSliceTag(s), let other = byStem[owner] {
-                throw BatchError("\(c.origin), field 'output': with --save-embeddings, \(c.output) would write \(s)\(suffix), the name of \(other.output)'s \(tag) slice (\(other.origin)); give it another name")
+        for (s, c) in byStem.sorted(by: { $0.key < $1.key }) {
+            if let split = splitSliceTag(s), let other = byStem[split.stem] {
+                throw BatchError("\(c.origin), field 'output': with --save-embeddings, \(c.output) would write \(s)\(suffix), the name of \(other.output)'s \(split.tag) slice (\(other.origin)); give it another name")
             }
         }
     }
