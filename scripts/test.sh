@@ -196,16 +196,19 @@ timed python3 scripts/tests/check_cli.py "$medsam"
 
 step "batch: byte identity with segment, kill -9 and resume, shards, bad rows"
 # Three real cases through medsam batch equal per-case segment byte for byte after a kill -9 and
-# a rerun, and the embeddings it saved equal medsam embed's; 1, 2 and 7 shards (and Slurm's array
-# variables) cover a manifest once; a corrupt case is recorded and the rest done; bad rows named
-# (about 20 s). (Byte identity on OpenCL and Vulkan: check_litemedsam_backends.py above.)
+# a rerun, and the embedding it saved of an image encoded alone equals medsam embed's byte for
+# byte; 1, 2 and 7 shards (and Slurm's array variables) cover a manifest once; a corrupt case is
+# recorded and the rest done; bad rows named (39 s at load 9, 2026-12-06). (Byte identity on
+# OpenCL and Vulkan: check_litemedsam_backends.py above.)
 timed bash scripts/tests/batch_quick.sh "$medsam"
 
 step "Slurm: a job array over medsam batch on a one-node cluster"
 # scripts/tests/slurm_batch.sh: munged, slurmctld and slurmd started on this machine, an 8-case
 # cohort as a 4-task sbatch array, one task killed with SIGKILL and requeued, the 4 journals
-# merged: every case done once, outputs byte-identical to a single-process run. Slurm was
-# installed in the background since setup (about 15 s of dpkg); the step waits for it if needed.
+# merged: every case done once, outputs byte-identical to a single-process run (59 s at load 10-12
+# with Slurm installed, 38 s of it the single-process reference run). Slurm was installed in the
+# background since setup (22 s of dpkg beside a release build, load 11); the step waits for it if
+# it has not finished.
 # In CI a Slurm test that cannot run (not root, the install failed) fails the run.
 slurm_skip=""
 if [ -z "$slurm_install_pid" ]; then

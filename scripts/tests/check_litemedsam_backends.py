@@ -11,9 +11,10 @@ image's size must agree with PyTorch's at IoU >= 0.999, and the predicted IoU wi
 On each backend the images first go through one `medsam batch` run (all images in one batched
 encoder call, `--batch 4`, all boxes of an image in one decoder call), which writes each image's
 masks (.npy, P x H x W uint8) and, with `--save-embeddings`, its embedding: the embedding
-compared with PyTorch is the batch's (the same code and bytes `medsam embed` writes; the cpu
-backend checks that byte for byte in scripts/tests/batch_quick.sh). Then `medsam segment` runs
-per image, and its mask file must equal the batch's byte for byte:
+compared with PyTorch is the batch's (the file `medsam embed` writes; scripts/tests/batch_quick.sh
+checks on the cpu backend that it is embed's byte for byte for an image encoded alone, and within
+float rounding, NMSE ~5e-12, for one that shared a batched encoder call). Then `medsam segment`
+runs per image, and its mask file must equal the batch's byte for byte:
 - without --reuse-embedding, segment runs its own encoder on the image alone: the whole path
   (encoder batched with the other image vs alone, decoder, post-processing, writer) is compared;
 - with --reuse-embedding (for backends whose encoder is slow: lavapipe), segment decodes from the
