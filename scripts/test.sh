@@ -205,10 +205,11 @@ timed bash scripts/tests/batch_quick.sh "$medsam"
 step "Slurm: a job array over medsam batch on a one-node cluster"
 # scripts/tests/slurm_batch.sh: munged, slurmctld and slurmd started on this machine, an 8-case
 # cohort as a 4-task sbatch array, one task killed with SIGKILL and requeued, the 4 journals
-# merged: every case done once, outputs byte-identical to a single-process run (59 s at load 10-12
-# with Slurm installed, 38 s of it the single-process reference run). Slurm was installed in the
-# background since setup (22 s of dpkg beside a release build, load 11); the step waits for it if
-# it has not finished.
+# merged: every case done once, outputs byte-identical to a single-process run (2026-12-06 on
+# the shared 2-core machine with Slurm installed: 28-31 s at load 6, 59 s at load 10-12 beside a
+# release build; about a third of it the single-process reference run). Slurm was installed in
+# the background since setup (22 s with the download, beside a release build at load 11; 6 s from
+# apt's cache); the step waits for it if it has not finished.
 # In CI a Slurm test that cannot run (not root, the install failed) fails the run.
 slurm_skip=""
 if [ -z "$slurm_install_pid" ]; then
