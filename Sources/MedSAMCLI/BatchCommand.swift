@@ -89,6 +89,9 @@ struct BatchRun: ParsableCommand {
     @Option(help: "Writer threads (encode and write outputs).")
     var writers: Int = 1
 
+    @Option(help: "Also write each encoded image's embedding to this folder (created if missing), as `medsam embed` writes it and `segment --embedding` reads it: OUTPUT_NAME.embedding.npy, OUTPUT_NAME.<axis><K>.embedding.npy for each slice of a multi-slice case.")
+    var saveEmbeddings: String?
+
     @Option(help: "Journal file (default: OUTPUT_DIR/medsam-batch.jsonl, or medsam-batch.shard-K-of-N.jsonl).")
     var journal: String?
 
@@ -152,6 +155,7 @@ struct BatchRun: ParsableCommand {
         options.writers = writers
         options.mapping = try mapping()
         options.display = displayOptions.orientation
+        if let dir = saveEmbeddings { options.embeddings = EmbeddingFiles(directory: dir) }
         if everything {
             options.everything = try generatorOptions.parameters()
             options.everythingCompressedRLE = generatorOptions.rle == .coco
@@ -202,6 +206,9 @@ struct BatchRun: ParsableCommand {
         if let p = try PromptParsing.prompts(boxes: parsedBoxes, points: parsedPoints, origin: origin) {
             defaults.prompts = .explicit(p)
         }
+        if everything && saveEmbeddings != nil {
+            throw CLIError("--save-embeddings is not for --everything: the generator runs the encoder on crops, not on the case's image")
+        }
         if everything {
             guard defaults.prompts == nil && boxesFromLabels == nil else {
                 throw CLIError("--everything generates masks without prompts: give it without --box, --point or --boxes-from-labels")
@@ -227,21 +234,29 @@ struct BatchRun: ParsableCommand {
             defaults.labelsDirectory = dir
         }
         guard manifest != nil || !inputs.isEmpty else { throw CLIError("give --input PATH (repeatable) or --manifest FILE") }
-        var isDir: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: outputDir, isDirectory: &isDir) {
-            do { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) } catch {
-                throw CLIError("--output-dir \(outputDir): cannot create the folder: \(error.localizedDescription)")
-            }
-        } else if !isDir.boolValue {
-            throw CLIError("--output-dir \(outputDir): is a file, expected a folder")
-        }
+        try makeFolder(outputDir, option: "--output-dir")
+        if let dir = saveEmbeddings { try makeFolder(dir, option: "--save-embeddings") }
         var cases: [BatchCase] = []
         if let m = manifest { cases += try Manifest.read(path: m, defaults: defaults) }
         for input in try InputExpansion.expand(inputs) {
             cases.append(try CasePlanner.make(input: input, selection: nil, prompts: nil, labels: nil, output: nil,
                                               defaults: defaults, origin: "--input \(input)"))
         }
-        return try CasePlanner.check(cases)
+        let checked = try CasePlanner.check(cases)
+        if saveEmbeddings != nil { try EmbeddingFiles.checkNames(checked) }
+        return checked
+    }
+
+    /// A folder the batch writes to: created if missing, refused if it is a file.
+    private func makeFolder(_ path: String, option: String) throws {
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+                throw CLIError("\(option) \(path): cannot create the folder: \(error.localizedDescription)")
+            }
+        } else if !isDir.boolValue {
+            throw CLIError("\(option) \(path): is a file, expected a folder")
+        }
     }
 
     private func mapping() throws -> IntensityMapping? { try intensityMapping(window: window, windowPreset: windowPreset) }

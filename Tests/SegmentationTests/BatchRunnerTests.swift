@@ -183,4 +183,92 @@ final class BatchRunnerTests: XCTestCase {
         XCTAssertEqual(again.done, 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: all[1].output))
     }
+
+    /// `--save-embeddings`: each encoded image's embedding, batched with others or not, is the
+    /// `.npy` `medsam embed` writes for that image alone (the same bytes), named after the case's
+    /// output (with the slice for a multi-slice case) and listed in the journal in slice order.
+    func testSavedEmbeddingsAreWhatEmbedWritesForTheImageAlone() throws {
+        let pngs = Array(try cohort().prefix(2))
+        let nx = 40, ny = 36, nz = 3
+        var voxels = [Float](repeating: 0, count: nx * ny * nz)
+        for i in voxels.indices { voxels[i] = Float((i * 37) % 251) }
+        let affine = Affine([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+        let vol = Volume(voxels: voxels, dims: [nx, ny, nz], spacing: [1, 1, 1], affine: affine, frame: .ras, sourceType: .uint8, source: "v")
+        let volPath = dir.appendingPathComponent("v.nii").path
+        try NIfTIWriter.write(vol, to: URL(fileURLWithPath: volPath), as: .uint8)
+        var d = CaseDefaults(outputDirectory: dir.appendingPathComponent("out").path)
+        d.prompts = .explicit([ImagePrompt(box: [2, 3, 30, 25])])
+        let all = try CasePlanner.check(try pngs.map {
+            try CasePlanner.make(input: $0, selection: nil, prompts: nil, labels: nil, output: nil, defaults: d, origin: "--input \($0)")
+        } + [CasePlanner.make(input: volPath, selection: .range(.axial, 0...2), prompts: nil, labels: nil, output: nil,
+                              defaults: d, origin: "--input v")])
+        try EmbeddingFiles.checkNames(all)
+        let embDir = dir.appendingPathComponent("emb").path
+        try FileManager.default.createDirectory(atPath: embDir, withIntermediateDirectories: true)
+        // A temporary file a killed run left for one of these cases, and another shard's.
+        try Data([1]).write(to: URL(fileURLWithPath: embDir + "/.v_axial0-2.axial1.embedding.npy.tmp-1-abc"))
+        try Data([1]).write(to: URL(fileURLWithPath: embDir + "/.other.embedding.npy.tmp-1-abc"))
+
+        var options = BatchOptions()
+        options.batchSize = 4
+        options.embeddings = EmbeddingFiles(directory: embDir)
+        let journalPath = dir.appendingPathComponent("j.jsonl").path
+        let stats = BatchRunner(predictor: try predictor(), options: options, journal: try BatchJournal(path: journalPath),
+                                progress: nil).run(all)
+        XCTAssertEqual(stats.done, 3, "\(stats.failures)")
+
+        let p = try predictor()
+        func alone(_ image: Image) throws -> Data {
+            try p.setImage(image)
+            return NPY.encode(try p.downloadEmbedding())
+        }
+        for png in pngs {
+            let img = try PNGCodec.read(URL(fileURLWithPath: png))
+            let name = (png as NSString).lastPathComponent.replacingOccurrences(of: ".png", with: ".embedding.npy")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: embDir + "/" + name)),
+                           try alone(IntensityMapping.automatic(for: img).apply(img)), name)
+        }
+        let mapped = IntensityMapping.automatic(for: vol).apply(vol)
+        var volumeFiles: [String] = []
+        for k in 0..<nz {
+            let path = embDir + "/v_axial0-2.axial\(k).embedding.npy"
+            volumeFiles.append(path)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), try alone(try mapped.slice(.axial, k)), path)
+        }
+        let entries = BatchJournal.latest(try BatchJournal.read(path: journalPath).entries)
+        XCTAssertEqual(entries[all.first { $0.input == volPath }!.id]?.embeddings, volumeFiles)
+        let left = try FileManager.default.contentsOfDirectory(atPath: embDir).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(left, [".other.embedding.npy.tmp-1-abc"], "this run's stale temporary removed, another shard's kept")
+    }
+
+    /// Cases that would write the same embedding file, or whose images the batch does not
+    /// encode itself, are refused before anything runs, naming the case.
+    func testSavedEmbeddingNamesMustNotClash() throws {
+        let out = dir.appendingPathComponent("out").path
+        var d = CaseDefaults(outputDirectory: out)
+        d.prompts = .explicit(boxes)
+        func make(_ input: String, _ output: String?, _ sel: CaseSelection? = nil, origin: String) throws -> BatchCase {
+            try CasePlanner.make(input: input, selection: sel, prompts: nil, labels: nil, output: output, defaults: d, origin: origin)
+        }
+        func refused(_ cases: [BatchCase], _ text: String, file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertThrowsError(try EmbeddingFiles.checkNames(try CasePlanner.check(cases)), file: file, line: line) {
+                XCTAssertTrue("\($0)".contains(text), "\($0)", file: file, line: line)
+            }
+        }
+        refused([try make("/d/a.png", out + "/a.png", origin: "row 1"), try make("/d/b.png", out + "/a.npy", origin: "row 2")],
+                "would both write a.embedding.npy")
+        refused([try make("/d/a.png", out + "/x/a.png", origin: "row 1"), try make("/d/b.png", out + "/y/a.png", origin: "row 2")],
+                "would both write a.embedding.npy")
+        refused([try make("/d/v.nii", out + "/v.nii.gz", .volume(.axial), origin: "row 1"),
+                 try make("/d/w.png", out + "/v.axial3.png", origin: "row 2")],
+                "row 2, field 'output': with --save-embeddings, \(out)/v.axial3.png would write v.axial3.embedding.npy, the name of \(out)/v.nii.gz's axial3 slice (row 1)")
+        refused([try CasePlanner.make(input: "/d/c.npz", selection: nil, prompts: nil, labels: nil, output: nil,
+                                      defaults: CaseDefaults(outputDirectory: out), origin: "row 4")],
+                "row 4: --save-embeddings writes the embeddings of box, point and label-map cases")
+        XCTAssertNoThrow(try EmbeddingFiles.checkNames(try CasePlanner.check([
+            try make("/d/v.nii", out + "/v.nii.gz", .volume(.axial), origin: "row 1"),
+            try make("/d/w.png", out + "/v.axial.png", origin: "row 2"),
+            try make("/d/u.png", out + "/v.axial3x.png", origin: "row 3"),
+        ])))
+    }
 }

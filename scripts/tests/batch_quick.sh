@@ -4,13 +4,19 @@
 # with the real LiteMedSAM weights:
 #   1. kill -9 after the first of three cases (--batch 1), then rerun (--batch 3): every case done
 #      exactly once in the journal, the killed run's outputs complete, no temporary file left, and
-#      every output (png, npy, nii.gz) byte-identical to per-case `medsam segment`;
+#      every output (png, npy, nii.gz) byte-identical to per-case `medsam segment`; the embeddings
+#      --save-embeddings wrote listed in the journal, the CT's (encoded alone, --batch 1)
+#      byte-identical to `medsam embed`'s, the volume slice's (encoded with the MR in one --batch 3
+#      call) within NMSE 1e-9 of it: a batched encoder call on the cpu backend rounds differently
+#      (NMSE ~5e-12 measured), though every mask here is still identical
+#      (scripts/tests/check_litemedsam_backends.py uses the batch's embeddings on OpenCL and Vulkan);
 #   2. 1, 2 and 7 shards of a 12-case manifest list the same cases, each once; Slurm array
 #      variables pick the same shard as --num-shards/--shard-id;
 #   3. a truncated DICOM among good cases: recorded as failed with its error, the good case done,
 #      exit status 1;
-#   4. a bad box, a manifest without the input column, an empty folder: one `error:` line naming
-#      the row and field;
+#   4. a bad box, a manifest without the input column, an empty folder, --save-embeddings on a
+#      file, with --everything, or with two outputs of one name: one `error:` line naming the row
+#      and field (or the option);
 #   5. --everything (a 2 x 2 point grid, so seconds): each case's records .json and label map
 #      (png, nii.gz of a volume slice) byte-identical to per-case `medsam everything`; a rerun
 #      skips both cases.
@@ -46,7 +52,8 @@ segment --input "$F/nifti/anatomical.nii" --slice 10 --box 5,8,28,34 --output "$
 
 # 1. kill -9 mid-run, rerun. --batch 1 writes a journal line per encoder call, so the kill lands
 # between cases; the rerun's --batch 3 puts the remaining cases through one batched encoder call.
-"$M" batch --manifest "$W/cases.csv" --output-dir "$W/out" --backend cpu --batch 1 --readers 1 --progress none > /dev/null 2>&1 &
+"$M" batch --manifest "$W/cases.csv" --output-dir "$W/out" --backend cpu --batch 1 --readers 1 --progress none \
+  --save-embeddings "$W/emb" > /dev/null 2>&1 &
 PID=$!
 for _ in $(seq 1 1200); do
   [[ "$(count_cases "$W/out/medsam-batch.jsonl")" -ge 1 ]] && break
@@ -61,20 +68,35 @@ for f in "$W"/out/*.png "$W"/out/*.npy "$W"/out/*.nii.gz; do
   [[ -e "$f" ]] || continue
   cmp -s "$f" "$W/ref/$(basename "$f")" || fail "$(basename "$f") after kill -9 is not the complete output"
 done
-"$M" batch --manifest "$W/cases.csv" --output-dir "$W/out" --backend cpu --batch 3 --progress none --json > "$W/s1.json"
-python3 - "$W/out/medsam-batch.jsonl" "$W/s1.json" "$before" <<'PY'
-import collections, json, sys
+"$M" batch --manifest "$W/cases.csv" --output-dir "$W/out" --backend cpu --batch 3 --progress none --json \
+  --save-embeddings "$W/emb" > "$W/s1.json"
+python3 - "$W/out/medsam-batch.jsonl" "$W/s1.json" "$before" "$W/emb" <<'PY'
+import collections, json, os, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{") and l.strip().endswith("}")]
 done = collections.Counter(e["id"] for e in lines if e["kind"] == "case" and e["status"] == "done")
 assert len(done) == 3 and set(done.values()) == {1}, done
 s = json.load(open(sys.argv[2]))
 assert (s["skipped"], s["done"], s["failed"]) == (int(sys.argv[3]), 3 - int(sys.argv[3]), 0), s
+listed = sorted(p for e in lines if e["kind"] == "case" for p in e.get("embeddings", []))
+want = sorted(os.path.join(sys.argv[4], n + ".embedding.npy") for n in ("ct", "mr", "anat10"))
+assert listed == want, (listed, want)
 PY
-ls -a "$W/out" | grep -q '\.tmp-' && fail "temporary files left after the rerun"
+ls -a "$W/out" "$W/emb" | grep -q '\.tmp-' && fail "temporary files left after the rerun"
 for f in ct.png mr.npy anat10.nii.gz; do
   cmp -s "$W/ref/$f" "$W/out/$f" || fail "$f differs from medsam segment's output"
 done
-pass "kill -9 after $before of 3 cases, rerun: every case done once, no partial file; png, npy, nii.gz byte-identical to medsam segment"
+# The killed run (--batch 1) always finished the CT, the first case; the rerun (--batch 3) encoded
+# anatomical.nii's slice 10 with the MR unless the kill came after two cases.
+"$M" embed --backend cpu --input "$F/dicom/CT_small.dcm" --output "$W/ref/ct.embedding.npy" > /dev/null
+cmp -s "$W/ref/ct.embedding.npy" "$W/emb/ct.embedding.npy" || fail "the batch's embedding of CT_small.dcm (encoded alone) differs from medsam embed's"
+"$M" embed --backend cpu --input "$F/nifti/anatomical.nii" --slice 10 --output "$W/ref/anat10.embedding.npy" > /dev/null
+anat_nmse=$(python3 -c "
+import numpy as np, sys
+a, b = (np.load(p).astype(np.float64) for p in sys.argv[1:])
+assert a.shape == b.shape == (1, 256, 64, 64), (a.shape, b.shape)
+print(f'{((a - b) ** 2).sum() / (b ** 2).sum():.1e}')" "$W/emb/anat10.embedding.npy" "$W/ref/anat10.embedding.npy")
+python3 -c "import sys; sys.exit(float(sys.argv[1]) > 1e-9)" "$anat_nmse" || fail "the batch's embedding of anatomical.nii slice 10 is off medsam embed's by NMSE $anat_nmse"
+pass "kill -9 after $before of 3 cases, rerun: every case done once, no partial file; png, npy, nii.gz byte-identical to medsam segment; embeddings written and listed, the CT's byte-identical to medsam embed's, slice 10's within NMSE $anat_nmse"
 
 # 2. shards (--list loads no model).
 {
@@ -123,7 +145,12 @@ printf 'box\n"1,2,3,4"\n' > "$W/noinput.csv"
 expect_error "no 'input' column" --manifest "$W/noinput.csv"
 mkdir -p "$W/empty"
 expect_error "--input $W/empty: no images found" --input "$W/empty" --box 1,2,3,4
-pass "a bad box, a missing input column, an empty folder: one error line naming row and field"
+expect_error "--save-embeddings $W/cases.csv: is a file, expected a folder" --manifest "$W/cases.csv" --save-embeddings "$W/cases.csv"
+expect_error "--save-embeddings is not for --everything" --everything --input "$F/dicom/CT_small.dcm" --save-embeddings "$W/emb2"
+printf 'input,box,output\n%s,"1,2,3,4",%s\n%s,"1,2,3,4",%s\n' "$F/dicom/CT_small.dcm" "$W/a/x.png" "$F/dicom/MR_small.dcm" "$W/b/x.npy" > "$W/clash.csv"
+expect_error "row 2 (line 3), field 'output': with --save-embeddings, $W/b/x.npy and $W/a/x.png (manifest $W/clash.csv row 1 (line 2)) would both write x.embedding.npy" \
+  --manifest "$W/clash.csv" --save-embeddings "$W/emb2"
+pass "a bad box, a missing input column, an empty folder, --save-embeddings on a file, with --everything, with clashing names: one error line naming row and field"
 
 # 5. Everything mode per case. Thresholds 0 and one mask per point keep some masks with LiteMedSAM.
 E=(--points-per-side 2 --single-mask --pred-iou-thresh 0 --stability-score-thresh 0 --backend cpu)

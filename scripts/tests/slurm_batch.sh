@@ -11,8 +11,31 @@
 # or cgroups: every daemon state/log file lives in a temporary folder, removed at exit.
 # Usage: scripts/tests/slurm_batch.sh   (MEDSAM=path/to/medsam to pick a binary; KEEP=1 keeps the
 # work folder and its daemon logs)
+#        scripts/tests/slurm_batch.sh --install   (only installs Slurm and munge when missing: what
+# scripts/test.sh starts in the background during its build, so that this step does not wait on dpkg)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+[[ "$(id -u)" == 0 ]] || { echo "error: slurm_batch.sh needs root (it installs packages and runs slurmctld and slurmd as root)"; exit 1; }
+
+# The daemons and clients only (slurm-wlm adds a dozen plugin packages this test does not use).
+# The package lists scripts/setup.sh has just updated are used as they are; a machine without lists
+# (or with stale ones, whose package versions are gone) gets an apt-get update first. $1: the log.
+install_slurm() {
+  command -v slurmctld > /dev/null && command -v munged > /dev/null && return 0
+  local install=(apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge)
+  if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" > "$1" 2>&1; then
+    apt-get update -q > /dev/null
+    DEBIAN_FRONTEND=noninteractive "${install[@]}" > "$1" 2>&1 || { tail -20 "$1"; echo "error: apt-get install of Slurm and munge failed"; return 1; }
+  fi
+  echo "installed slurmctld, slurmd, slurm-client and munge ($(slurmctld -V))"
+}
+if [[ "${1:-}" == "--install" ]]; then
+  log="$(mktemp)"
+  if install_slurm "$log"; then rc=0; else rc=1; fi
+  rm -f "$log"
+  exit "$rc"
+fi
+
 M="${MEDSAM:-}"
 if [[ -z "$M" ]]; then
   for b in "$ROOT/.build/release/medsam" "$ROOT/.build/debug/medsam"; do [[ -x "$b" ]] && M="$b" && break; done
@@ -71,15 +94,8 @@ NCASES=8
 SINGLE_PID=$!
 
 if ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null; then
-  # The daemons and clients only (slurm-wlm adds a dozen plugin packages this test does not use).
-  # The package lists scripts/setup.sh has just updated are used as they are; a machine without
-  # lists (or with stale ones, whose package versions are gone) gets an apt-get update first.
-  install=(apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge)
-  if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" > "$W/apt.log" 2>&1; then
-    apt-get update -q > /dev/null
-    DEBIAN_FRONTEND=noninteractive "${install[@]}" > "$W/apt.log" 2>&1 || { tail -20 "$W/apt.log"; fail "apt-get install of Slurm and munge"; }
-  fi
-  ok "installed slurmctld, slurmd, slurm-client and munge ($(slurmctld -V))"
+  installed="$(install_slurm "$W/apt.log")" || { echo "$installed"; fail "apt-get install of Slurm and munge"; }
+  ok "$installed"
 fi
 
 # munge: a key of our own, a socket in the work folder.

@@ -17,6 +17,8 @@ public struct JournalEntry: Codable, Equatable, Sendable {
     public var areas: [Int]?
     /// Predicted IoU of each prompt's mask, in the same order.
     public var iou: [Float]?
+    /// Embedding files written for the case (`--save-embeddings`), in slice order.
+    public var embeddings: [String]?
     public var timings_ms: [String: Double]?
     public var error: String?
     // A run line.

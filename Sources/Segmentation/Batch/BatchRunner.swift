@@ -20,6 +20,9 @@ public struct BatchOptions: Sendable {
     public var everything = EverythingParameters()
     /// Everything records' `segmentation` as COCO's compressed strings (else uncompressed runs).
     public var everythingCompressedRLE = true
+    /// Where each encoded image's embedding is written (`--save-embeddings`), or nil. Cases must
+    /// pass ``EmbeddingFiles/checkNames(_:)``.
+    public var embeddings: EmbeddingFiles?
 
     public init() {}
 }
@@ -53,6 +56,8 @@ struct ImageResult {
     /// An Everything case's masks, and the number of grid points decoded for them.
     var everything: EverythingOutputs?
     var everythingPoints = 0
+    /// The image's embedding on the host, when `BatchOptions.embeddings` asks for it.
+    var embedding: Tensor?
     var encodeMilliseconds: Double = 0
     var decodeMilliseconds: Double = 0
     var error: String?
@@ -98,6 +103,7 @@ public final class BatchRunner {
     /// Runs `cases` (one model, this thread for the model) and returns what happened.
     public func run(_ cases: [BatchCase]) -> BatchRunStats {
         MaskOutput.removeStaleTemporaries(of: cases.flatMap(\.outputs))
+        options.embeddings?.removeStaleTemporaries(of: cases)
         let batch = max(options.batchSize, 1)
         let readers = max(1, min(options.readers, max(cases.count, 1)))
         let computeQueue = BoundedQueue<ComputeItem>(capacity: max(2 * batch, 4), producers: readers)
@@ -219,7 +225,10 @@ public final class BatchRunner {
         return zip(jobs, zip(embeddings, encodeMs)).map { job, pair in
             var r = ImageResult(job: job, encodeMilliseconds: pair.1)
             do {
-                try decode(job, embedding: try pair.0.get(), into: &r)
+                let embedding = try pair.0.get()
+                try decode(job, embedding: embedding, into: &r)
+                // Downloaded here, where the predictor's backend is used; written by a writer.
+                if options.embeddings != nil { r.embedding = try embedding.download() }
             } catch {
                 let where_ = job.assembly.slices[job.slot].map { "\(job.assembly.axis.rawValue) slice \($0): " } ?? ""
                 r.error = "\(job.assembly.batchCase.origin): \(where_)\(error)"
@@ -295,6 +304,13 @@ public final class BatchRunner {
     private func collect(_ item: WriteItem) {
         let a: CaseAssembly
         var complete = false
+        // A 4 MiB file for each image: written before taking the lock the other writers wait on
+        // (the case's slices and geometry, all the path needs, are fixed since its reader).
+        var embeddingWritten: Result<String, Error>?
+        if case .image(let r) = item, r.error == nil, let e = r.embedding, let files = options.embeddings {
+            let path = files.path(for: r.job.assembly, slot: r.job.slot)
+            embeddingWritten = Result { try files.write(e, to: path); return path }
+        }
         assemblyLock.lock()
         switch item {
         case .image(let r):
@@ -303,6 +319,12 @@ public final class BatchRunner {
                 if a.error == nil { a.error = e }
             } else if a.error == nil {
                 do { try MaskOutput.add(r, to: a) } catch { a.error = "\(error)" }
+            }
+            if let written = embeddingWritten {
+                switch written {
+                case .success(let path): a.embeddings[r.job.slot] = path
+                case .failure(let error): if a.error == nil { a.error = "\(error)" }
+                }
             }
             a.prompts += r.everything != nil ? r.everythingPoints : r.job.prompts.count
             a.areas += r.areas
@@ -348,6 +370,7 @@ public final class BatchRunner {
         e.prompts = a.prompts
         e.areas = a.areas
         e.iou = a.ious
+        e.embeddings = a.embeddings.isEmpty ? nil : a.embeddings.sorted { $0.key < $1.key }.map(\.value)
         e.error = a.error
         e.timings_ms = ["read": a.readMilliseconds, "encode": a.encodeMilliseconds, "decode": a.decodeMilliseconds,
                         "write": writeMs, "total": Double(DispatchTime.now().uptimeNanoseconds - a.started) / 1e6]

@@ -32,6 +32,8 @@ final class CaseAssembly {
     var prompts = 0
     var areas: [Int] = []
     var ious: [Float] = []
+    /// Embedding files written for the case (`--save-embeddings`), by image slot.
+    var embeddings: [Int: String] = [:]
     var encodeMilliseconds: Double = 0
     var decodeMilliseconds: Double = 0
     var error: String?
