@@ -28,11 +28,20 @@ struct VolumeSegment: ParsableCommand {
     @Option(parsing: .unconditional, help: "Slices to cover, A,B inclusive (default: until the stop rule ends each walk).")
     var zrange: String?
 
-    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the previous slice's (default 1.3) and ...")
+    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the largest of the last --stop-growth-window slices' (default 1.3) and ...")
     var stopMaxGrowth: Float?
 
-    @Option(help: "... larger by more than this many pixels (default 32).")
+    @Option(help: "... larger by more than this many pixels (default 32) and ...")
     var stopMinGrowthPixels: Int?
+
+    @Option(help: "... by more than this fraction of the key slice's mask (default 0).")
+    var stopMinGrowthRatio: Float?
+
+    @Option(help: "Stop rule: slices the growth clause compares with (default 3: the largest of the last 3 kept masks).")
+    var stopGrowthWindow: Int?
+
+    @Option(help: "Stop rule: end a walk at a mask under this fraction of the key slice's (default 0.1; 0: off).")
+    var stopMinAreaRatio: Float?
 
     @Option(help: "Stop rule: end a walk at a mask larger than this factor times the key slice's (default 2).")
     var stopMaxAreaRatio: Float?
@@ -154,6 +163,18 @@ struct VolumeSegment: ParsableCommand {
         if let g = stopMinGrowthPixels {
             guard g >= 0 else { throw CLIError("--stop-min-growth-pixels \(g): expected 0 or more pixels") }
             p.stopRule.minimumGrowthPixels = g
+        }
+        if let r = stopMinGrowthRatio {
+            guard r >= 0, r.isFinite else { throw CLIError("--stop-min-growth-ratio \(r): expected a fraction >= 0") }
+            p.stopRule.minimumGrowthOverKey = r
+        }
+        if let n = stopGrowthWindow {
+            guard (1...64).contains(n) else { throw CLIError("--stop-growth-window \(n): expected 1...64 slices") }
+            p.stopRule.growthWindow = n
+        }
+        if let r = stopMinAreaRatio {
+            guard (0..<1).contains(r) else { throw CLIError("--stop-min-area-ratio \(r): expected a fraction 0 <= F < 1") }
+            p.stopRule.minimumAreaOverKey = r
         }
         if let r = stopMaxAreaRatio {
             guard r >= 1 else { throw CLIError("--stop-max-area-ratio \(r): expected a factor >= 1") }
