@@ -52,8 +52,8 @@ struct VolumeSegment: ParsableCommand {
     @Option(help: "Stop rule: end a walk at a predicted IoU under this value (default 0: off).")
     var stopMinIou: Float?
 
-    @Option(help: "Slices per encoder run.")
-    var encodeBatch: Int = 4
+    @Option(help: "Slices per encoder run (default 1 on cpu and reference, 4 on GPUs).")
+    var encodeBatch: Int?
 
     @Option(help: "Mask output (.nii or .nii.gz) in the input's geometry.")
     var output: String
@@ -71,8 +71,8 @@ struct VolumeSegment: ParsableCommand {
             throw CLIError("--output \(output): expected a .nii or .nii.gz file name")
         }
         try checkOutputPath(output, force: force, option: "--output")
-        guard (1...64).contains(encodeBatch) else { throw CLIError("--encode-batch \(encodeBatch): expected 1...64") }
-        let propagation = try makePropagation()
+        if let n = encodeBatch, !(1...64).contains(n) { throw CLIError("--encode-batch \(n): expected 1...64") }
+        var propagation = try makePropagation()
 
         // What to propagate: a 3-D box, or a box on a key slice with an optional range.
         var box3D: [Float]?
@@ -121,6 +121,10 @@ struct VolumeSegment: ParsableCommand {
         }
         let loaded = try modelOptions.load()
         let backend = try modelOptions.makeBackend()
+        // Slices are encoded ahead of the walk, so a batch that a stop cuts short was encoded for
+        // nothing. On the host backends a batch of 4 costs the CPU time of 4 single encodes
+        // (measured: docs/volume-propagation.md), so there one slice at a time wastes nothing.
+        propagation.encodeBatch = encodeBatch ?? (["cpu", "reference"].contains(backend.info.backend) ? 1 : 4)
         let predictor = Predictor(model: loaded.model, backend: backend)
         let bar = ProgressBar(label: "slices", enabled: !json)
         let result: VolumePropagation.Result
@@ -145,7 +149,7 @@ struct VolumeSegment: ParsableCommand {
             try printJSON(VolumeSummary(model: loaded.kind.rawValue, backend: backend.info.backend, device: backend.info.name,
                                         slices: slices, voxels: voxels, output: output,
                                         total_ms: millisecondsSince(start),
-                                        per_slice: records, stops: result.stops,
+                                        per_slice: records, stops: result.stops, slices_encoded: result.slicesEncoded,
                                         orientation: displayOptions.orientation.rawValue, display: DisplaySummary(display)))
         } else {
             print("wrote \(output): \(voxels) voxels over \(slices.count) slices (\(slices.first ?? 0)...\(slices.last ?? 0))")
@@ -155,7 +159,6 @@ struct VolumeSegment: ParsableCommand {
 
     private func makePropagation() throws -> VolumePropagation {
         var p = VolumePropagation()
-        p.encodeBatch = encodeBatch
         if let g = stopMaxGrowth {
             guard g >= 1 else { throw CLIError("--stop-max-growth \(g): expected a factor >= 1") }
             p.stopRule.maximumGrowth = g
@@ -218,6 +221,9 @@ struct VolumeSummary: Codable {
     var per_slice: [VolumePropagation.SliceRecord]
     /// Why each walk away from the key slice ended early ("upward"/"downward"), if it did.
     var stops: [String: String]
+    /// Slices the encoder ran on (the kept ones, the slices that ended walks, and any slices of an
+    /// encoder batch past a stop).
+    var slices_encoded: Int
     /// The display convention the box and `per_slice` boxes follow.
     var orientation: String
     /// The steps from the array-order slice to that display.

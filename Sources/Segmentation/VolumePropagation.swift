@@ -96,12 +96,6 @@ public struct VolumePropagation {
         public var predictedIoU: Float
         /// The box prompt used, in the slice's pixels.
         public var box: [Float]
-        /// SAM's stability score of the mask: pixels with logit > 1 over pixels with logit > -1
-        /// (0 for an empty mask). Recorded to study where walks should stop.
-        public var stability: Float?
-        /// Mean logit difference across the mask's border (inside minus outside pixel, over
-        /// 4-neighbour pairs that cross it; 0 for an empty mask): how sharp the edge is.
-        public var edgeContrast: Float?
     }
 
     /// The result: labels (0/1) in the volume's voxel order (i fastest), and per-slice records.
@@ -112,6 +106,8 @@ public struct VolumePropagation {
         /// Why each walk ended ("upward"/"downward" → reason), when it ended before the range did.
         public var stops: [String: String]
         /// Slice index → foreground pixels, for slices that were segmented and kept.
+        /// Slices the encoder ran on (more than `slices` where a stop cut an encoder batch short).
+        public var slicesEncoded = 0
         public var areas: [Int: Int] { Dictionary(uniqueKeysWithValues: slices.map { ($0.slice, $0.area) }) }
         public var slicesSegmented: Int { slices.count }
     }
@@ -156,6 +152,7 @@ public struct VolumePropagation {
 
         // Embeddings of the batch being walked through; the previous batch is released.
         var embedded: [Int: ImageEmbedding] = [:]
+        var encoded = 0
         func embedding(_ index: Int, direction: Int) throws -> ImageEmbedding {
             if let e = embedded[index] { return e }
             // The key slice alone; then up to `encodeBatch` slices ahead in the walking direction.
@@ -163,6 +160,7 @@ public struct VolumePropagation {
                 : Array(stride(from: index, through: direction > 0 ? hi : lo, by: direction).prefix(max(encodeBatch, 1)))
             embedded = [:]
             let embeddings = try predictor.embed(try indices.map { try volume.slice(axis, $0) })
+            encoded += indices.count
             embedded = Dictionary(uniqueKeysWithValues: zip(indices, embeddings))
             return embedded[index]!
         }
@@ -171,16 +169,14 @@ public struct VolumePropagation {
         func segment(_ index: Int, _ b: [Float], direction: Int) throws -> SliceMask {
             let e = try embedding(index, direction: direction)
             try predictor.setEmbedding(e)
-            let p = try predictor.predict([ImagePrompt(box: b)], outputs: .logits)
+            let p = try predictor.predict([ImagePrompt(box: b)])
             let m = Array(p.masks.data)
             let w = e.transform.originalWidth, h = e.transform.originalHeight
-            let f = p.logits.map { Self.logitFeatures(Array($0.data.prefix(w * h)), mask: m, width: w, height: h) }
             done += 1
             progress(done, planned)
             return SliceMask(mask: m, width: w, height: h,
                              record: SliceRecord(slice: index, area: m.reduce(0) { $0 + ($1 > 0 ? 1 : 0) },
-                                                 predictedIoU: p.iou.data[0], box: b,
-                                                 stability: f?.stability, edgeContrast: f?.edgeContrast))
+                                                 predictedIoU: p.iou.data[0], box: b))
         }
         func keep(_ s: SliceMask) throws {
             try maskVolume.setSlice(axis, s.record.slice, from: Image(pixels: s.mask, height: s.height, width: s.width, channels: 1))
@@ -216,31 +212,7 @@ public struct VolumePropagation {
                 z += direction
             }
         }
-        return Result(mask: maskVolume.voxels.map { $0 > 0 ? 1 : 0 }, slices: records, stops: stops)
-    }
-
-    /// The stability score and edge contrast of a mask from its logits (both at the slice's size).
-    static func logitFeatures(_ logits: [Float], mask: [Float], width: Int, height: Int) -> (stability: Float, edgeContrast: Float) {
-        var high = 0, low = 0
-        for v in logits {
-            if v > 1 { high += 1 }
-            if v > -1 { low += 1 }
-        }
-        var contrast: Float = 0, pairs = 0
-        for y in 0..<height {
-            for x in 0..<width {
-                let i = y * width + x
-                let inside = mask[i] > 0
-                // Each pair once: with the right and lower neighbours.
-                if x + 1 < width, (mask[i + 1] > 0) != inside {
-                    contrast += inside ? logits[i] - logits[i + 1] : logits[i + 1] - logits[i]; pairs += 1
-                }
-                if y + 1 < height, (mask[i + width] > 0) != inside {
-                    contrast += inside ? logits[i] - logits[i + width] : logits[i + width] - logits[i]; pairs += 1
-                }
-            }
-        }
-        return (low > 0 ? Float(high) / Float(low) : 0, pairs > 0 ? contrast / Float(pairs) : 0)
+        return Result(mask: maskVolume.voxels.map { $0 > 0 ? 1 : 0 }, slices: records, stops: stops, slicesEncoded: encoded)
     }
 
     /// The tight box of a mask widened by the margin and clipped to the slice, or nil if empty.
