@@ -9,7 +9,8 @@ struct VolumeSegment: ParsableCommand {
         abstract: "Segment a 3-D structure across slices from one box on a key slice (LiteMedSAM-style propagation).",
         discussion: """
         Without --zrange or --box3d, each walk away from the key slice ends at a slice whose mask \
-        is empty or tiny, grows sharply over the previous slice, or outgrows the key slice's mask \
+        is empty or tiny (under 4 px or a tenth of the key slice's), grows sharply over the last \
+        slices, or outgrows the key slice's mask \
         (the stop rule; see docs/volume-propagation.md); that slice is not labelled. Box X and Y \
         are pixels of the key slice as --orientation lays it out (default radiological); Z and \
         --slice are slice indices; the mask is written on the input's voxel grid.

