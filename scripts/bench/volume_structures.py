@@ -31,7 +31,11 @@ Usage: volume_structures.py MEDSAM [--workdir DIR] [--structures A,B] [--modes d
 Mode `wideW` records a walk over the structure's z-range plus W slices each side (--zrange);
 `--replay W` replays stop rules on those records (a walk is deterministic given the previous
 slice's mask, so up to where a rule stops, the wide walk is the walk that rule would make; a
-rule that walks past the W slices is reported as unknown).
+rule that walks past the W slices is reported as unknown), and prints how well each per-slice
+feature (predicted IoU, the template's intensities under the mask against the key slice's, the
+mask against the previous slice's; `stability` and `edge_contrast` where the records have them,
+from a diagnostic build of 2026-12-06) separates leaked slices from true ones.
+Each run prints its wall seconds, slices kept and encoded, and the load average around it.
 The JSON is rewritten after every run (runs already in it are skipped; delete it to rerun).
 """
 import argparse
@@ -277,6 +281,8 @@ def replay_report(res, structs, width):
         print(f"worst {worst:+.3f}  {rule}:  " + " ".join("  ?  " if x is None else f"{x:+.3f}" for x in diffs))
 
 
+# stability and edge_contrast: recorded in atlas-structures-wide-2026-12-06.json by a diagnostic
+# build (logit features in --json, since removed: they did not separate leaks).
 FEATURES = ["predicted_iou", "stability", "edge_contrast", "intensity_shift_sd", "intensity_ks", "iou_previous",
             "centroid_shift", "outside_previous_box", "area_over_key"]
 
@@ -377,6 +383,7 @@ def main():
                 print(f"{key:34s} FAILED {r['failed']}", flush=True)
             else:
                 print(f"{key:34s} Dice {r['dice']:.3f} (key slice {r['key_slice_dice']:.3f})  kept {r['slices_kept']} "
+                      f"encoded {r['encoded']} "
                       f"{r['kept_range']} of {s['zmin']}-{s['zmax']}  {r['seconds']:.1f} s  load {r['load_before'][0]:.1f}"
                       f"->{r['load_after'][0]:.1f}  {r['stops']}", flush=True)
             tmp = out.with_suffix(".tmp")
