@@ -27,7 +27,9 @@ written NIfTI (nibabel) against the label, the key slice's 2-D Dice, slices kept
 stopped, and the load average before and after (the machine may be shared).
 
 Usage: volume_structures.py MEDSAM [--workdir DIR] [--structures A,B] [--modes default,exact]
-                                   [--out Benchmarks/volume/FILE.json] [--replay W]
+                                   [--out Benchmarks/volume/FILE.json] [--replay W [--exact-from FILE.json]]
+(the wide walks of 2026-12-06: --modes wide10 --out atlas-structures-wide-2026-12-06.json
+ --replay 10 --exact-from atlas-structures-2026-12-06.json)
 Mode `wideW` records a walk over the structure's z-range plus W slices each side (--zrange);
 `--replay W` replays stop rules on those records (a walk is deterministic given the previous
 slice's mask, so up to where a rule stops, the wide walk is the walk that rule would make; a
@@ -353,11 +355,14 @@ def main():
     ap.add_argument("--modes", default="default,exact")
     ap.add_argument("--extra", default="", help="more `medsam volume` arguments, space-separated (recorded)")
     ap.add_argument("--out", default=None, help="results JSON (default: WORKDIR/results.json)")
+    ap.add_argument("--exact-from", default=None, metavar="JSON",
+                    help="for --replay: take the exact-range runs missing here from this results file")
     ap.add_argument("--replay", type=int, default=0, metavar="W",
                     help="also replay stop rules on the runs of mode wideW, else on the default runs (add wideW to --modes to record them)")
     a = ap.parse_args()
     medsam = os.path.abspath(a.medsam)
     out = Path(a.out).resolve() if a.out else None
+    exact_from = Path(a.exact_from).resolve() if a.exact_from else None
     os.makedirs(a.workdir, exist_ok=True)
     os.chdir(a.workdir)
     out = out or Path("results.json").resolve()
@@ -397,6 +402,9 @@ def main():
     print()
     print(table(res, structs))
     if a.replay:
+        if exact_from:
+            other = json.loads(exact_from.read_text())["runs"]
+            res = {**{k: v for k, v in other.items() if k.endswith("/exact")}, **res}
         replay_report(res, structs, a.replay)
         feature_report(res, structs, a.replay)
 
