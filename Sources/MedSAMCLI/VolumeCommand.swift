@@ -9,7 +9,8 @@ struct VolumeSegment: ParsableCommand {
         abstract: "Segment a 3-D structure across slices from one box on a key slice (LiteMedSAM-style propagation).",
         discussion: """
         Without --zrange or --box3d, each walk away from the key slice ends at a slice whose mask \
-        is empty or tiny, grows sharply over the previous slice, or outgrows the key slice's mask \
+        is empty or tiny (under 4 px or a tenth of the key slice's), grows sharply over the last \
+        slices, or outgrows the key slice's mask \
         (the stop rule; see docs/volume-propagation.md); that slice is not labelled. Box X and Y \
         are pixels of the key slice as --orientation lays it out (default radiological); Z and \
         --slice are slice indices; the mask is written on the input's voxel grid.
@@ -28,11 +29,20 @@ struct VolumeSegment: ParsableCommand {
     @Option(parsing: .unconditional, help: "Slices to cover, A,B inclusive (default: until the stop rule ends each walk).")
     var zrange: String?
 
-    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the previous slice's (default 1.3) and ...")
+    @Option(help: "Stop rule: end a walk at a mask larger than this factor times the largest of the last --stop-growth-window slices' (default 1.3) and ...")
     var stopMaxGrowth: Float?
 
-    @Option(help: "... larger by more than this many pixels (default 32).")
+    @Option(help: "... larger by more than this many pixels (default 32) and ...")
     var stopMinGrowthPixels: Int?
+
+    @Option(help: "... by more than this fraction of the key slice's mask (default 0).")
+    var stopMinGrowthRatio: Float?
+
+    @Option(help: "Stop rule: slices the growth clause compares with (default 3: the largest of the last 3 kept masks).")
+    var stopGrowthWindow: Int?
+
+    @Option(help: "Stop rule: end a walk at a mask under this fraction of the key slice's (default 0.1; 0: off).")
+    var stopMinAreaRatio: Float?
 
     @Option(help: "Stop rule: end a walk at a mask larger than this factor times the key slice's (default 2).")
     var stopMaxAreaRatio: Float?
@@ -43,8 +53,8 @@ struct VolumeSegment: ParsableCommand {
     @Option(help: "Stop rule: end a walk at a predicted IoU under this value (default 0: off).")
     var stopMinIou: Float?
 
-    @Option(help: "Slices per encoder run.")
-    var encodeBatch: Int = 4
+    @Option(help: "Slices per encoder run (default 1 on cpu and reference, 4 on GPUs).")
+    var encodeBatch: Int?
 
     @Option(help: "Mask output (.nii or .nii.gz) in the input's geometry.")
     var output: String
@@ -62,8 +72,8 @@ struct VolumeSegment: ParsableCommand {
             throw CLIError("--output \(output): expected a .nii or .nii.gz file name")
         }
         try checkOutputPath(output, force: force, option: "--output")
-        guard (1...64).contains(encodeBatch) else { throw CLIError("--encode-batch \(encodeBatch): expected 1...64") }
-        let propagation = try makePropagation()
+        if let n = encodeBatch, !(1...64).contains(n) { throw CLIError("--encode-batch \(n): expected 1...64") }
+        var propagation = try makePropagation()
 
         // What to propagate: a 3-D box, or a box on a key slice with an optional range.
         var box3D: [Float]?
@@ -112,6 +122,10 @@ struct VolumeSegment: ParsableCommand {
         }
         let loaded = try modelOptions.load()
         let backend = try modelOptions.makeBackend()
+        // Slices are encoded ahead of the walk, so a batch that a stop cuts short was encoded for
+        // nothing. On the host backends a batch of 4 costs the CPU time of 4 single encodes
+        // (measured: docs/volume-propagation.md), so there one slice at a time wastes nothing.
+        propagation.encodeBatch = encodeBatch ?? (["cpu", "reference"].contains(backend.info.backend) ? 1 : 4)
         let predictor = Predictor(model: loaded.model, backend: backend)
         let bar = ProgressBar(label: "slices", enabled: !json)
         let result: VolumePropagation.Result
@@ -136,7 +150,7 @@ struct VolumeSegment: ParsableCommand {
             try printJSON(VolumeSummary(model: loaded.kind.rawValue, backend: backend.info.backend, device: backend.info.name,
                                         slices: slices, voxels: voxels, output: output,
                                         total_ms: millisecondsSince(start),
-                                        per_slice: records, stops: result.stops,
+                                        per_slice: records, stops: result.stops, slices_encoded: result.slicesEncoded,
                                         orientation: displayOptions.orientation.rawValue, display: DisplaySummary(display)))
         } else {
             print("wrote \(output): \(voxels) voxels over \(slices.count) slices (\(slices.first ?? 0)...\(slices.last ?? 0))")
@@ -146,7 +160,6 @@ struct VolumeSegment: ParsableCommand {
 
     private func makePropagation() throws -> VolumePropagation {
         var p = VolumePropagation()
-        p.encodeBatch = encodeBatch
         if let g = stopMaxGrowth {
             guard g >= 1 else { throw CLIError("--stop-max-growth \(g): expected a factor >= 1") }
             p.stopRule.maximumGrowth = g
@@ -154,6 +167,18 @@ struct VolumeSegment: ParsableCommand {
         if let g = stopMinGrowthPixels {
             guard g >= 0 else { throw CLIError("--stop-min-growth-pixels \(g): expected 0 or more pixels") }
             p.stopRule.minimumGrowthPixels = g
+        }
+        if let r = stopMinGrowthRatio {
+            guard r >= 0, r.isFinite else { throw CLIError("--stop-min-growth-ratio \(r): expected a fraction >= 0") }
+            p.stopRule.minimumGrowthOverKey = r
+        }
+        if let n = stopGrowthWindow {
+            guard (1...64).contains(n) else { throw CLIError("--stop-growth-window \(n): expected 1...64 slices") }
+            p.stopRule.growthWindow = n
+        }
+        if let r = stopMinAreaRatio {
+            guard (0..<1).contains(r) else { throw CLIError("--stop-min-area-ratio \(r): expected a fraction 0 <= F < 1") }
+            p.stopRule.minimumAreaOverKey = r
         }
         if let r = stopMaxAreaRatio {
             guard r >= 1 else { throw CLIError("--stop-max-area-ratio \(r): expected a factor >= 1") }
@@ -197,6 +222,9 @@ struct VolumeSummary: Codable {
     var per_slice: [VolumePropagation.SliceRecord]
     /// Why each walk away from the key slice ended early ("upward"/"downward"), if it did.
     var stops: [String: String]
+    /// Slices the encoder ran on (the kept ones, the slices that ended walks, and any slices of an
+    /// encoder batch past a stop).
+    var slices_encoded: Int
     /// The display convention the box and `per_slice` boxes follow.
     var orientation: String
     /// The steps from the array-order slice to that display.

@@ -23,12 +23,17 @@ public struct VolumePropagation {
     ///
     /// Walking away from the key slice (the structure's largest cross-section, as a user draws
     /// the box), a slice ends the walk, and is left unlabelled, when its mask
-    /// - is empty or smaller than `minimumArea` pixels;
-    /// - grows by more than `maximumGrowth` over the previous slice's mask, and by more than
-    ///   `minimumGrowthPixels` (so that a few pixels of noise on a small mask do not count): an
-    ///   organ's cross sections shrink away from its largest one, so a jump in area means the
-    ///   mask has leaked into a neighbour (a thalamus box grew into 174 of 181 brain slices
-    ///   without a rule);
+    /// - is empty, smaller than `minimumArea` pixels, or smaller than `minimumAreaOverKey` times
+    ///   the key slice's mask: away from its largest cross-section an organ's sections shrink, and
+    ///   a mask that has shrunk to a small fraction of the key one is either the structure's last
+    ///   thin sections (little to lose) or the model holding on to a speck of something else
+    ///   (walks went on for 30-76 slices at 1-10 % of the key area on an atlas brain);
+    /// - grows by more than `maximumGrowth` over the largest of the last `growthWindow` kept
+    ///   masks, and by more than `minimumGrowthPixels` or `minimumGrowthOverKey` times the key
+    ///   area, whichever is more (so that noise on a small mask does not count): an organ's cross
+    ///   sections shrink away from its largest one, so a jump in area means the mask has leaked
+    ///   into a neighbour (a thalamus box grew into 174 of 181 brain slices without a rule); the
+    ///   window keeps a one-slice dip of a noisy mask from making the next slice look like growth;
     /// - is larger than `maximumAreaOverKey` times the key slice's mask, for the same reason over
     ///   several slices of slower growth;
     /// - has a predicted IoU below `minimumPredictedIoU` (0 disables this: LiteMedSAM's IoU
@@ -36,8 +41,11 @@ public struct VolumePropagation {
     /// The defaults and the measurements behind them are in docs/volume-propagation.md.
     public struct StopRule: Sendable, Equatable {
         public var minimumArea = 4
+        public var minimumAreaOverKey: Float = 0.1
         public var maximumGrowth: Float = 1.3
+        public var growthWindow = 3
         public var minimumGrowthPixels = 32
+        public var minimumGrowthOverKey: Float = 0
         public var maximumAreaOverKey: Float = 2
         public var minimumPredictedIoU: Float = 0
         public init() {}
@@ -46,16 +54,32 @@ public struct VolumePropagation {
         public static let emptyOnly: StopRule = {
             var r = StopRule()
             r.minimumArea = 1
+            r.minimumAreaOverKey = 0
             r.maximumGrowth = .infinity
             r.maximumAreaOverKey = .infinity
             return r
         }()
 
-        /// Why a slice with this mask ends the walk, or nil when it continues it.
+        /// Why a slice with this mask ends the walk, or nil when it continues it; `previousArea`
+        /// is the last kept slice's mask (a window of one).
         public func reason(area: Int, previousArea: Int, keyArea: Int, predictedIoU: Float) -> String? {
+            reason(area: area, recentAreas: [previousArea], keyArea: keyArea, predictedIoU: predictedIoU)
+        }
+
+        /// Why a slice with this mask ends the walk, or nil when it continues it. `recentAreas`:
+        /// the kept slices' masks of this walk so far, the key slice first, the previous slice
+        /// last (only the last `growthWindow` are used).
+        public func reason(area: Int, recentAreas: [Int], keyArea: Int, predictedIoU: Float) -> String? {
             if area < max(minimumArea, 1) { return area == 0 ? "empty mask" : "mask under \(minimumArea) px" }
-            if Float(area) > maximumGrowth * Float(max(previousArea, 1)) && area - previousArea > minimumGrowthPixels {
-                return "area grew \(area) / \(previousArea) px over the previous slice"
+            if Float(area) < minimumAreaOverKey * Float(keyArea) {
+                return "area \(area) px is under \(minimumAreaOverKey) of the key slice's \(keyArea) px"
+            }
+            let reference = recentAreas.suffix(max(growthWindow, 1)).max() ?? keyArea
+            let slack = max(Float(minimumGrowthPixels), minimumGrowthOverKey * Float(keyArea))
+            if Float(area) > maximumGrowth * Float(max(reference, 1)) && Float(area - reference) > slack {
+                let over = growthWindow > 1 && recentAreas.count > 1
+                    ? "the largest of the last \(min(growthWindow, recentAreas.count)) slices" : "the previous slice"
+                return "area grew \(area) / \(reference) px over \(over)"
             }
             if Float(area) > maximumAreaOverKey * Float(max(keyArea, 1)) {
                 return "area \(area) px exceeds the key slice's \(keyArea) px"
@@ -82,6 +106,8 @@ public struct VolumePropagation {
         /// Why each walk ended ("upward"/"downward" → reason), when it ended before the range did.
         public var stops: [String: String]
         /// Slice index → foreground pixels, for slices that were segmented and kept.
+        /// Slices the encoder ran on (more than `slices` where a stop cut an encoder batch short).
+        public var slicesEncoded = 0
         public var areas: [Int: Int] { Dictionary(uniqueKeysWithValues: slices.map { ($0.slice, $0.area) }) }
         public var slicesSegmented: Int { slices.count }
     }
@@ -126,6 +152,7 @@ public struct VolumePropagation {
 
         // Embeddings of the batch being walked through; the previous batch is released.
         var embedded: [Int: ImageEmbedding] = [:]
+        var encoded = 0
         func embedding(_ index: Int, direction: Int) throws -> ImageEmbedding {
             if let e = embedded[index] { return e }
             // The key slice alone; then up to `encodeBatch` slices ahead in the walking direction.
@@ -133,6 +160,7 @@ public struct VolumePropagation {
                 : Array(stride(from: index, through: direction > 0 ? hi : lo, by: direction).prefix(max(encodeBatch, 1)))
             embedded = [:]
             let embeddings = try predictor.embed(try indices.map { try volume.slice(axis, $0) })
+            encoded += indices.count
             embedded = Dictionary(uniqueKeysWithValues: zip(indices, embeddings))
             return embedded[index]!
         }
@@ -143,9 +171,10 @@ public struct VolumePropagation {
             try predictor.setEmbedding(e)
             let p = try predictor.predict([ImagePrompt(box: b)])
             let m = Array(p.masks.data)
+            let w = e.transform.originalWidth, h = e.transform.originalHeight
             done += 1
             progress(done, planned)
-            return SliceMask(mask: m, width: e.transform.originalWidth, height: e.transform.originalHeight,
+            return SliceMask(mask: m, width: w, height: h,
                              record: SliceRecord(slice: index, area: m.reduce(0) { $0 + ($1 > 0 ? 1 : 0) },
                                                  predictedIoU: p.iou.data[0], box: b))
         }
@@ -159,6 +188,7 @@ public struct VolumePropagation {
         for direction in [1, -1] {
             let name = direction > 0 ? "upward" : "downward"
             var previous = key
+            var recentAreas = [key.record.area]
             var z = keySlice + direction
             while z >= lo && z <= hi {
                 let next: [Float]
@@ -171,17 +201,18 @@ public struct VolumePropagation {
                     break
                 }
                 let current = try segment(z, next, direction: direction)
-                if range == nil, let why = stopRule.reason(area: current.record.area, previousArea: previous.record.area,
+                if range == nil, let why = stopRule.reason(area: current.record.area, recentAreas: recentAreas,
                                                            keyArea: key.record.area, predictedIoU: current.record.predictedIoU) {
                     stops[name] = "slice \(z): \(why)"
                     break
                 }
                 try keep(current)
                 previous = current
+                recentAreas.append(current.record.area)
                 z += direction
             }
         }
-        return Result(mask: maskVolume.voxels.map { $0 > 0 ? 1 : 0 }, slices: records, stops: stops)
+        return Result(mask: maskVolume.voxels.map { $0 > 0 ? 1 : 0 }, slices: records, stops: stops, slicesEncoded: encoded)
     }
 
     /// The tight box of a mask widened by the margin and clipped to the slice, or nil if empty.

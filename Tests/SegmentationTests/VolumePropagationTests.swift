@@ -27,6 +27,27 @@ final class VolumePropagationTests: XCTestCase {
         XCTAssertNil(rule.reason(area: 90, previousArea: 100, keyArea: 120, predictedIoU: 0.25), "IoU is off by default")
     }
 
+    func testStopRuleScalesWithTheKeySliceAndLooksBackOverAWindow() {
+        let rule = Rule()
+        XCTAssertEqual(rule.reason(area: 49, recentAreas: [500, 60], keyArea: 500, predictedIoU: 0.9),
+                       "area 49 px is under 0.1 of the key slice's 500 px")
+        XCTAssertNil(rule.reason(area: 50, recentAreas: [500, 60], keyArea: 500, predictedIoU: 0.9), "10 % of the key walks on")
+        // A noisy small mask: 163, 89, 117, then 175 is 1.5x and 58 px over the previous slice
+        // but not over the largest of the last three.
+        XCTAssertNil(rule.reason(area: 175, recentAreas: [179, 163, 89, 117], keyArea: 179, predictedIoU: 0.9))
+        var one = rule
+        one.growthWindow = 1
+        XCTAssertEqual(one.reason(area: 175, recentAreas: [179, 163, 89, 117], keyArea: 179, predictedIoU: 0.9),
+                       "area grew 175 / 117 px over the previous slice")
+        XCTAssertEqual(rule.reason(area: 300, recentAreas: [400, 200, 150, 120], keyArea: 400, predictedIoU: 0.9),
+                       "area grew 300 / 200 px over the largest of the last 3 slices")
+        var scaled = rule
+        scaled.minimumGrowthOverKey = 0.5
+        XCTAssertNil(scaled.reason(area: 300, recentAreas: [400, 200, 150, 120], keyArea: 400, predictedIoU: 0.9),
+                     "growth by 100 px is within half the key slice's 400 px")
+        XCTAssertNotNil(scaled.reason(area: 401, recentAreas: [400, 200, 150, 120], keyArea: 400, predictedIoU: 0.9))
+    }
+
     func testEmptyOnlyRuleStopsOnlyAtAnEmptyMask() {
         let rule = Rule.emptyOnly
         XCTAssertNil(rule.reason(area: 1, previousArea: 1000, keyArea: 1000, predictedIoU: 0))

