@@ -13,7 +13,7 @@ struct Evaluate: ParsableCommand {
         Reads an nnU-Net/MSD dataset (dataset.json, imagesTs/, labelsTs/), a .csv/.jsonl manifest (image, label, id), \
         a folder of 2-D image/label pairs (images/ and labels/, or imgs/ and gts/) or MedSAM .npz files with 'gts'. \
         Every label in every selected slice is prompted in each --modes mode from the ground truth (one encoder run \
-        per slice shared by all modes) and scored. Writes per_case.csv, skipped.csv, summary.csv, summary.json and \
+        per slice shared by all modes) and scored. Writes per_case.csv, skipped.csv, summary.csv, timings.csv, summary.json and \
         a self-contained report.html into --output-dir.
         """)
 
@@ -207,12 +207,17 @@ struct Evaluate: ParsableCommand {
         var encoded = 0
         var timings = ["read": 0.0, "encode": 0.0, "decode": 0.0]
         var reused = 0
+        var caseTimings: [EvaluationCaseTiming] = []
         for (i, c) in data.cases.enumerated() {
             if let j = journal.done[c.id] {
                 rows += j.rows ?? []
                 skips += j.skips ?? []
                 encoded += j.encodedSlices ?? 0
                 for (k, v) in j.timingsMilliseconds ?? [:] where timings[k] != nil { timings[k]! += v }
+                let t = j.timingsMilliseconds ?? [:]
+                caseTimings.append(EvaluationCaseTiming(caseID: c.id, status: .reused, encodedSlices: j.encodedSlices ?? 0,
+                                                        scores: j.rows?.count ?? 0, readMilliseconds: t["read"] ?? 0,
+                                                        encodeMilliseconds: t["encode"] ?? 0, decodeMilliseconds: t["decode"] ?? 0))
                 reused += 1
                 continue
             }
@@ -225,6 +230,9 @@ struct Evaluate: ParsableCommand {
                 timings["read"]! += r.readMilliseconds
                 timings["encode"]! += r.encodeMilliseconds
                 timings["decode"]! += r.decodeMilliseconds
+                caseTimings.append(EvaluationCaseTiming(caseID: c.id, status: .evaluated, encodedSlices: r.encodedSlices, scores: r.rows.count,
+                                                        readMilliseconds: r.readMilliseconds, encodeMilliseconds: r.encodeMilliseconds,
+                                                        decodeMilliseconds: r.decodeMilliseconds))
                 if !quiet {
                     FileHandle.standardError.write(Data("evaluate: \(i + 1)/\(data.cases.count) \(c.id): \(r.encodedSlices) slices, \(r.rows.count) scores, \(r.skips.count) skipped\n".utf8))
                 }
@@ -232,6 +240,7 @@ struct Evaluate: ParsableCommand {
                 throw e
             } catch {
                 failed[c.id] = "\(error)"
+                caseTimings.append(EvaluationCaseTiming(caseID: c.id, status: .failed))
                 try journal.append(JournalCase(caseID: c.id, error: "\(error)"))
                 if !quiet { FileHandle.standardError.write(Data("evaluate: \(i + 1)/\(data.cases.count) \(c.id): failed: \(error)\n".utf8)) }
             }
@@ -256,7 +265,8 @@ struct Evaluate: ParsableCommand {
                                         cases: data.cases.count, failedCases: failed, settings: settings)
         let html = try EvaluationReport.html(summary: summary, rows: rows, gallery: collector,
                                              title: "medsam evaluate: \((dataset as NSString).lastPathComponent)")
-        try EvaluationOutput.write(to: outputDir, rows: rows, skips: skips, summary: summary, timings: timings, html: html)
+        try EvaluationOutput.write(to: outputDir, rows: rows, skips: skips, summary: summary, timings: timings,
+                                   caseTimings: caseTimings, html: html)
 
         if json {
             FileHandle.standardOutput.write(try EvaluationOutput.summaryJSON(summary, timings: timings))

@@ -339,9 +339,16 @@ final class EvaluationTests: XCTestCase {
                        "nothing is fetched from the network")
         let out = dir.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try EvaluationOutput.write(to: out.path, rows: r.rows, skips: r.skips, summary: s, timings: ["total": 1], html: html)
+        try EvaluationOutput.write(to: out.path, rows: r.rows, skips: r.skips, summary: s, timings: ["total": 1],
+                                   caseTimings: [EvaluationCaseTiming(caseID: "a,b", status: .evaluated, encodedSlices: 2, scores: 3,
+                                                                      readMilliseconds: 1.5, encodeMilliseconds: 20, decodeMilliseconds: 4.25),
+                                                 EvaluationCaseTiming(caseID: "c", status: .failed)],
+                                   html: html)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted(), EvaluationOutput.files.sorted(),
                        "only the final files, no temporaries")
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("timings.csv"), encoding: .utf8),
+                       "case,status,encoded_slices,scores,read_ms,encode_ms,decode_ms,total_ms\n"
+                       + "\"a,b\",evaluated,2,3,1.500,20.000,4.250,25.750\nc,failed,0,0,0.000,0.000,0.000,0.000\n")
     }
 
     private static let steppedVolumeSize = (nx: 16, ny: 16, nz: 6)

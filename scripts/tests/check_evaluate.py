@@ -92,8 +92,20 @@ def main():
             same = open(os.path.join(a, name), "rb").read() == open(os.path.join(b, name), "rb").read()
             expect(same, f"{name} byte-identical between runs")
         expect(sorted(os.listdir(a)) == ["evaluation-journal.jsonl", "per_case.csv", "report.html", "skipped.csv",
-                                         "summary.csv", "summary.json"],
+                                         "summary.csv", "summary.json", "timings.csv"],
                f"only the final files and the journal in the output folder: {sorted(os.listdir(a))}")
+        # timings.csv: one row per case, in the dataset's order, its scores adding up to per_case.csv's
+        # rows, each case encoded and timed (it is the one file that differs between runs).
+        def timing_rows(folder):
+            with open(os.path.join(folder, "timings.csv")) as f:
+                return list(csv.DictReader(f))
+        t = timing_rows(a)
+        expect(len(t) == 3 and [x["status"] for x in t] == ["evaluated"] * 3
+               and sum(int(x["scores"]) for x in t) == len(rows)
+               and all(int(x["encoded_slices"]) >= 1 and float(x["encode_ms"]) > 0 and float(x["decode_ms"]) > 0
+                       and abs(float(x["total_ms"]) - sum(float(x[k]) for k in ("read_ms", "encode_ms", "decode_ms"))) < 0.01
+                       for x in t),
+               f"timings.csv: a row per case with its slices, scores and times ({t})")
         html = open(os.path.join(a, "report.html")).read()
         expect(html.count("<svg") >= 7 and html.count("data:image/png;base64,") == 8,
                f"report: {html.count('<svg')} SVG figures, {html.count('data:image/png;base64,')} overlays")
@@ -123,6 +135,10 @@ def main():
         expect(open(os.path.join(a, "per_case.csv"), "rb").read() == first, "resumed per_case.csv byte-identical")
         r = evaluate(medsam, a, "--modes", modes)
         expect(r.returncode == 0 and "3 reused" in r.stdout, "a third run reuses all 3 cases")
+        # (the first two cases' times are the first run's; the third was evaluated again above)
+        expect([x["status"] for x in timing_rows(a)] == ["reused"] * 3 and
+               [x["encode_ms"] for x in timing_rows(a)][:2] == [x["encode_ms"] for x in t][:2],
+               "timings.csv of a fully resumed run: every case reused, with its first run's times")
         r = evaluate(medsam, a, "--modes", modes, "--jitter", "7")
         expect(r.returncode != 0 and r.stderr.startswith("error:") and "other settings (jitter_px)" in r.stderr,
                f"a rerun with another jitter is refused: {r.stderr.strip()[-160:]}")

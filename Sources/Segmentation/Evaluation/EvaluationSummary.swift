@@ -118,8 +118,33 @@ public struct EvaluationSummary: Codable, Sendable {
     }
 }
 
+/// Where one case's time went, for `timings.csv`.
+public struct EvaluationCaseTiming: Sendable, Equatable {
+    /// `evaluated` (this run), `reused` (from the journal: its first run's times) or `failed`.
+    public enum Status: String, Sendable { case evaluated, reused, failed }
+    public var caseID: String
+    public var status: Status
+    public var encodedSlices: Int
+    public var scores: Int
+    public var readMilliseconds: Double
+    public var encodeMilliseconds: Double
+    public var decodeMilliseconds: Double
+
+    public init(caseID: String, status: Status, encodedSlices: Int = 0, scores: Int = 0,
+                readMilliseconds: Double = 0, encodeMilliseconds: Double = 0, decodeMilliseconds: Double = 0) {
+        self.caseID = caseID
+        self.status = status
+        self.encodedSlices = encodedSlices
+        self.scores = scores
+        self.readMilliseconds = readMilliseconds
+        self.encodeMilliseconds = encodeMilliseconds
+        self.decodeMilliseconds = decodeMilliseconds
+    }
+}
+
 /// The CSV files of an evaluation. Numbers are printed with a fixed format, so the same run
-/// gives byte-identical files (timings live in `summary.json` only for that reason).
+/// gives byte-identical score files (`per_case.csv`, `skipped.csv`, `summary.csv`); times,
+/// which differ between runs by nature, are in `timings.csv` and `summary.json` only.
 public enum EvaluationCSV {
     static func number(_ x: Double?) -> String {
         guard let x else { return "" }
@@ -138,6 +163,19 @@ public enum EvaluationCSV {
                     number(r.dice), number(r.smoothedDice), number(r.iou), number(r.nsd), number(r.hd95), number(r.asd),
                     number(r.predictedIoU), String(r.groundTruthArea), String(r.predictionArea), r.emptyPrediction ? "1" : "0", field(r.prompt)]
                 .joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// `timings.csv`: one row per case, in the dataset's order: its status, slices encoded,
+    /// scores written, and the milliseconds spent reading, encoding and decoding (decoding includes
+    /// post-processing and scoring). The one output file that is not the same on a rerun.
+    public static func timings(_ cases: [EvaluationCaseTiming]) -> String {
+        var out = "case,status,encoded_slices,scores,read_ms,encode_ms,decode_ms,total_ms\n"
+        for c in cases {
+            let ms = [c.readMilliseconds, c.encodeMilliseconds, c.decodeMilliseconds]
+            out += ([field(c.caseID), c.status.rawValue, String(c.encodedSlices), String(c.scores)]
+                    + (ms + [ms.reduce(0, +)]).map { String(format: "%.3f", $0) }).joined(separator: ",") + "\n"
         }
         return out
     }
@@ -170,14 +208,15 @@ public enum EvaluationCSV {
 /// rename), so an interrupted run never leaves a partial file under a final name.
 public enum EvaluationOutput {
     /// The files written, in order.
-    public static let files = ["per_case.csv", "skipped.csv", "summary.csv", "summary.json", "report.html"]
+    public static let files = ["per_case.csv", "skipped.csv", "summary.csv", "timings.csv", "summary.json", "report.html"]
 
     public static func write(to directory: String, rows: [EvaluationRow], skips: [EvaluationSkip], summary: EvaluationSummary,
-                             timings: [String: Double], html: String) throws {
+                             timings: [String: Double], caseTimings: [EvaluationCaseTiming], html: String) throws {
         let dir = URL(fileURLWithPath: directory)
         try AtomicFile.write(Array(EvaluationCSV.perCase(rows).utf8), to: dir.appendingPathComponent("per_case.csv"))
         try AtomicFile.write(Array(EvaluationCSV.skipped(skips).utf8), to: dir.appendingPathComponent("skipped.csv"))
         try AtomicFile.write(Array(EvaluationCSV.summary(summary).utf8), to: dir.appendingPathComponent("summary.csv"))
+        try AtomicFile.write(Array(EvaluationCSV.timings(caseTimings).utf8), to: dir.appendingPathComponent("timings.csv"))
         try AtomicFile.write(Array(try summaryJSON(summary, timings: timings)), to: dir.appendingPathComponent("summary.json"))
         try AtomicFile.write(Array(html.utf8), to: dir.appendingPathComponent("report.html"))
     }
