@@ -208,6 +208,7 @@ struct Evaluate: ParsableCommand {
         var timings = ["read": 0.0, "encode": 0.0, "decode": 0.0]
         var reused = 0
         var caseTimings: [EvaluationCaseTiming] = []
+        var freshIDs = Set<String>()
         for (i, c) in data.cases.enumerated() {
             if let j = journal.done[c.id] {
                 rows += j.rows ?? []
@@ -223,6 +224,7 @@ struct Evaluate: ParsableCommand {
             }
             do {
                 let r = try evaluator.evaluate(c, names: data.labelNames)
+                freshIDs.insert(c.id)
                 try journal.append(JournalCase(r))
                 rows += r.rows
                 skips += r.skips
@@ -245,6 +247,27 @@ struct Evaluate: ParsableCommand {
                 if !quiet { FileHandle.standardError.write(Data("evaluate: \(i + 1)/\(data.cases.count) \(c.id): failed: \(error)\n".utf8)) }
             }
         }
+        // Cases taken from the journal were not drawn. Those holding an object of the gallery a
+        // fresh run would show are evaluated again (at most 2 x --gallery cases; evaluation is
+        // deterministic, so their rows are the journal's) and the gallery rebuilt in the dataset's
+        // order, so a resumed run's report shows the same objects as a fresh one.
+        var galleryCollector = collector
+        let reusedIDs = Set(data.cases.map(\.id).filter { journal.done[$0] != nil && !freshIDs.contains($0) })
+        let wanted = GalleryCollector.selection(of: rows, count: gallery, maskChoice: options.maskChoices[0])
+        let redraw = Set(wanted.map { rows[$0].caseID }).intersection(reusedIDs)
+        if !redraw.isEmpty {
+            var items = collector.best + collector.worst
+            evaluator.gallery = { items.append($0) }
+            for c in data.cases where redraw.contains(c.id) {
+                _ = try? evaluator.evaluate(c, names: data.labelNames)
+            }
+            let rebuilt = GalleryCollector(count: gallery, maskChoice: options.maskChoices[0])
+            var offered = Set<Int>()
+            for i in wanted.sorted() {
+                if let item = items.first(where: { $0.row == rows[i] }), offered.insert(i).inserted { rebuilt.offer(item) }
+            }
+            galleryCollector = rebuilt
+        }
         let wall = millisecondsSince(start)
         timings["total"] = wall
         // Timings of reused cases are their first run's; the wall time is this run's alone.
@@ -258,12 +281,12 @@ struct Evaluate: ParsableCommand {
                 + (options.dimensions.contains(.threeD) ? " (3-D: mm)" : ""),
             "dimensions": EvaluationDimension.allCases.filter(options.dimensions.contains).map(\.rawValue).joined(separator: ","),
             "medsam_rules": String(medsamRules), "encoded_slices": String(encoded),
-            "reused_from_journal": "\(reused) cases (not in the gallery)"]
+            "reused_from_journal": "\(reused) cases"]
         // The generator's settings decide which masks an object can be matched to: shown with the scores.
         if options.modes.contains(.everything) { settings["everything"] = fingerprint["everything"] }
         let summary = EvaluationSummary(rows: rows, skips: skips, modes: options.modeNames, choices: options.maskChoices,
                                         cases: data.cases.count, failedCases: failed, settings: settings)
-        let html = try EvaluationReport.html(summary: summary, rows: rows, gallery: collector,
+        let html = try EvaluationReport.html(summary: summary, rows: rows, gallery: galleryCollector,
                                              title: "medsam evaluate: \((dataset as NSString).lastPathComponent)")
         try EvaluationOutput.write(to: outputDir, rows: rows, skips: skips, summary: summary, timings: timings,
                                    caseTimings: caseTimings, html: html)

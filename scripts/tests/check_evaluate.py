@@ -32,6 +32,7 @@ Usage: check_evaluate.py MEDSAM_BINARY
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,6 +108,7 @@ def main():
                        for x in t),
                f"timings.csv: a row per case with its slices, scores and times ({t})")
         html = open(os.path.join(a, "report.html")).read()
+        first_overlays = re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", html)
         expect(html.count("<svg") >= 7 and html.count("data:image/png;base64,") == 8,
                f"report: {html.count('<svg')} SVG figures, {html.count('data:image/png;base64,')} overlays")
         expect("http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', ""), "report refers to nothing on the network")
@@ -135,6 +137,12 @@ def main():
         expect(open(os.path.join(a, "per_case.csv"), "rb").read() == first, "resumed per_case.csv byte-identical")
         r = evaluate(medsam, a, "--modes", modes)
         expect(r.returncode == 0 and "3 reused" in r.stdout, "a third run reuses all 3 cases")
+        # Its report shows the same gallery as the first run's: the reused cases holding a best or
+        # worst object are drawn again (same overlays, same order).
+        overlays = re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", open(os.path.join(a, "report.html")).read())
+        expect(overlays == first_overlays and len(overlays) == 8,
+               f"a fully resumed run's report has the first run's 8 gallery overlays ({len(overlays)}, "
+               f"{'same' if overlays == first_overlays else 'different'})")
         # (the first two cases' times are the first run's; the third was evaluated again above)
         expect([x["status"] for x in timing_rows(a)] == ["reused"] * 3 and
                [x["encode_ms"] for x in timing_rows(a)][:2] == [x["encode_ms"] for x in t][:2],

@@ -14,14 +14,25 @@ public final class GalleryCollector {
         self.maskChoice = maskChoice
     }
 
+    /// Indices into `rows` (all scored objects, in the order a fresh run offers them) of the
+    /// objects a collector of `count` for `maskChoice` ends up with: which cases a resumed run
+    /// must draw again so that its gallery is a fresh run's.
+    public static func selection(of rows: [EvaluationRow], count: Int, maskChoice: MaskChoice) -> Set<Int> {
+        guard count > 0 else { return [] }
+        let candidates = rows.indices.filter { rows[$0].maskChoice == maskChoice }
+        // The same ranking as `offer`: Dice, ties to the earlier object.
+        let best = candidates.sorted { rows[$0].dice != rows[$1].dice ? rows[$0].dice > rows[$1].dice : $0 < $1 }.prefix(count)
+        let worst = candidates.sorted { rows[$0].dice != rows[$1].dice ? rows[$0].dice < rows[$1].dice : $0 < $1 }.prefix(count)
+        return Set(best).union(worst)
+    }
+
     public func offer(_ item: GalleryItem) {
         guard count > 0, item.row.maskChoice == maskChoice else { return }
         // Ties go to the earlier object, so the gallery is the same on every run.
-        best.append(item)
-        best.sort { $0.row.dice > $1.row.dice }
+        // The new item goes after every equal one already held (a stable insertion).
+        best.insert(item, at: best.firstIndex { $0.row.dice < item.row.dice } ?? best.endIndex)
         if best.count > count { best.removeLast() }
-        worst.append(item)
-        worst.sort { $0.row.dice < $1.row.dice }
+        worst.insert(item, at: worst.firstIndex { $0.row.dice > item.row.dice } ?? worst.endIndex)
         if worst.count > count { worst.removeLast() }
     }
 }
