@@ -234,8 +234,8 @@ struct BatchRun: ParsableCommand {
             defaults.labelsDirectory = dir
         }
         guard manifest != nil || !inputs.isEmpty else { throw CLIError("give --input PATH (repeatable) or --manifest FILE") }
-        try makeFolder(outputDir, option: "--output-dir")
-        if let dir = saveEmbeddings { try makeFolder(dir, option: "--save-embeddings") }
+        try makeOutputFolder(outputDir, option: "--output-dir")
+        if let dir = saveEmbeddings { try makeOutputFolder(dir, option: "--save-embeddings") }
         var cases: [BatchCase] = []
         if let m = manifest { cases += try Manifest.read(path: m, defaults: defaults) }
         for input in try InputExpansion.expand(inputs) {
@@ -247,17 +247,6 @@ struct BatchRun: ParsableCommand {
         return checked
     }
 
-    /// A folder the batch writes to: created if missing, refused if it is a file.
-    private func makeFolder(_ path: String, option: String) throws {
-        var isDir: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-                throw CLIError("\(option) \(path): cannot create the folder: \(error.localizedDescription)")
-            }
-        } else if !isDir.boolValue {
-            throw CLIError("\(option) \(path): is a file, expected a folder")
-        }
-    }
 
     private func mapping() throws -> IntensityMapping? { try intensityMapping(window: window, windowPreset: windowPreset) }
 }

@@ -170,14 +170,7 @@ struct Evaluate: ParsableCommand {
             guard let object = try? JSONSerialization.jsonObject(with: bytes) else { throw CLIError("--labels \(path): not JSON") }
             data.labelNames.merge(try EvaluationDataset.labelNames(json: object, source: path)) { _, new in new }
         }
-        var isDir: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: outputDir, isDirectory: &isDir) {
-            do { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) } catch {
-                throw CLIError("--output-dir \(outputDir): cannot create the folder: \(error.localizedDescription)")
-            }
-        } else if !isDir.boolValue {
-            throw CLIError("--output-dir \(outputDir): is a file, expected a folder")
-        }
+        try makeOutputFolder(outputDir, option: "--output-dir")
 
         let loaded = try modelOptions.load()
         if options.dimensions.contains(.threeD) && loaded.model.config.preprocessing != .liteMedSAM {

@@ -61,3 +61,16 @@ func printJSON<T: Encodable>(_ value: T) throws {
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write("\n".data(using: .utf8)!)
 }
+
+/// A folder a command writes into, named by `option`: created if missing, refused (naming the
+/// option and path) if it is a file or cannot be created.
+func makeOutputFolder(_ path: String, option: String) throws {
+    var isDir: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw CLIError("\(option) \(path): cannot create the folder: \(error.localizedDescription)")
+        }
+    } else if !isDir.boolValue {
+        throw CLIError("\(option) \(path): is a file, expected a folder")
+    }
+}
