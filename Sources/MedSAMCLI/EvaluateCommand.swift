@@ -199,9 +199,8 @@ struct Evaluate: ParsableCommand {
         var failed: [String: String] = [:]
         var encoded = 0
         var timings = ["read": 0.0, "encode": 0.0, "decode": 0.0]
-        var reused = 0
         var caseTimings: [EvaluationCaseTiming] = []
-        var freshIDs = Set<String>()
+        var reusedIDs = Set<String>()
         for (i, c) in data.cases.enumerated() {
             if let j = journal.done[c.id] {
                 rows += j.rows ?? []
@@ -212,12 +211,11 @@ struct Evaluate: ParsableCommand {
                 caseTimings.append(EvaluationCaseTiming(caseID: c.id, status: .reused, encodedSlices: j.encodedSlices ?? 0,
                                                         scores: j.rows?.count ?? 0, readMilliseconds: t["read"] ?? 0,
                                                         encodeMilliseconds: t["encode"] ?? 0, decodeMilliseconds: t["decode"] ?? 0))
-                reused += 1
+                reusedIDs.insert(c.id)
                 continue
             }
             do {
                 let r = try evaluator.evaluate(c, names: data.labelNames)
-                freshIDs.insert(c.id)
                 try journal.append(JournalCase(r))
                 rows += r.rows
                 skips += r.skips
@@ -245,7 +243,6 @@ struct Evaluate: ParsableCommand {
         // deterministic, so their rows are the journal's) and the gallery rebuilt in the dataset's
         // order, so a resumed run's report shows the same objects as a fresh one.
         var galleryCollector = collector
-        let reusedIDs = Set(data.cases.map(\.id).filter { journal.done[$0] != nil && !freshIDs.contains($0) })
         let wanted = GalleryCollector.selection(of: rows, count: gallery, maskChoice: options.maskChoices[0])
         let redraw = Set(wanted.map { rows[$0].caseID }).intersection(reusedIDs)
         if !redraw.isEmpty {
@@ -274,7 +271,7 @@ struct Evaluate: ParsableCommand {
                 + (options.dimensions.contains(.threeD) ? " (3-D: mm)" : ""),
             "dimensions": EvaluationDimension.allCases.filter(options.dimensions.contains).map(\.rawValue).joined(separator: ","),
             "medsam_rules": String(medsamRules), "encoded_slices": String(encoded),
-            "reused_from_journal": "\(reused) cases"]
+            "reused_from_journal": "\(reusedIDs.count) cases"]
         // The generator's settings decide which masks an object can be matched to: shown with the scores.
         if options.modes.contains(.everything) { settings["everything"] = fingerprint["everything"] }
         let summary = EvaluationSummary(rows: rows, skips: skips, modes: options.modeNames, choices: options.maskChoices,
@@ -293,7 +290,7 @@ struct Evaluate: ParsableCommand {
                 print("\(g.name)\t\(g.mode)\t\(g.maskChoice)\t\(g.dice.n)\t" + String(format: "%.4f\t%.4f\t%.4f", g.dice.mean, g.dice.median, g.nsd.mean))
             }
             print(String(format: "evaluate: %d cases (%d failed, %d reused from the journal), %d slices encoded, %d scores, %d skipped; %.1f ms per slice; outputs in %@",
-                         data.cases.count, failed.count, reused, encoded, rows.count, skips.count, timings["per_encoded_slice"]!, outputDir))
+                         data.cases.count, failed.count, reusedIDs.count, encoded, rows.count, skips.count, timings["per_encoded_slice"]!, outputDir))
         }
         if !failed.isEmpty {
             let first = failed.keys.sorted()[0]
