@@ -50,7 +50,8 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // OpenSSL's libcrypto, for the SHA-256 check of the default weights (ModelStore).
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        // DICOM codecs: JPEG-LS (CharLS) and JPEG 2000 (OpenJPEG, through a small C shim).
+        // DICOM codecs: JPEG 2000 (OpenJPEG, through a small C shim); CharLS is the oracle of the
+        // JPEG-LS tests (the reader decodes JPEG-LS itself: JPEGLSCodec.swift says why).
         .systemLibrary(name: "CCharLS", pkgConfig: "charls", providers: [.apt(["libcharls-dev"])]),
         .target(name: "COpenJPEG", cSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5"])],
                 linkerSettings: [.linkedLibrary("openjp2")]),
@@ -68,7 +69,7 @@ let package = Package(
         .target(name: "ModelStore",
                 dependencies: ["ArchiveIO", "CLibCrypto"]),
         .target(name: "SAMModels", dependencies: ["TensorRuntime", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "ArchiveIO", "CPNG", "CJPEG", "CCharLS", "COpenJPEG"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorRuntime", "ArchiveIO", "CPNG", "CJPEG", "COpenJPEG"]),
         .target(name: "Segmentation", dependencies: ["TensorRuntime", "SAMModels", "ModelStore", "MedicalImaging"]),
         // `cpu` backend benchmarks against PyTorch (Benchmarks/cpu/README.md).
         .executableTarget(name: "CPUBench", dependencies: ["CPUBackend", "SAMModels", "Segmentation", "MedicalImaging"],
@@ -105,7 +106,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "ModelStore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "MedicalImagingTests", dependencies: ["ArchiveIO", "MedicalImaging"],
+        // CharLS is the JPEG-LS tests' oracle (encoder and second decoder), not a reader dependency.
+        .testTarget(name: "MedicalImagingTests", dependencies: ["ArchiveIO", "MedicalImaging", "CCharLS"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "CPUBackend"],
                     resources: [.copy("Fixtures")]),

@@ -27,4 +27,11 @@ final class FuzzRegressionTests: XCTestCase {
     func testJPEGDeclaringAHugeImageIsRefusedBeforeAllocating() throws {
         try refuse("jpeg-declares-65428x65496.jpg", .jpeg, "65428x65496", "exceeds the limit")
     }
+
+    /// A 50 x 10 16-bit JPEG-LS frame whose scan data ends after 4 bytes: CharLS 2.4.1 spent
+    /// 6-25 s in its run-mode Golomb loop on it (found by a 40-minute DICOM run). The frame now
+    /// goes to `JPEGLSCodec`, which stops at the end of the data.
+    func testJPEGLSFrameThatKeptCharLSBusyIsRefused() throws {
+        try refuse("dicom-jpegls-charls-slow.dcm", .dicom, "JPEG-LS", "ends early")
+    }
 }
