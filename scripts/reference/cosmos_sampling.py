@@ -60,14 +60,19 @@ class CosmosRepo:
         else:
             self.git = ["git", "--git-dir", str(self.path)]
             self.worktree = False
-        self.commit = subprocess.run(self.git + ["rev-parse", "HEAD"], check=True, capture_output=True,
-                                     text=True).stdout.strip()
+        r = subprocess.run(self.git + ["rev-parse", "HEAD"], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"error: --cosmos-repo {path}: expected a checkout or git directory of COSMOS's repository "
+                     f"(git rev-parse HEAD: {r.stderr.strip()})")
+        self.commit = r.stdout.strip()
 
     def read(self, name):
-        if self.worktree:
+        if self.worktree and (self.path / name).is_file():
             return (self.path / name).read_text()
-        return subprocess.run(self.git + ["show", f"HEAD:{name}"], check=True, capture_output=True,
-                              text=True).stdout
+        r = subprocess.run(self.git + ["show", f"HEAD:{name}"], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"error: --cosmos-repo {self.path}: no {name} at HEAD {self.commit} (expected COSMOS's repository)")
+        return r.stdout
 
 
 def functions_from(source, filename, names):
@@ -182,7 +187,7 @@ def components(maps):
                 yield tissue, k, c, lab == c
 
 
-def crop_for(comp, side, odd_axis_extent, exact=None):
+def crop_for(comp, side, exact=None):
     """A crop of the slice [r0, r1) x [c0, c1) around a component so that the 2x range is clipped
     on `side` only; `exact` ("exact" or "half") instead places the end at the size or half a pixel
     before it, on the right. None if the slice has no room."""
@@ -254,7 +259,7 @@ def choose_cases(maps):
                     continue
                 chosen[name] = (tissue, k, c, None, comp)
             else:
-                crop = crop_for(comp, side, None, exact)
+                crop = crop_for(comp, side, exact)
                 if crop is None:
                     continue
                 r0, r1, c0, c1 = crop
