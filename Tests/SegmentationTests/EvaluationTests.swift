@@ -93,8 +93,11 @@ final class EvaluationTests: XCTestCase {
             var box: [Int]
             var prompts: [String: Prompt]?
         }
+        /// Where a mask comes from; `file` and `label` for the `mni` fixture's label maps.
+        struct Identity: Decodable { var file: String?; var label: Int? }
         struct Case: Decodable {
             var name: String
+            var identity: Identity
             var height: Int
             var width: Int
             var n: Int
@@ -118,12 +121,20 @@ final class EvaluationTests: XCTestCase {
         func prompt(_ p: COSMOSFixture.Prompt) -> [ImagePrompt.Point] {
             zip(p.points, p.labels).map { ImagePrompt.Point(x: Float($0[0]), y: Float($0[1]), label: $1) }
         }
-        var sixthSamples = 0, raised = 0, outside = 0
+        var sixthSamples = 0, raised = 0, outside = 0, fromEvaluationFixture = 0
         for c in fixture.cases {
             let (h, w, want) = (c.height, c.width, c.cosmos)
             var m = [Bool](repeating: false, count: h * w)
             for r in c.runs { for i in r[0]..<(r[0] + r[1]) { m[i] = true } }
             XCTAssertEqual(m.lazy.filter { $0 }.count, c.n, c.name)
+            if let file = c.identity.file, let label = c.identity.label {
+                // The fixture's copy of an `mni` label mask is the mask `medsam evaluate` reads.
+                let url = Bundle.module.url(forResource: "Fixtures/evaluation/" + file, withExtension: nil)!
+                guard case .image(let l) = try MedicalImageFile.read(url) else { return XCTFail("\(file): not a 2-D image") }
+                XCTAssertEqual(l.pixels.count, m.count, file)
+                XCTAssertEqual(zip(l.pixels, m).filter { (Int($0) == label) != $1 }.count, 0, "\(c.name): pixels differing from \(file)")
+                fromEvaluationFixture += 1
+            }
 
             // The tight box (find_box_from_mask), as the evaluator takes it from LabelBoxes.
             let tight = try XCTUnwrap(PromptSampler.tightBox(m, height: h, width: w), c.name)
@@ -188,6 +199,7 @@ final class EvaluationTests: XCTestCase {
             }
         }
         // The fixture reaches the cases it was made for.
+        XCTAssertEqual(fromEvaluationFixture, 6)
         XCTAssertEqual(raised, 4)
         XCTAssertEqual(sixthSamples, 21)
         XCTAssertGreaterThanOrEqual(outside, 5)
