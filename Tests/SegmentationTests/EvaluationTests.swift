@@ -81,6 +81,130 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(PromptSampler.backgroundPoints(line, height: 20, width: 20), [])
     }
 
+    /// `Fixtures/evaluation/cosmos_sampling.json`: what COSMOS's own code returned on real masks.
+    struct COSMOSFixture: Decodable {
+        struct Prompt: Decodable { var points: [[Int]]; var labels: [Int] }
+        struct Output: Decodable {
+            var error: String?
+            var centroid: [Int]?
+            var points_fg: [[Int]]?
+            var points_bg: [[Int]]?
+            var limit_rect: [Double]
+            var box: [Int]
+            var prompts: [String: Prompt]?
+        }
+        /// Where a mask comes from; `file` and `label` for the `mni` fixture's label maps.
+        struct Identity: Decodable { var file: String?; var label: Int? }
+        struct Case: Decodable {
+            var name: String
+            var identity: Identity
+            var height: Int
+            var width: Int
+            var n: Int
+            var runs: [[Int]]
+            var centroid_outside: Bool
+            var cosmos: Output
+        }
+        var cases: [Case]
+    }
+
+    /// Our sampling against COSMOS's `find_center_from_mask_new`, `limit_rect`,
+    /// `find_box_from_mask` and `find_all_info` (their repository's code, run by
+    /// scripts/reference/cosmos_sampling.py) on MNI152 masks: the six evaluation-fixture masks,
+    /// components with the 2x region inside the slice, clipped on each side alone, ending at the
+    /// border and half a pixel before it, odd and even extents, 1 to 19 pixels, lines.
+    func testSamplingEqualsCOSMOSCodeOnRealMasks() throws {
+        let url = Bundle.module.url(forResource: "Fixtures/evaluation/cosmos_sampling", withExtension: "json")!
+        let fixture = try JSONDecoder().decode(COSMOSFixture.self, from: Data(contentsOf: url))
+        XCTAssertEqual(fixture.cases.count, 29)
+        func pixels(_ p: [[Int]]) -> [PromptSampler.Pixel] { p.map { PromptSampler.Pixel(x: $0[0], y: $0[1]) } }
+        func prompt(_ p: COSMOSFixture.Prompt) -> [ImagePrompt.Point] {
+            zip(p.points, p.labels).map { ImagePrompt.Point(x: Float($0[0]), y: Float($0[1]), label: $1) }
+        }
+        var sixthSamples = 0, raised = 0, outside = 0, fromEvaluationFixture = 0
+        for c in fixture.cases {
+            let (h, w, want) = (c.height, c.width, c.cosmos)
+            var m = [Bool](repeating: false, count: h * w)
+            for r in c.runs { for i in r[0]..<(r[0] + r[1]) { m[i] = true } }
+            XCTAssertEqual(m.lazy.filter { $0 }.count, c.n, c.name)
+            if let file = c.identity.file, let label = c.identity.label {
+                // The fixture's copy of an `mni` label mask is the mask `medsam evaluate` reads.
+                let url = Bundle.module.url(forResource: "Fixtures/evaluation/" + file, withExtension: nil)!
+                guard case .image(let l) = try MedicalImageFile.read(url) else { return XCTFail("\(file): not a 2-D image") }
+                XCTAssertEqual(l.pixels.count, m.count, file)
+                XCTAssertEqual(zip(l.pixels, m).filter { (Int($0) == label) != $1 }.count, 0, "\(c.name): pixels differing from \(file)")
+                fromEvaluationFixture += 1
+            }
+
+            // The tight box (find_box_from_mask), as the evaluator takes it from LabelBoxes.
+            let tight = try XCTUnwrap(PromptSampler.tightBox(m, height: h, width: w), c.name)
+            XCTAssertEqual(tight, want.box, "\(c.name): tight box")
+            let plane = m.map { $0 ? Float(1) : 0 }
+            XCTAssertEqual(LabelBoxes.boxes(labels: plane, height: h, width: w, margin: .fixed(0), key: "k").first?.box,
+                           want.box.map(Float.init), "\(c.name): the box of the box modes")
+            // The 2x region: limit_rect's (x, y, w, h), taken by COSMOS as int(x) ..< int(x) + int(w).
+            let r = want.limit_rect
+            let region = [Int(r[0]), Int(r[1]), Int(r[0]) + Int(r[2]) - 1, Int(r[1]) + Int(r[3]) - 1]
+            XCTAssertEqual(PromptSampler.enlargedBox(tight, height: h, width: w), region, "\(c.name): enlarged box")
+
+            let fg = PromptSampler.foregroundPoints(m, height: h, width: w)
+            let bg = PromptSampler.backgroundPoints(m, height: h, width: w)
+            if let error = want.error {
+                // COSMOS's code raises where it has fewer than five foreground or background pixels
+                // to sample (step int(k/5) = 0; `medsam evaluate` skips such objects unless
+                // --min-area is under 5). Ours samples every one of them.
+                raised += 1
+                XCTAssertEqual(error, "ValueError: slice step cannot be zero", c.name)
+                var bgCount = 0
+                for y in stride(from: region[1], through: region[3], by: 1) {
+                    for x in stride(from: region[0], through: region[2], by: 1) where !m[y * w + x] { bgCount += 1 }
+                }
+                XCTAssertTrue(c.n < 5 || bgCount < 5, "\(c.name): COSMOS raised with \(c.n) fg, \(bgCount) bg pixels")
+                XCTAssertEqual(fg.count, min(c.n, 5), c.name)
+                XCTAssertEqual(bg.count, min(bgCount, 5), c.name)
+                continue
+            }
+            let wantFG = pixels(try XCTUnwrap(want.points_fg)), wantBG = pixels(try XCTUnwrap(want.points_bg))
+            let prompts = try XCTUnwrap(want.prompts)
+            XCTAssertEqual(PromptSampler.centroid(m, height: h, width: w), pixels([try XCTUnwrap(want.centroid)])[0], c.name)
+            if c.centroid_outside { outside += 1 }
+            XCTAssertEqual(fg, Array(wantFG.prefix(5)), "\(c.name): foreground samples")
+            XCTAssertEqual(bg, Array(wantBG.prefix(5)), "\(c.name): background samples")
+            XCTAssertEqual(PromptSampler.prompt(.point1, mask: m, height: h, width: w, box: nil).points,
+                           prompt(try XCTUnwrap(prompts["point1"])), "\(c.name): point1")
+            XCTAssertEqual(PromptSampler.prompt(.point5, mask: m, height: h, width: w, box: nil).points,
+                           prompt(try XCTUnwrap(prompts["point5"])), "\(c.name): point5")
+            let bp = PromptSampler.prompt(.boxPoint1, mask: m, height: h, width: w, box: want.box.map(Float.init))
+            XCTAssertEqual(bp.points, prompt(try XCTUnwrap(prompts["point1"])), "\(c.name): box+point1 point")
+            XCTAssertEqual(bp.box, want.box.map(Float.init), "\(c.name): box+point1 box")
+
+            // point5+5, the one documented difference. COSMOS's prompt is the first ten of
+            // [foreground samples..., background samples...] under the labels [1]x5 + [0]x5, so a
+            // sixth (or later) foreground sample goes in labelled background; ours is its first five
+            // foreground samples labelled 1 and its first five background samples labelled 0.
+            let theirs = try XCTUnwrap(prompts["point5+5"])
+            XCTAssertEqual(pixels(theirs.points), Array((wantFG + wantBG).prefix(10)), "\(c.name): COSMOS's point5+5")
+            XCTAssertEqual(theirs.labels, [1, 1, 1, 1, 1, 0, 0, 0, 0, 0], c.name)
+            let ours = PromptSampler.prompt(.point5plus5, mask: m, height: h, width: w, box: nil).points
+            let expected = Array(wantFG.prefix(5)).map { ImagePrompt.Point(x: Float($0.x), y: Float($0.y), label: 1) }
+                + Array(wantBG.prefix(5)).map { ImagePrompt.Point(x: Float($0.x), y: Float($0.y), label: 0) }
+            XCTAssertEqual(ours, expected, "\(c.name): point5+5")
+            if wantFG.count == 5 {
+                XCTAssertEqual(ours, prompt(theirs), "\(c.name): without a sixth sample the prompts are the same")
+            } else {
+                sixthSamples += 1
+                for p in wantFG.dropFirst(5) {
+                    XCTAssertTrue(m[p.y * w + p.x], "\(c.name): COSMOS's extra sample \(p) is a foreground pixel it labels 0")
+                }
+            }
+        }
+        // The fixture reaches the cases it was made for.
+        XCTAssertEqual(fromEvaluationFixture, 6)
+        XCTAssertEqual(raised, 4)
+        XCTAssertEqual(sixthSamples, 21)
+        XCTAssertGreaterThanOrEqual(outside, 5)
+    }
+
     func testJitteredBoxesStayWithinTheJitterAndFollowTheSeed() throws {
         let h = 64, w = 64
         var plane = [Float](repeating: 0, count: h * w)

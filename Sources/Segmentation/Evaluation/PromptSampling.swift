@@ -70,10 +70,15 @@ public enum EvaluationMode: Hashable, Sendable, CustomStringConvertible {
 ///    box enlarged 2x about its centre and clipped to the image.
 ///
 /// One difference from the COSMOS code, on purpose: when n is not a multiple of 5 the code's
-/// every-step-th slice holds a sixth foreground sample, and taking the first ten of
-/// [foreground..., background...] with labels [1]x5 + [0]x5 then labels that foreground pixel
-/// as background (and drops the fifth background point). Here exactly five foreground and five
-/// background points are taken, each with its own label.
+/// every-step-th slice holds a sixth foreground sample (below 20 pixels, up to n of them), and
+/// taking the first ten of [foreground..., background...] with labels [1]x5 + [0]x5 then labels
+/// those foreground pixels as background (and drops as many background points). Here exactly
+/// five foreground and five background points are taken, each with its own label. Where fewer
+/// than five foreground or background pixels exist, COSMOS's step is 0 and its code raises;
+/// here each of them is taken.
+///
+/// Checked against a run of COSMOS's own functions on real masks (EvaluationTests, fixture
+/// `cosmos_sampling.json` from scripts/reference/cosmos_sampling.py; docs/evaluate.md).
 public enum PromptSampler {
     /// A pixel (x = column, y = row).
     public struct Pixel: Equatable, Sendable {
