@@ -17,10 +17,15 @@ import MedicalImaging
 /// The readers, each called the way the CLI calls it, on bytes in memory.
 enum Reader: String, CaseIterable {
     case nifti, dicom, nrrd, metaimage, png, jpeg, npy, npz, pth, safetensors
+    /// The JPEG-LS codec on raw streams (.jls): DICOM carries it, but reaching it through the
+    /// DICOM reader costs most inputs on the data set around the frame.
+    case jpegls
 
     /// Reads `bytes` as a file of this kind; throws what the reader throws.
     func read(_ bytes: [UInt8]) throws {
         switch self {
+        case .jpegls:
+            _ = try JPEGLSCodec.decode(bytes)
         case .pth, .safetensors:
             // `medsam` opens checkpoints by their first bytes, whatever the name; then loads
             // every tensor (converting each to float32).
@@ -51,7 +56,7 @@ enum Reader: String, CaseIterable {
         case .jpeg: .jpeg
         case .npy: .npy
         case .npz: .npz
-        case .pth, .safetensors: fatalError("checkpoints are not images")
+        case .pth, .safetensors, .jpegls: fatalError("not read through MedicalImageFile")
         }
     }
 

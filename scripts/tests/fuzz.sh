@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-8}
 shift || true
 readers=("$@")
-[ ${#readers[@]} -gt 0 ] || readers=(nifti dicom nrrd metaimage png jpeg npy npz pth safetensors)
+[ ${#readers[@]} -gt 0 ] || readers=(nifti dicom nrrd metaimage png jpeg npy npz pth safetensors jpegls)
 scratch=.build-fuzz
 
 # Release: Swift keeps its bounds and overflow checks at -O, and the readers run 10 to 60 times
@@ -39,6 +39,7 @@ patterns() {
     npz) echo "*.npz" ;;
     pth) echo "*.pth" ;;
     safetensors) echo "*.safetensors" ;;
+    jpegls) echo "*.jls" ;;
   esac
 }
 seed() {

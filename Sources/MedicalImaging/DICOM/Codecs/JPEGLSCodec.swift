@@ -16,10 +16,12 @@
 /// subsampled components and HP colour transforms (APP8 "mrfx"), none of which DICOM allows.
 
 /// A malformed or unsupported JPEG-LS stream.
-struct JPEGLSError: Error {
-    enum Kind { case corrupt, truncated, unsupported }
-    var kind: Kind
-    var message: String
+public struct JPEGLSError: Error, CustomStringConvertible {
+    public enum Kind: Sendable { case corrupt, truncated, unsupported }
+    public var kind: Kind
+    /// What is wrong, naming the marker segment or value.
+    public var message: String
+    public var description: String { "JPEG-LS: \(message)" }
     init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
@@ -27,20 +29,20 @@ struct JPEGLSError: Error {
 }
 
 /// A decoded JPEG-LS image.
-struct JPEGLSImage {
-    var width: Int
-    var height: Int
-    var components: Int
-    var bitsPerSample: Int
+public struct JPEGLSImage: Sendable {
+    public var width: Int
+    public var height: Int
+    public var components: Int
+    public var bitsPerSample: Int
     /// Samples row-major, the components of a pixel next to each other.
-    var samples: [UInt16]
+    public var samples: [UInt16]
     /// How the scan(s) were interleaved: 0 none (a scan per component), 1 by line, 2 by sample.
-    var interleave: Int
+    public var interleave: Int
 }
 
-enum JPEGLSCodec {
-    /// Decodes a whole JPEG-LS stream (SOI to EOI).
-    static func decode(_ stream: [UInt8]) throws -> JPEGLSImage {
+public enum JPEGLSCodec {
+    /// Decodes a whole JPEG-LS stream (SOI to EOI); throws `JPEGLSError` for anything else.
+    public static func decode(_ stream: [UInt8]) throws -> JPEGLSImage {
         try stream.withUnsafeBufferPointer { try decode($0) }
     }
 
