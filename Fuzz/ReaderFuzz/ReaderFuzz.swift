@@ -31,6 +31,12 @@ enum Reader: String, CaseIterable {
             // every tensor (converting each to float32).
             let source = try Checkpoint.open(bytes: bytes, path: "fuzz-input.\(rawValue)")
             for key in source.keys { _ = try source.load(key) }
+        case .png:
+            // libpng refuses a chunk whose CRC does not match, so almost every mutation of a
+            // seed would stop at the first changed chunk; the harness rewrites the CRCs (the
+            // replay mode too, so a finding reproduces) and the mutations reach the decoder.
+            _ = try MedicalImageFile.decode(PNGChunks.withValidCRCs(bytes), format: .png,
+                                            url: URL(fileURLWithPath: "/nonexistent-medsam-fuzz/input.png"))
         default:
             // A path in a folder that does not exist: the name only picks messages (and `.gz`
             // handling), and a relative detached data file (NRRD, MetaImage) is never found.
@@ -68,6 +74,35 @@ enum Reader: String, CaseIterable {
         case .jpeg: "jpg"
         default: rawValue
         }
+    }
+}
+
+/// PNG chunk walking for the harness: length, type, data, CRC-32 of type and data (PNG spec 5.3).
+enum PNGChunks {
+    static let table: [UInt32] = (0..<256).map { n in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        return c ^ 0xFFFF_FFFF
+    }
+
+    /// `bytes` with each whole chunk's CRC recomputed; anything that is not a chunk is left as is.
+    static func withValidCRCs(_ bytes: [UInt8]) -> [UInt8] {
+        var out = bytes
+        var p = 8  // after the signature
+        while p + 12 <= out.count {
+            let length = Int(out[p]) << 24 | Int(out[p + 1]) << 16 | Int(out[p + 2]) << 8 | Int(out[p + 3])
+            guard length <= out.count - p - 12 else { break }
+            let c = crc(out[(p + 4)..<(p + 8 + length)])
+            for k in 0..<4 { out[p + 8 + length + k] = UInt8(truncatingIfNeeded: c >> (24 - 8 * k)) }
+            p += 12 + length
+        }
+        return out
     }
 }
 
