@@ -254,6 +254,39 @@ final class JPEGLSCodecTests: XCTestCase {
         XCTAssertGreaterThan(refused, 1000)
     }
 
+    /// Differential check on damaged entropy-coded data (bytes below 0x80 written into the scan,
+    /// so the stream keeps its structure): where CharLS and this decoder both accept a stream,
+    /// their samples must agree. Most such streams are refused by both; this decoder also refuses
+    /// a few CharLS accepts (Golomb codes longer than T.87 allows, error values beyond RANGE, scans
+    /// whose bits run out), which no conforming encoder writes.
+    func testDamagedScansDecodeAsCharLSWhereBothAccept() throws {
+        var settings: [Settings] = [
+            Settings(width: 50, height: 10, components: 1, bits: 16, near: 2, seed: 9),
+            Settings(width: 31, height: 17, components: 1, bits: 8, seed: 5),
+            Settings(width: 21, height: 13, components: 3, bits: 8, interleave: CHARLS_INTERLEAVE_MODE_SAMPLE, seed: 7),
+            Settings(width: 21, height: 13, components: 3, bits: 12, near: 1, interleave: CHARLS_INTERLEAVE_MODE_LINE, seed: 8),
+        ]
+        settings[1].presets = charls_jpegls_pc_parameters(maximum_sample_value: 0, threshold1: 4, threshold2: 9, threshold3: 40, reset_value: 5)
+        var g = Generator(state: 7)
+        var both = 0, differing = 0
+        for s in settings {
+            let maxVal = s.presets.maximum_sample_value > 0 ? Int(s.presets.maximum_sample_value) : (1 << s.bits) - 1
+            let stream = Self.encode(Self.image(width: s.width, height: s.height, components: s.components, maxVal: maxVal, seed: s.seed), s)
+            let sos = try XCTUnwrap(Self.firstMarker(0xDA, in: stream))
+            let start = sos + 2 + (Int(stream[sos + 2]) << 8 | Int(stream[sos + 3]))
+            for _ in 0..<1500 {
+                var bad = stream
+                for _ in 0..<(1 + g.below(3)) { bad[start + g.below(bad.count - 2 - start)] = UInt8(g.below(0x80)) }
+                guard let ours = try? JPEGLSCodec.decode(bad).samples.map(Int.init),
+                      let theirs = Self.charlsDecode(bad, components: s.components, bits: s.bits) else { continue }
+                both += 1
+                if ours != theirs { differing += 1 }
+            }
+        }
+        XCTAssertGreaterThan(both, 50, "too few damaged streams accepted by both to compare")
+        XCTAssertEqual(differing, 0, "damaged streams both decoders accept but decode differently")
+    }
+
     func testUnsupportedAndMalformedHeadersAreNamed() throws {
         let stream = Self.encode(Self.image(width: 8, height: 8, components: 1, maxVal: 255, seed: 3), Settings(width: 8, height: 8, components: 1, bits: 8))
         func expect(_ bytes: [UInt8], _ fragment: String, line: UInt = #line) {
