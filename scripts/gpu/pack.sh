@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu/run.sh needs on a GPU machine into .gpu/ (ignored by git; carry it):
 #   medsam.tar.xz        the static-stdlib release `medsam`, stripped, with the shared libraries it
-#                        links (OpenBLAS, libpng, CharLS, OpenJPEG, the Vulkan and OpenCL loaders...)
+#                        links (OpenBLAS, libpng, OpenJPEG, the Vulkan and OpenCL loaders...)
 #                        except glibc's, which every Linux has
 #   lite_medsam_fp16.pth.xz  LiteMedSAM's weights rounded to float16 (the working tree that travels
 #                        is limited to 64 MiB, the tracked files take 20 MB); both PyTorch and
