@@ -32,6 +32,8 @@ real weights). Checked here, with the default model (LiteMedSAM) on the cpu back
     (reference3d.json: the CVPR24 challenge inference in PyTorch, scored by surface-distance in
     3-D at (2, 1, 1) mm), 3-D Dice and NSD within 1e-3 of it and HD95/ASD within 0.05 mm; rows
     with an empty slice column and modes of their own in the summary; a rerun reuses the journal.
+    It runs with --dimensions 2d,3d: the walk reuses the 2-D slices' embeddings (six slices
+    encoded, not twelve).
 Usage: check_evaluate.py MEDSAM_BINARY
 """
 import csv
@@ -195,7 +197,8 @@ def check_3d(medsam, tmp):
     fixture3d = os.path.join(ROOT, "Tests/SegmentationTests/Fixtures/evaluation/mni3d")
     ref = json.load(open(os.path.join(fixture3d, "reference3d.json")))
     out = os.path.join(tmp, "three")
-    args = ["--dimensions", "3d", "--modes", ",".join(ref["modes"])]
+    # With the 2-D rows of every slice: the walk reuses those slices' embeddings.
+    args = ["--dimensions", "2d,3d", "--modes", ",".join(ref["modes"]), "--mask-choice", "single"]
     dataset = os.path.join(fixture3d, "mni_axial3d.npz")
     labels = os.path.join(fixture3d, "labels.json")
     start = time.time()
@@ -205,10 +208,17 @@ def check_3d(medsam, tmp):
     if r.returncode != 0:
         return
     summary = json.loads(r.stdout)
-    modes = sorted({g["mode"] for g in summary["summary"]["groups"]})
-    expect(modes == ["3d-" + m for m in sorted(ref["modes"])], f"summary groups are the 3-D modes: {modes}")
+    modes = sorted({g["mode"] for g in summary["summary"]["groups"] if g["mode"].startswith("3d-")})
+    expect(modes == ["3d-" + m for m in sorted(ref["modes"])], f"summary groups hold the 3-D modes: {modes}")
     with open(os.path.join(out, "per_case.csv")) as f:
-        rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in csv.DictReader(f)}
+        listed = list(csv.DictReader(f))
+    rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in listed if x["mode"].startswith("3d-")}
+    expect([x["mode"].startswith("3d-") for x in listed] == [True] * len(rows) + [False] * (len(listed) - len(rows))
+           and len(listed) == len(rows) + 6 * 2 * 2, f"the 3-D rows come first, then a 2-D row per slice, label and mode ({len(listed)} rows)")
+    # Each of the six slices encoded once: the walk took the 2-D slices' embeddings (12 encodes without).
+    with open(os.path.join(out, "timings.csv")) as f:
+        encoded = [int(x["encoded_slices"]) for x in csv.DictReader(f)]
+    expect(encoded == [6], f"each slice encoded once, the walk reusing the 2-D pass's embeddings (encoded {encoded}, 6 slices)")
     expect(len(rows) == len(ref["rows"]) and all(x["slice"] == "" for x in rows.values()),
            f"one 3-D row per label and mode, slice column empty ({len(rows)} rows)")
     worst = {"dice": 0.0, "nsd": 0.0, "hd95": 0.0, "asd": 0.0}
