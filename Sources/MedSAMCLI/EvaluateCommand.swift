@@ -50,20 +50,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "box-margin: a fixed margin in pixels on each side.")
     var margin: Int = 5
 
-    @Option(help: "everything: points a side of the automatic mask generator's grid (SAM: 32).")
-    var everythingPoints: Int = 32
-
-    @Option(help: "everything: keep masks whose predicted IoU is above this (SAM: 0.88).")
-    var everythingPredIouThresh: Double = 0.88
-
-    @Option(help: "everything: keep masks whose stability score is at least this (SAM: 0.95).")
-    var everythingStabilityThresh: Double = 0.95
-
-    @Option(help: "everything: how far the stability score's logit cut-offs lie from 0 (SAM: 1; its lite setting 0.5).")
-    var everythingStabilityOffset: Double = 1.0
-
-    @Flag(help: "everything: the single-mask output per point instead of three (box-trained models such as LiteMedSAM).")
-    var everythingSingleMask = false
+    /// `everything`'s generator: `medsam everything`'s options, named `--everything-...`.
+    @OptionGroup var generatorOptions: GeneratorOptions<EvaluateGeneratorNames>
 
     @Option(help: "Skip objects of at most this many pixels in a slice (COSMOS: 50); they are counted in skipped.csv.")
     var minArea: Int = 50
@@ -129,14 +117,8 @@ struct Evaluate: ParsableCommand {
         guard nsdTolerance >= 0, nsdTolerance.isFinite else { throw CLIError("--nsd-tolerance \(nsdTolerance): expected 0 or more") }
         guard batch >= 1 else { throw CLIError("--batch \(batch): expected 1 or more") }
         options.seed = seed
-        options.everything.pointsPerSide = everythingPoints
-        options.everything.multimaskOutput = !everythingSingleMask
-        options.everything.predIoUThresh = everythingPredIouThresh
-        options.everything.stabilityScoreThresh = everythingStabilityThresh
-        options.everything.stabilityScoreOffset = everythingStabilityOffset
-        if options.modes.contains(.everything) {
-            do { try options.everything.validate() } catch { throw CLIError("--everything-*: \(error)") }
-        }
+        // Checked whatever the modes, as `medsam everything` checks them: a bad value is refused, not ignored.
+        options.everything = try generatorOptions.parameters()
         options.minArea = minArea
         options.dimensions = Set(try dimensions.split(separator: ",").map { s in
             guard let d = EvaluationDimension(rawValue: s.trimmingCharacters(in: .whitespaces).lowercased()) else {
@@ -185,7 +167,7 @@ struct Evaluate: ParsableCommand {
             "axis": axis.rawValue, "nsd_tolerance": String(nsdTolerance), "physical_spacing": String(physicalSpacing),
             "dimensions": EvaluationDimension.allCases.filter(options.dimensions.contains).map(\.rawValue).joined(separator: ","),
             "medsam_rules": String(medsamRules), "label_ids": labelIds ?? "", "window": window ?? "", "window_preset": windowPreset ?? "",
-            "everything": "\(everythingPoints) points a side, \(everythingSingleMask ? "single" : "three") masks per point, predicted IoU > \(everythingPredIouThresh), stability >= \(everythingStabilityThresh) (offset \(everythingStabilityOffset))"]
+            "everything": options.everything.summary]
         fingerprint["label_names"] = data.labelNames.keys.sorted().map { "\($0)=\(data.labelNames[$0]!)" }.joined(separator: ";")
         let journal = try EvaluationJournal(directory: outputDir, settings: fingerprint, fresh: force)
         let backend = try modelOptions.makeBackend()

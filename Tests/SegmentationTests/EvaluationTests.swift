@@ -567,6 +567,32 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(Set(r2.skips.map(\.reason)), [.notVolume])
         XCTAssertTrue(EvaluationCSV.skipped(r2.skips).contains(",3d,not-3d,"))
     }
+
+    /// `--dimensions 2d,3d`: the 3-D walk reuses the embeddings of the slices the 2-D pass
+    /// encoded (each slice encoded once), up to `sharedEmbeddings` of them, and its rows equal
+    /// those of a 3-D evaluation alone, as the 2-D rows equal those of a 2-D evaluation alone.
+    func testTwoAndThreeDShareEmbeddingsWithoutChangingAScore() throws {
+        let c = try writeSteppedVolumeCase()
+        let lite = Predictor(model: try SAMModel.random(PredictorTests.config(.liteMedSAM), seed: 7), backend: ReferenceBackend())
+        func run(_ dimensions: Set<EvaluationDimension>, shared: Int = 64) throws -> CaseEvaluation {
+            var o = EvaluationOptions()
+            o.modes = [.box, .boxJitter(max: 3)]
+            o.maskChoices = [.single]
+            o.dimensions = dimensions
+            o.batchSize = 3
+            o.sharedEmbeddings = shared
+            return try Evaluator(predictor: lite, options: o).evaluate(c, names: [:])
+        }
+        let twoD = try run([.twoD]), threeD = try run([.threeD])
+        XCTAssertEqual(twoD.encodedSlices, 4)
+        XCTAssertEqual(threeD.encodedSlices, 4)
+        for (shared, encoded) in [(64, 4), (1, 7), (0, 8)] {
+            let both = try run([.twoD, .threeD], shared: shared)
+            XCTAssertEqual(both.encodedSlices, encoded, "at most \(shared) embeddings shared")
+            XCTAssertEqual(both.rows, threeD.rows + twoD.rows, "3-D rows first, each as when run alone (shared \(shared))")
+            XCTAssertEqual(both.skips, twoD.skips + threeD.skips)
+        }
+    }
 }
 
 /// The evaluation journal: cases come back exactly (so resumed CSVs are byte-identical), a line

@@ -22,11 +22,18 @@ real weights). Checked here, with the default model (LiteMedSAM) on the cpu back
     scripts/reference/evaluate.py --write-expected-everything (segment-anything's own
     SamAutomaticMaskGenerator, best Dice by np.argmax), named by its grid point and the number of
     masks kept, with the same areas, Dice and NSD (1e-6), HD95/ASD (1e-4 px), predicted IoU (1e-3);
+  - everything with crop layers and small-region removal (`--everything-crop-n-layers 1
+    --everything-min-mask-region-area 40`, ...): each object's Dice and matched grid point equal
+    those of the best-Dice mask of `medsam everything` with the same settings on the same image
+    (its RLE decoded here); bad values refused before any output; a resume with another
+    --everything-min-mask-region-area refused;
   - 3-D (`--dimensions 3d`) on Fixtures/evaluation/mni3d (six axial MNI152 slices 2 mm apart, a
     MedSAM .npz): the 3-D boxes equal those of scripts/reference/evaluate.py --write-expected-3d
     (reference3d.json: the CVPR24 challenge inference in PyTorch, scored by surface-distance in
     3-D at (2, 1, 1) mm), 3-D Dice and NSD within 1e-3 of it and HD95/ASD within 0.05 mm; rows
     with an empty slice column and modes of their own in the summary; a rerun reuses the journal.
+    It runs with --dimensions 2d,3d: the walk reuses the 2-D slices' embeddings (six slices
+    encoded, not twelve).
 Usage: check_evaluate.py MEDSAM_BINARY
 """
 import csv
@@ -177,6 +184,7 @@ def main():
         expect(os.path.exists(out_e) and any(l.startswith("y,") for l in open(out_e)), "the other case is still scored")
         check_3d(medsam, tmp)
         check_everything(medsam, tmp)
+        check_everything_options(medsam, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
@@ -189,7 +197,8 @@ def check_3d(medsam, tmp):
     fixture3d = os.path.join(ROOT, "Tests/SegmentationTests/Fixtures/evaluation/mni3d")
     ref = json.load(open(os.path.join(fixture3d, "reference3d.json")))
     out = os.path.join(tmp, "three")
-    args = ["--dimensions", "3d", "--modes", ",".join(ref["modes"])]
+    # With the 2-D rows of every slice: the walk reuses those slices' embeddings.
+    args = ["--dimensions", "2d,3d", "--modes", ",".join(ref["modes"]), "--mask-choice", "single"]
     dataset = os.path.join(fixture3d, "mni_axial3d.npz")
     labels = os.path.join(fixture3d, "labels.json")
     start = time.time()
@@ -199,10 +208,17 @@ def check_3d(medsam, tmp):
     if r.returncode != 0:
         return
     summary = json.loads(r.stdout)
-    modes = sorted({g["mode"] for g in summary["summary"]["groups"]})
-    expect(modes == ["3d-" + m for m in sorted(ref["modes"])], f"summary groups are the 3-D modes: {modes}")
+    modes = sorted({g["mode"] for g in summary["summary"]["groups"] if g["mode"].startswith("3d-")})
+    expect(modes == ["3d-" + m for m in sorted(ref["modes"])], f"summary groups hold the 3-D modes: {modes}")
     with open(os.path.join(out, "per_case.csv")) as f:
-        rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in csv.DictReader(f)}
+        listed = list(csv.DictReader(f))
+    rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in listed if x["mode"].startswith("3d-")}
+    expect([x["mode"].startswith("3d-") for x in listed] == [True] * len(rows) + [False] * (len(listed) - len(rows))
+           and len(listed) == len(rows) + 6 * 2 * 2, f"the 3-D rows come first, then a 2-D row per slice, label and mode ({len(listed)} rows)")
+    # Each of the six slices encoded once: the walk took the 2-D slices' embeddings (12 encodes without).
+    with open(os.path.join(out, "timings.csv")) as f:
+        encoded = [int(x["encoded_slices"]) for x in csv.DictReader(f)]
+    expect(encoded == [6], f"each slice encoded once, the walk reusing the 2-D pass's embeddings (encoded {encoded}, 6 slices)")
     expect(len(rows) == len(ref["rows"]) and all(x["slice"] == "" for x in rows.values()),
            f"one 3-D row per label and mode, slice column empty ({len(rows)} rows)")
     worst = {"dice": 0.0, "nsd": 0.0, "hd95": 0.0, "asd": 0.0}
@@ -247,7 +263,7 @@ def check_everything(medsam, tmp):
     if r.returncode != 0:
         return
     shown = json.loads(r.stdout)["summary"]["settings"].get("everything", "")
-    expect(shown == "12 points a side, single masks per point, predicted IoU > 0.5, stability >= 0.5 (offset 0.5)",
+    expect(shown.startswith("12 points a side, single masks per point, predicted IoU > 0.5, stability >= 0.5 (offset 0.5), box NMS 0.7, 0 crop layers"),
            f"summary.json records the generator's settings ({shown!r})")
     with open(os.path.join(out, "per_case.csv")) as f:
         rows = {(x["case"], int(x["label"]), x["mode"], x["mask_choice"]): x for x in csv.DictReader(f)}
@@ -276,6 +292,90 @@ def check_everything(medsam, tmp):
     expect(worst["hd95"] <= 1e-4 and worst["asd"] <= 1e-4,
            f"everything HD95 and ASD within 1e-4 px (max {worst['hd95']:.1e}, {worst['asd']:.1e})")
     expect(worst["predicted_iou"] <= 1e-3, f"matched masks' predicted IoU within 1e-3 (max {worst['predicted_iou']:.1e})")
+
+def check_everything_options(medsam, tmp):
+    """The generator options `medsam evaluate` shares with `medsam everything` (crop layers, small
+    regions, ...) reach the generator: on the CT fixture, `--modes everything` with crop layers
+    and small-region removal scores each object with the best-Dice mask of what `medsam everything`
+    generates with the same settings on the same image, independently decoded and matched here."""
+    import numpy as np
+    import SimpleITK as sitk
+    fixture = os.path.join(ROOT, "Tests/SegmentationTests/Fixtures/evaluation/ct_everything")
+    ref = json.load(open(os.path.join(fixture, "reference_everything.json")))
+    g = ref["generator"]
+    # The lite filters on an 8 x 8 grid (12 x 12 takes 5 s more a run); on this slice the crop layer
+    # adds a mask (10 against 9) and the small-region removal changes two objects' Dice, each
+    # alone and together (seen by hand, docs/evaluate.md).
+    lite = ["points-per-side", "8", "pred-iou-thresh", str(g["pred_iou_thresh"]),
+            "stability-score-thresh", str(g["stability_score_thresh"]),
+            "stability-score-offset", str(g["stability_score_offset"]),
+            # the options evaluate's first version lacked
+            "crop-n-layers", "1", "crop-n-points-downscale-factor", "2", "min-mask-region-area", "40"]
+    # evaluate's names: everything- and the everything name, three of them shorter.
+    short = {"points-per-side": "points", "stability-score-thresh": "stability-thresh",
+             "stability-score-offset": "stability-offset"}
+    as_evaluate = [("--everything-" + short.get(x, x)) if i % 2 == 0 else x for i, x in enumerate(lite)]
+    out = os.path.join(tmp, "everything-options")
+    labels = os.path.join(fixture, "labels.json")
+    start = time.time()
+    r = evaluate(medsam, out, "--modes", "everything", "--everything-single-mask", *as_evaluate, "--json",
+                 dataset=fixture, labels=labels)
+    print(f"note: the everything run with crop layers and small-region removal took {time.time() - start:.1f} s")
+    expect(r.returncode == 0, f"everything mode with crop layers and small-region removal exits 0 ({r.stderr.strip()[-300:]})")
+    if r.returncode != 0:
+        return
+    shown = json.loads(r.stdout)["summary"]["settings"].get("everything", "")
+    expect("1 crop layers" in shown and "points downscale 2" in shown and "min mask region area 40 px" in shown,
+           f"summary.json records the crop layers and small-region removal ({shown!r})")
+    with open(os.path.join(out, "per_case.csv")) as f:
+        rows = {int(x["label"]): x for x in csv.DictReader(f)}
+    start = time.time()
+    records_path = os.path.join(tmp, "everything-options.json")
+    r = subprocess.run([medsam, "everything", "--input", os.path.join(fixture, "images", "ct_small.png"),
+                        "--backend", "cpu", "--single-mask", "--rle", "uncompressed", "--output-json", records_path,
+                        *[("--" + x) if i % 2 == 0 else x for i, x in enumerate(lite)]], capture_output=True, text=True)
+    print(f"note: medsam everything with the same settings took {time.time() - start:.1f} s")
+    expect(r.returncode == 0, f"medsam everything with the same settings exits 0 ({r.stderr.strip()[-300:]})")
+    if r.returncode != 0:
+        return
+    records = json.load(open(records_path))
+    crops = {tuple(x["crop_box"]) for x in records}
+    expect(len(crops) >= 2, f"medsam everything keeps masks of the crop layer too (crop boxes {sorted(crops)})")
+    gt = sitk.GetArrayFromImage(sitk.ReadImage(os.path.join(fixture, "labels", "ct_small.png")))
+    masks = []
+    for rec in records:          # uncompressed RLE: runs from 0, column-major (COCO)
+        h, w = rec["segmentation"]["size"]
+        flat, at, value = np.zeros(h * w, bool), 0, False
+        for n in rec["segmentation"]["counts"]:
+            flat[at:at + n] = value
+            at += n
+            value = not value
+        masks.append(flat.reshape(w, h).T)
+    worst, prompts = 0.0, []
+    for label, x in sorted(rows.items()):
+        obj = gt == label
+        dice = [2 * np.logical_and(obj, m).sum() / (obj.sum() + m.sum()) for m in masks]
+        k = int(np.argmax(dice)) if dice else -1
+        want = (f"everything point {int(records[k]['point_coords'][0][0])} {int(records[k]['point_coords'][0][1])} "
+                f"of {len(records)} masks") if k >= 0 else "everything: no mask"
+        if x["prompt"] != want:
+            prompts.append((label, x["prompt"], want))
+        worst = max(worst, abs(float(x["dice"]) - (dice[k] if k >= 0 else 0.0)))
+    expect(len(rows) == 4 and not prompts, f"each object matched to medsam everything's best-Dice mask {prompts}")
+    expect(worst <= 1e-6, f"Dice equals that of medsam everything's best mask (max difference {worst:.1e})")
+
+    # Bad values: an error line, no output folder; a resume with other settings is refused.
+    for option, value, said in (("--everything-crop-n-layers", "-1", "crop_n_layers is -1"),
+                                ("--everything-crop-overlap-ratio", "2", "crop_overlap_ratio is 2.0")):
+        bad = os.path.join(tmp, "everything-bad")
+        r = evaluate(medsam, bad, "--modes", "everything", option, value, dataset=fixture, labels=labels)
+        expect(r.returncode != 0 and r.stderr.startswith("error:") and said in r.stderr and not os.path.exists(bad),
+               f"{option} {value} refused with an error line and no output folder: {r.stderr.strip()[-160:]}")
+    changed = [x if x != "40" else "41" for x in as_evaluate]
+    r = evaluate(medsam, out, "--modes", "everything", "--everything-single-mask", *changed, dataset=fixture, labels=labels)
+    expect(r.returncode != 0 and r.stderr.startswith("error:") and "other settings (everything)" in r.stderr,
+           f"a resume with another --everything-min-mask-region-area is refused: {r.stderr.strip()[-160:]}")
+
 
 def _tiny_png():
     """A valid 8-bit 4x3 grey PNG (zeros)."""

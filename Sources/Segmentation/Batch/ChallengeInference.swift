@@ -105,9 +105,12 @@ enum ChallengeInference {
     /// decoder call by group, so a group's boxes are decoded exactly as in a walk of their own (a
     /// batch of other size may differ in the last bits, which the walk can amplify) and are
     /// numbered within their group (`segs` then mixes the groups' labels: use the track masks).
+    /// `embeddings` are slices already encoded by `predictor` from the same slice images (by slice
+    /// index): the walk uses them and encodes only the others (`images` counts those), dropping
+    /// each once it is past it.
     static func propagate(_ images: [Float], depth: Int, height h: Int, width w: Int, boxes rows: [[Float]],
                           origin: String, predictor: Predictor, batch: Int, keepTrackMasks: Bool = false,
-                          trackGroups: [Int]? = nil) throws -> ChallengeResult {
+                          trackGroups: [Int]? = nil, embeddings: [Int: ImageEmbedding] = [:]) throws -> ChallengeResult {
         guard predictor.model.config.preprocessing == .liteMedSAM else {
             throw BatchError("\(origin): 3-D challenge cases follow LiteMedSAM's inference; use --model litemedsam")
         }
@@ -138,7 +141,8 @@ enum ChallengeInference {
         let up = Set(tracks.flatMap { t in t.middle <= t.top ? Array(t.middle...t.top) : [] }).sorted()
         let down = Set(tracks.flatMap { t in t.bottom <= t.middle - 1 ? Array(t.bottom...(t.middle - 1)) : [] }).sorted(by: >)
         let shared = Set(up).intersection(down)
-        var cache: [Int: ImageEmbedding] = [:]
+        // Given embeddings of slices the walk does not visit are not kept.
+        var cache = embeddings.filter { up.contains($0.key) || down.contains($0.key) }
         func slice(_ z: Int) -> Image {
             Image(pixels: Array(images[(z * hw)..<((z + 1) * hw)]), height: h, width: w, channels: 1)
         }

@@ -59,6 +59,11 @@ public struct EvaluationOptions: Sendable {
     /// Slice-wise (2-D) evaluation, and/or 3-D evaluation of volumes by LiteMedSAM's propagation
     /// from a 3-D box (`ChallengeInference.propagate`).
     public var dimensions: Set<EvaluationDimension> = [.twoD]
+    /// With both 2-D and 3-D evaluation, at most this many of a case's 2-D slice embeddings are
+    /// kept for its 3-D walk, which then does not encode those slices again (LiteMedSAM's and
+    /// SAM's embeddings are 256 x 64 x 64 floats, 4 MiB each: 64 is 256 MiB). Only slices the
+    /// walk visits are kept, the first ones in slice order; the walk frees each once it is past it.
+    public var sharedEmbeddings = 64
 
     public init() {}
 
@@ -275,10 +280,13 @@ public final class Evaluator {
             }
         }
         result.readMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        // The 3-D walk's plan, made first so that the 2-D pass knows which embeddings it will reuse.
+        var plan3D: Plan3D?
         if options.dimensions.contains(.threeD) {
             let labels = wanted.sorted().filter { areas[$0] != nil }
             if input.volume != nil {
-                try evaluate3D(c, input: input, labels: labels, areas: areas, name: name, into: &result)
+                plan3D = plan(c, labels: labels, areas: areas, name: name)
+                result.skips += plan3D!.skips
             } else if !options.dimensions.contains(.twoD) {
                 for l in labels {
                     result.skips.append(EvaluationSkip(caseID: c.id, label: l, name: name(l), slice: nil, reason: .notVolume,
@@ -286,6 +294,8 @@ public final class Evaluator {
                 }
             }
         }
+        let walked = plan3D?.slices ?? []
+        var kept: [Int: ImageEmbedding] = [:]
 
         let slices = work.keys.sorted()
         let batch = max(1, options.batchSize)
@@ -299,9 +309,44 @@ public final class Evaluator {
                 try predictor.setEmbedding(embeddings[i])
                 try scoreSlice(c, slice: input.volume == nil ? nil : k, image: planes[i].image, plane: planes[i].labels,
                                labels: work[k]!, name: name, into: &result)
+                if walked.contains(k) && kept.count < options.sharedEmbeddings { kept[k] = embeddings[i] }
             }
         }
+        if let plan3D {
+            // The 3-D rows come first, as they did when the walk ran before the 2-D pass.
+            var threeD = CaseEvaluation(caseID: c.id)
+            try evaluate3D(c, input: input, plan: plan3D, embeddings: kept, name: name, into: &threeD)
+            result.rows = threeD.rows + result.rows
+            result.encodedSlices += threeD.encodedSlices
+            result.encodeMilliseconds += threeD.encodeMilliseconds
+            result.decodeMilliseconds += threeD.decodeMilliseconds
+        }
         return result
+    }
+
+    /// What the 3-D evaluation of a volume scores: the labels of more than `minArea` voxels
+    /// with their slice ranges along the axis (the others are skips), and so the slices the walk visits.
+    struct Plan3D {
+        var scored: [Int] = []
+        var zRange: [Int: (first: Int, last: Int)] = [:]
+        var skips: [EvaluationSkip] = []
+        /// Every slice some label's walk crosses (each label's walk covers its whole z range).
+        var slices: Set<Int> { Set(zRange.values.flatMap { Array($0.first...$0.last) }) }
+    }
+
+    private func plan(_ c: EvaluationCase, labels: [Int], areas: [Int: [Int: Int]], name: (Int) -> String) -> Plan3D {
+        var p = Plan3D()
+        for l in labels {
+            let total = areas[l]!.values.reduce(0, +)
+            if total <= options.minArea {
+                p.skips.append(EvaluationSkip(caseID: c.id, label: l, name: name(l), slice: nil, reason: .small, area: total, threeD: true))
+                continue
+            }
+            p.scored.append(l)
+            let z = areas[l]!.keys
+            p.zRange[l] = (z.min()!, z.max()!)
+        }
+        return p
     }
 
     /// 3-D evaluation of a volume: per label, the 3-D box of its ground truth (tight in the slice
@@ -310,7 +355,10 @@ public final class Evaluator {
     /// the labels of a mode as the challenge runs a case's boxes (where two labels' predictions
     /// overlap, the later label keeps the voxel, as in the challenge's `segs`). Each label's
     /// prediction is scored against its ground truth with the 3-D metrics in mm.
-    private func evaluate3D(_ c: EvaluationCase, input: EvaluationInput, labels: [Int], areas: [Int: [Int: Int]],
+    ///
+    /// `embeddings` are slices the 2-D pass encoded (the same slice image, so the same
+    /// embedding): the walk uses them instead of encoding those slices again.
+    private func evaluate3D(_ c: EvaluationCase, input: EvaluationInput, plan: Plan3D, embeddings: [Int: ImageEmbedding],
                             name: (Int) -> String, into result: inout CaseEvaluation) throws {
         let axis = options.axis
         let depth = input.sliceCount(axis)
@@ -325,18 +373,7 @@ public final class Evaluator {
         }
         if let v = input.volume { spacing.depth = v.spacing[axis.normalAxis] }
         let hw = h * w
-        var scored: [Int] = []
-        var zRange: [Int: (first: Int, last: Int)] = [:]
-        for l in labels {
-            let total = areas[l]!.values.reduce(0, +)
-            if total <= options.minArea {
-                result.skips.append(EvaluationSkip(caseID: c.id, label: l, name: name(l), slice: nil, reason: .small, area: total, threeD: true))
-                continue
-            }
-            scored.append(l)
-            let z = areas[l]!.keys
-            zRange[l] = (z.min()!, z.max()!)
-        }
+        let scored = plan.scored, zRange = plan.zRange
         guard !scored.isEmpty else { return }
         // The label's footprint over all slices: the x, y extent of its 3-D box.
         var footprints: [Int: [Float]] = [:]
@@ -365,7 +402,7 @@ public final class Evaluator {
         }
         let run = try ChallengeInference.propagate(stack, depth: depth, height: h, width: w, boxes: rows, origin: c.image,
                                                    predictor: predictor, batch: options.batchSize, keepTrackMasks: true,
-                                                   trackGroups: rows.indices.map { $0 / n })
+                                                   trackGroups: rows.indices.map { $0 / n }, embeddings: embeddings)
         result.encodedSlices += run.images
         result.encodeMilliseconds += run.encodeMilliseconds
         result.decodeMilliseconds += run.decodeMilliseconds

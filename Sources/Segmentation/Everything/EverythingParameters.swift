@@ -82,6 +82,16 @@ public struct EverythingParameters: Equatable, Sendable {
         }
     }
 
+    /// Every setting in words (`medsam evaluate` shows it with the `everything` scores and
+    /// records it in its journal, so a resumed run with other settings is refused).
+    public var summary: String {
+        (pointGrids.map { "explicit grids of \($0.map { String($0.count) }.joined(separator: "/")) points" } ?? "\(pointsPerSide) points a side")
+            + ", \(multimaskOutput ? "three" : "single") masks per point, predicted IoU > \(predIoUThresh), "
+            + "stability >= \(stabilityScoreThresh) (offset \(stabilityScoreOffset)), box NMS \(boxNMSThresh), "
+            + "\(cropNLayers) crop layers (NMS \(cropNMSThresh), overlap \(cropOverlapRatio), points downscale \(cropNPointsDownscaleFactor)), "
+            + "min mask region area \(minMaskRegionArea) px, \(pointsPerBatch) points per batch"
+    }
+
     /// The normalised grid of each crop layer.
     public func grids() -> [[(x: Double, y: Double)]] {
         if let pointGrids { return pointGrids.map { $0.map { (x: $0[0], y: $0[1]) } } }
