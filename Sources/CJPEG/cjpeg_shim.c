@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jpeglib.h>
+#include <jerror.h>
 
 struct shim_error {
     struct jpeg_error_mgr base;
@@ -20,8 +21,24 @@ static void shim_error_exit(j_common_ptr cinfo) {
     longjmp(err->jump, 1);
 }
 
-/* Warnings (e.g. "premature end of data segment") are not fatal; keep quiet rather than print. */
+/* Warnings are not fatal; keep quiet rather than print. */
 static void shim_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+/* But data that ends before the last scanline is: libjpeg would fill the rest of the image with
+   grey and return it as decoded (a wrong image, and for a 121-byte file declaring a 2^28-sample
+   image, seconds of work). The Huffman decoder reads ahead, so a file that only lacks its EOI
+   marker meets the end while its last row of MCUs is decoded: that stays a warning. */
+static void shim_emit_message(j_common_ptr cinfo, int msg_level) {
+    if (msg_level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF && cinfo->is_decompressor) {
+        j_decompress_ptr d = (j_decompress_ptr)cinfo;
+        unsigned int last_row = (unsigned int)(d->max_v_samp_factor * d->min_DCT_scaled_size);
+        if (d->output_height > 0 && d->output_scanline + last_row < d->output_height) {
+            cinfo->err->msg_code = JERR_INPUT_EOF;
+            (*cinfo->err->error_exit)(cinfo);
+        }
+    }
+    if (msg_level < 0) cinfo->err->num_warnings++;
+}
 
 int cjpeg_decode(const unsigned char *data, size_t size, size_t max_samples, cjpeg_image *out) {
     return cjpeg_decode_colour(data, size, -1, max_samples, out);
@@ -34,6 +51,7 @@ int cjpeg_decode_colour(const unsigned char *data, size_t size, int ycbcr, size_
     cinfo.err = jpeg_std_error(&err.base);
     err.base.error_exit = shim_error_exit;
     err.base.output_message = shim_output_message;
+    err.base.emit_message = shim_emit_message;
     err.message = out->message;
     /* volatile: modified between setjmp and a possible longjmp. */
     unsigned char *volatile pixels = NULL;

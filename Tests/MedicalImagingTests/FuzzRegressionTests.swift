@@ -34,4 +34,38 @@ final class FuzzRegressionTests: XCTestCase {
     func testJPEGLSFrameThatKeptCharLSBusyIsRefused() throws {
         try refuse("dicom-jpegls-charls-slow.dcm", .dicom, "JPEG-LS", "ends early")
     }
+
+    /// 85 bytes of JPEG-LS declaring 28276 x 32841 16-bit samples: the codec allocated the
+    /// 1.9 GB sample buffer from the header (out-of-memory under libFuzzer's 2 GB limit, in the
+    /// first hour-long `jpegls` run). Frames over `Image.maxSamples` are now refused from the
+    /// header, and the DICOM reader refuses a frame of another size than Rows x Columns before
+    /// anything is allocated.
+    func testJPEGLSFrameDeclaringAHugeImageIsRefusedBeforeAllocating() throws {
+        let bytes = try AtomicFile.read(Fixtures.url("fuzz/jpegls-declares-28276x32841.jls"))
+        XCTAssertThrowsError(try JPEGLSCodec.decode(bytes)) { error in
+            XCTAssertTrue("\(error)".contains("28276x32841"), "\(error)")
+            XCTAssertTrue("\(error)".contains("exceeds the limit"), "\(error)")
+        }
+        struct Refused: Error {}
+        var seen: JPEGLSFrameInfo?
+        XCTAssertThrowsError(try JPEGLSCodec.decode(JPEGLSCodecTests.smallStream()) { seen = $0; throw Refused() }) { error in
+            XCTAssertTrue(error is Refused, "the caller's refusal is rethrown: \(error)")
+        }
+        XCTAssertEqual(seen?.width, 8)
+    }
+
+    /// 121 bytes of JPEG declaring a large image: libjpeg met the end of the data at once, filled
+    /// the whole image with grey and returned it as decoded (4.2 s and 1.7 GB under ASan; a
+    /// `jpeg` slow unit of the hour-long run). Data that ends before the last row of MCUs is now
+    /// an error; a file that only lacks its EOI marker still decodes.
+    func testJPEGEndingBeforeItsImageIsRefused() throws {
+        try refuse("jpeg-ends-before-its-image.jpg", .jpeg, "Premature end")
+        var bytes = try AtomicFile.read(Fixtures.url("raster/rgb.jpg"))
+        let whole = try MedicalImageFile.decode(bytes, format: .jpeg, url: Fixtures.url("raster/rgb.jpg"))
+        XCTAssertEqual(Array(bytes.suffix(2)), [0xFF, 0xD9])
+        bytes.removeLast(2)
+        let withoutEOI = try MedicalImageFile.decode(bytes, format: .jpeg, url: Fixtures.url("raster/rgb.jpg"))
+        guard case .image(let a) = whole, case .image(let b) = withoutEOI else { return XCTFail("a JPEG is read as a 2-D image") }
+        XCTAssertEqual(b.pixels, a.pixels, "a JPEG without EOI decodes as the whole file does")
+    }
 }

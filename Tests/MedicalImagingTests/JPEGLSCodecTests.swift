@@ -226,6 +226,11 @@ final class JPEGLSCodecTests: XCTestCase {
         }
     }
 
+    /// An 8 x 8 8-bit greyscale stream.
+    static func smallStream() -> [UInt8] {
+        encode(image(width: 8, height: 8, components: 1, maxVal: 255, seed: 3), Settings(width: 8, height: 8, components: 1, bits: 8))
+    }
+
     static func firstMarker(_ code: UInt8, in bytes: [UInt8]) -> Int? {
         var i = 0
         while i + 1 < bytes.count {

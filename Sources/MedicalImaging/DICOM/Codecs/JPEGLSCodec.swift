@@ -40,13 +40,26 @@ public struct JPEGLSImage: Sendable {
     public var interleave: Int
 }
 
+/// What a JPEG-LS frame header (SOF55) declares.
+public struct JPEGLSFrameInfo: Sendable {
+    public var width: Int
+    public var height: Int
+    public var components: Int
+    public var bitsPerSample: Int
+}
+
 public enum JPEGLSCodec {
     /// Decodes a whole JPEG-LS stream (SOI to EOI); throws `JPEGLSError` for anything else.
-    public static func decode(_ stream: [UInt8]) throws -> JPEGLSImage {
-        try stream.withUnsafeBufferPointer { try decode($0) }
+    ///
+    /// - Parameter accept: called with the frame header before the samples are allocated, so a
+    ///   caller that knows the image's size (DICOM's Rows and Columns) refuses a frame declaring
+    ///   another one without allocating what the header claims; what it throws is rethrown.
+    ///   Frames over `Image.maxSamples` samples are refused in any case.
+    public static func decode(_ stream: [UInt8], accept: (JPEGLSFrameInfo) throws -> Void = { _ in }) throws -> JPEGLSImage {
+        try stream.withUnsafeBufferPointer { try decode($0, accept: accept) }
     }
 
-    static func decode(_ data: UnsafeBufferPointer<UInt8>) throws -> JPEGLSImage {
+    static func decode(_ data: UnsafeBufferPointer<UInt8>, accept: (JPEGLSFrameInfo) throws -> Void) throws -> JPEGLSImage {
         var reader = MarkerReader(data: data)
         guard data.count >= 2, data[0] == 0xFF, data[1] == 0xD8 else {
             throw JPEGLSError(.corrupt, "the stream does not start with a JPEG SOI marker (FF D8)")
@@ -73,6 +86,7 @@ public enum JPEGLSCodec {
             case 0xF7:  // SOF55, JPEG-LS frame
                 guard frame == nil else { throw JPEGLSError(.corrupt, "a second frame header (SOF55)") }
                 let f = try reader.frameHeader()
+                try accept(JPEGLSFrameInfo(width: f.width, height: f.height, components: f.componentIDs.count, bitsPerSample: f.bitsPerSample))
                 frame = f
                 decoded = [Bool](repeating: false, count: f.componentIDs.count)
                 image = JPEGLSImage(width: f.width, height: f.height, components: f.componentIDs.count,
@@ -197,8 +211,8 @@ public enum JPEGLSCodec {
                 }
                 ids.append(id)
             }
-            guard width * height * count <= 1 << 30 else {
-                throw JPEGLSError(.unsupported, "SOF55 gives \(width) x \(height) x \(count) samples (over 2^30)")
+            guard width * height * count <= Image.maxSamples else {
+                throw JPEGLSError(.unsupported, "SOF55 gives \(width)x\(height) x \(count) samples, which exceeds the limit of \(Image.maxSamples) samples")
             }
             position = end
             return Frame(bitsPerSample: bits, width: width, height: height, componentIDs: ids)

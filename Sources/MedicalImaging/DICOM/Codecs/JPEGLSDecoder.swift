@@ -5,7 +5,15 @@ enum JPEGLSDecoder {
         guard !stream.isEmpty else { throw context.error(.missing, "JPEG-LS frame is empty") }
         let image: JPEGLSImage
         do {
-            image = try JPEGLSCodec.decode(stream)
+            image = try JPEGLSCodec.decode(stream) { frame in
+                // Checked before the codec allocates the samples the header claims.
+                guard frame.width == layout.columns, frame.height == layout.rows, frame.components == layout.samplesPerPixel else {
+                    throw context.error(.inconsistent, "JPEG-LS frame is \(frame.width)x\(frame.height) with \(frame.components) component(s); Columns x Rows x SamplesPerPixel say \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel)")
+                }
+                guard frame.bitsPerSample <= layout.bitsAllocated else {
+                    throw context.error(.inconsistent, "JPEG-LS samples have \(frame.bitsPerSample) bits; BitsAllocated is \(layout.bitsAllocated)")
+                }
+            }
         } catch let error as JPEGLSError {
             let kind: ImagingError.Kind = switch error.kind {
             case .corrupt: .corrupt
@@ -13,13 +21,6 @@ enum JPEGLSDecoder {
             case .unsupported: .unsupported
             }
             throw context.error(kind, "JPEG-LS: \(error.message)")
-        }
-        guard image.width == layout.columns, image.height == layout.rows,
-              image.components == layout.samplesPerPixel else {
-            throw context.error(.inconsistent, "JPEG-LS frame is \(image.width)x\(image.height) with \(image.components) component(s); Columns x Rows x SamplesPerPixel say \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel)")
-        }
-        guard image.bitsPerSample <= layout.bitsAllocated else {
-            throw context.error(.inconsistent, "JPEG-LS samples have \(image.bitsPerSample) bits; BitsAllocated is \(layout.bitsAllocated)")
         }
         // The codec returns the samples of a pixel together whatever the scans' interleaving,
         // which is DICOM's PlanarConfiguration 0 layout; widen them to BitsAllocated.
