@@ -86,7 +86,7 @@ let package = Package(
                                .product(name: "Metrics", package: "swift-metrics")]),
         // libFuzzer targets for every reader (docs/fuzzing.md, scripts/tests/fuzz.sh); the normal
         // build replays files. Depends on the readers only, so the fuzz build stays small.
-        .executableTarget(name: "ReaderFuzz", dependencies: ["MedicalImaging", "Checkpoints"],
+        .executableTarget(name: "ReaderFuzz", dependencies: ["ArchiveIO", "MedicalImaging", "Checkpoints"],
                           path: "Fuzz/ReaderFuzz"),
         .executableTarget(name: "MedSAMCLI",
                           dependencies: ["Segmentation", "SegmentationServer", "ModelStore", "CPUBackend", "OpenCLBackend", "VulkanBackend",

@@ -10,6 +10,7 @@
 // <reader> is one of `Reader.allCases`. A thrown error is the reader doing its job (refusing bad
 // input); anything else (a trap, a sanitizer report, a hang, runaway memory) ends the process, and
 // nothing here catches signals or traps, so libFuzzer sees every one.
+import ArchiveIO
 import Checkpoints
 import Foundation
 import MedicalImaging
@@ -79,18 +80,6 @@ enum Reader: String, CaseIterable {
 
 /// PNG chunk walking for the harness: length, type, data, CRC-32 of type and data (PNG spec 5.3).
 enum PNGChunks {
-    static let table: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
-    }
-
     /// `bytes` with each whole chunk's CRC recomputed; anything that is not a chunk is left as is.
     static func withValidCRCs(_ bytes: [UInt8]) -> [UInt8] {
         var out = bytes
@@ -98,7 +87,7 @@ enum PNGChunks {
         while p + 12 <= out.count {
             let length = Int(out[p]) << 24 | Int(out[p + 1]) << 16 | Int(out[p + 2]) << 8 | Int(out[p + 3])
             guard length <= out.count - p - 12 else { break }
-            let c = crc(out[(p + 4)..<(p + 8 + length)])
+            let c = out.withUnsafeBytes { Zlib.crc32(UnsafeRawBufferPointer(rebasing: $0[(p + 4)..<(p + 8 + length)])) }
             for k in 0..<4 { out[p + 8 + length + k] = UInt8(truncatingIfNeeded: c >> (24 - 8 * k)) }
             p += 12 + length
         }

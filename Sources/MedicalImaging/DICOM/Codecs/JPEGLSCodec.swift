@@ -126,11 +126,11 @@ public enum JPEGLSCodec {
             case 0xD8:
                 throw JPEGLSError(.corrupt, "a second SOI marker")
             case 0xC0...0xCF where marker != 0xC4 && marker != 0xC8 && marker != 0xCC:
-                throw JPEGLSError(.corrupt, "a JPEG (T.81) frame header FF \(hex(marker)), not JPEG-LS's SOF55 (FF F7)")
+                throw JPEGLSError(.corrupt, "a JPEG (T.81) frame header FF \(String(marker, radix: 16, uppercase: true)), not JPEG-LS's SOF55 (FF F7)")
             case 0xD0...0xD7:
-                throw JPEGLSError(.corrupt, "a restart marker FF \(hex(marker)) outside a scan")
+                throw JPEGLSError(.corrupt, "a restart marker FF \(String(marker, radix: 16, uppercase: true)) outside a scan")
             default:
-                throw JPEGLSError(.corrupt, "an unexpected marker FF \(hex(marker))")
+                throw JPEGLSError(.corrupt, "an unexpected marker FF \(String(marker, radix: 16, uppercase: true))")
             }
         }
     }
@@ -207,7 +207,7 @@ public enum JPEGLSCodec {
                 _ = try byte()  // Tq: 0 in JPEG-LS
                 guard !ids.contains(id) else { throw JPEGLSError(.corrupt, "SOF55 names component \(id) twice") }
                 guard sampling == 0x11 else {
-                    throw JPEGLSError(.unsupported, "component \(id) is subsampled (sampling factors \(hex(sampling)); 11 handled)")
+                    throw JPEGLSError(.unsupported, "component \(id) is subsampled (sampling factors \(String(sampling, radix: 16, uppercase: true)); 11 handled)")
                 }
                 ids.append(id)
             }
@@ -348,12 +348,6 @@ public enum JPEGLSCodec {
             let bpp = max(2, ceilLog2(maxVal + 1))
             limit = 2 * (bpp + max(8, bpp))
         }
-    }
-
-    /// A byte as two upper-case hex digits, as markers are written.
-    static func hex(_ byte: Int) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([digits[(byte >> 4) & 15], digits[byte & 15]])
     }
 
     static func ceilLog2(_ n: Int) -> Int {
@@ -653,12 +647,7 @@ public enum JPEGLSCodec {
 
         /// The error of a run-interruption sample (T.87 A.7.2).
         mutating func interruptionError(_ type: Int) throws -> Int {
-            let temp = runA[type] + (runN[type] >> 1) * type
-            var k = 0
-            while (runN[type] << k) < temp {
-                k += 1
-                guard k <= 40 else { throw JPEGLSError(.corrupt, "a run context's statistics are out of range") }
-            }
+            let k = try golombParameter(a: runA[type] + (runN[type] >> 1) * type, n: runN[type])
             let mapped = try mappedError(k: k, limit: p.limit - JPEGLSCodec.runOrder[runIndex] - 1)
             let t = mapped + type
             let odd = t & 1 == 1
